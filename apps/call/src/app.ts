@@ -1,0 +1,9 @@
+// The call service as an app: tests build this; server.ts only listens.
+import type { App } from '@voip/kit/app';
+import { createService } from '@voip/kit/service';
+import type { Config } from './config.js';
+
+export async function buildApp(config: Config): Promise<App> {
+  const app = await createService({ service: 'call', config, mongo: true });
+  return app;
+}

@@ -1,0 +1,74 @@
+// Fan-out that may be lost (presence, session revocations for live sockets, cache invalidation):
+// Redis pub/sub, one channel per event type. For what must not be lost, use streams.ts.
+import type { BusEventData, BusEventType } from '@voip/contracts/bus-events';
+import { channels } from '@voip/contracts/redis-keys';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { type BusEnvelope, createEnvelope, parseEnvelope } from './envelope.js';
+
+export interface Publisher {
+  readonly source: string;
+  publish<K extends BusEventType>(type: K, data: BusEventData<K>): Promise<BusEnvelope<K>>;
+}
+
+export function createPublisher(redis: Redis, source: string): Publisher {
+  return {
+    source,
+    async publish(type, data) {
+      const env = createEnvelope(type, data, source);
+      await redis.publish(channels.bus(type), JSON.stringify(env));
+      return env;
+    },
+  };
+}
+
+export type Handler<K extends BusEventType> = (envelope: BusEnvelope<K>) => void | Promise<void>;
+
+export interface Subscriber {
+  on<K extends BusEventType>(type: K, handler: Handler<K>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SubscriberOptions {
+  /** This process's source id: its own messages are skipped unless includeOwn. */
+  source: string;
+  logger?: Pick<Logger, 'warn' | 'error'>;
+  includeOwn?: boolean;
+}
+
+/** Subscribes on a dedicated connection (a subscribed ioredis client can do nothing else). */
+export function createSubscriber(redis: Redis, opts: SubscriberOptions): Subscriber {
+  const sub = redis.duplicate({ lazyConnect: false, connectionName: `${opts.source}-sub` });
+  sub.on('error', (err) => opts.logger?.warn({ err: err.message }, 'bus subscriber connection error'));
+  const handlers = new Map<string, Handler<BusEventType>[]>();
+  sub.on('message', (channel: string, raw: string) => {
+    const list = handlers.get(channel);
+    if (!list) return;
+    const parsed = parseEnvelope(raw);
+    if (!parsed.ok) {
+      opts.logger?.warn({ channel, reason: parsed.reason, detail: parsed.detail }, 'bus message dropped');
+      return;
+    }
+    if (!opts.includeOwn && parsed.envelope.source === opts.source) return;
+    for (const h of list) {
+      Promise.resolve()
+        .then(() => h(parsed.envelope))
+        .catch((err: unknown) => opts.logger?.error({ err, type: parsed.envelope.type, id: parsed.envelope.id }, 'bus handler failed'));
+    }
+  });
+  return {
+    async on(type, handler) {
+      const ch = channels.bus(type);
+      const list = handlers.get(ch) ?? [];
+      list.push(handler as Handler<BusEventType>);
+      if (!handlers.has(ch)) {
+        handlers.set(ch, list);
+        await sub.subscribe(ch);
+      }
+    },
+    async close() {
+      handlers.clear();
+      await sub.quit().catch(() => sub.disconnect());
+    },
+  };
+}

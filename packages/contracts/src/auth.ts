@@ -1,0 +1,65 @@
+// REST DTOs of the auth service (/api/auth).
+import { type Static, Type } from '@sinclair/typebox';
+import { DisplayName, Id, IsoDateTime, PrincipalKind } from './common.js';
+
+export const Username = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
+export const Password = Type.String({ minLength: 8, maxLength: 256 });
+
+export const RegisterBody = Type.Object(
+  { username: Username, password: Password, displayName: DisplayName },
+  { additionalProperties: false },
+);
+export type RegisterBody = Static<typeof RegisterBody>;
+
+export const LoginBody = Type.Object(
+  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+export type LoginBody = Static<typeof LoginBody>;
+
+export const RefreshBody = Type.Object(
+  { refreshToken: Type.String({ minLength: 16, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+export type RefreshBody = Static<typeof RefreshBody>;
+
+export const GuestBody = Type.Object({ displayName: DisplayName }, { additionalProperties: false });
+export type GuestBody = Static<typeof GuestBody>;
+
+export const AuthUser = Type.Object({
+  id: Id,
+  username: Type.String(),
+  displayName: Type.String(),
+  kind: PrincipalKind,
+  createdAt: IsoDateTime,
+});
+export type AuthUser = Static<typeof AuthUser>;
+
+export const TokenPair = Type.Object({
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  expiresIn: Type.Integer({ description: 'access token lifetime in seconds' }),
+});
+export type TokenPair = Static<typeof TokenPair>;
+
+export const AuthResponse = Type.Intersect([Type.Object({ user: AuthUser }), TokenPair]);
+export type AuthResponse = Static<typeof AuthResponse>;
+
+export const GuestInfo = Type.Object({ id: Id, displayName: Type.String() });
+export const GuestResponse = Type.Intersect([Type.Object({ guest: GuestInfo }), TokenPair]);
+export type GuestResponse = Static<typeof GuestResponse>;
+
+export const MeResponse = Type.Object({
+  id: Id,
+  kind: PrincipalKind,
+  displayName: Type.String(),
+  username: Type.Optional(Type.String()),
+  sessionId: Id,
+  createdAt: Type.Optional(IsoDateTime),
+});
+export type MeResponse = Static<typeof MeResponse>;
+
+export const CleanupBeforeQuery = Type.Object({ before: IsoDateTime }, { additionalProperties: false });
+export const DeletedCount = Type.Object({ deleted: Type.Integer({ minimum: 0 }) });
+export type DeletedCount = Static<typeof DeletedCount>;
+export const GuestIdParams = Type.Object({ guestId: Id });

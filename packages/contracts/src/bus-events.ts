@@ -1,0 +1,45 @@
+// Every message that crosses the Redis bus: the envelope and each event type's data.
+// Consumers only ever add types; a type they do not know is skipped, never a crash.
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { CallOutcome, EndReason, Media } from './calls.js';
+import { Id, IsoDateTime, PrincipalKind } from './common.js';
+import { PresenceStatus } from './users.js';
+
+export const Envelope = Type.Object({
+  v: Type.Literal(1),
+  type: Type.String({ minLength: 1, maxLength: 100 }),
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  source: Type.String({ minLength: 1, maxLength: 128 }),
+  at: IsoDateTime,
+  data: Type.Unknown(),
+});
+export type Envelope<T = unknown> = Omit<Static<typeof Envelope>, 'data'> & { data: T };
+
+export const CallEndedData = Type.Object({
+  callId: Id,
+  callerId: Id,
+  calleeId: Id,
+  media: Media,
+  outcome: CallOutcome,
+  endReason: EndReason,
+  createdAt: IsoDateTime,
+  answeredAt: Type.Union([IsoDateTime, Type.Null()]),
+  endedAt: IsoDateTime,
+  durationMs: Type.Integer({ minimum: 0 }),
+  endedBy: Type.Optional(Type.Union([Id, Type.Null()])),
+  replacedBy: Type.Optional(Id),
+});
+
+export const BusEvents = {
+  'user.registered': Type.Object({ userId: Id, username: Type.String(), displayName: Type.String(), createdAt: IsoDateTime }),
+  'guest.created': Type.Object({ guestId: Id, displayName: Type.String(), createdAt: IsoDateTime }),
+  'guest.deleted': Type.Object({ guestIds: Type.Array(Id) }),
+  'session.revoked': Type.Object({ sessionId: Id, userId: Id, reason: Type.String() }),
+  'call.created': Type.Object({ callId: Id, callerId: Id, calleeId: Id, media: Media, createdAt: IsoDateTime, expiresAt: IsoDateTime }),
+  'call.accepted': Type.Object({ callId: Id, answeredAt: IsoDateTime, clientId: Type.Optional(Type.String()) }),
+  'call.ended': CallEndedData,
+  'presence.changed': Type.Object({ userId: Id, kind: Type.Optional(PrincipalKind), status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) }),
+  'user.updated': Type.Object({ userId: Id, displayName: Type.Optional(Type.String()) }),
+} satisfies Record<string, TSchema>;
+export type BusEventType = keyof typeof BusEvents;
+export type BusEventData<K extends BusEventType> = Static<(typeof BusEvents)[K]>;

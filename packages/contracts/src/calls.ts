@@ -1,0 +1,82 @@
+// REST DTOs of the call service (/api/calls) and the call vocabulary shared with signaling.
+import { type Static, Type } from '@sinclair/typebox';
+import { Id, IsoDateTime } from './common.js';
+
+export const Media = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
+export type Media = Static<typeof Media>;
+export const CallState = Type.Union([Type.Literal('ringing'), Type.Literal('accepted'), Type.Literal('ended')]);
+export type CallState = Static<typeof CallState>;
+export const CallOutcome = Type.Union([
+  Type.Literal('answered'),
+  Type.Literal('missed'),
+  Type.Literal('rejected'),
+  Type.Literal('busy'),
+  Type.Literal('cancelled'),
+  Type.Literal('failed'),
+]);
+export type CallOutcome = Static<typeof CallOutcome>;
+export const EndReason = Type.Union([
+  Type.Literal('hangup'),
+  Type.Literal('cancelled'),
+  Type.Literal('no-answer'),
+  Type.Literal('rejected'),
+  Type.Literal('busy'),
+  Type.Literal('connection-lost'),
+  Type.Literal('failed'),
+]);
+export type EndReason = Static<typeof EndReason>;
+
+export const IceServer = Type.Object({
+  urls: Type.Union([Type.String(), Type.Array(Type.String())]),
+  username: Type.Optional(Type.String()),
+  credential: Type.Optional(Type.String()),
+});
+export type IceServer = Static<typeof IceServer>;
+
+export const InitiateCallBody = Type.Object({ calleeId: Id, media: Media }, { additionalProperties: false });
+export type InitiateCallBody = Static<typeof InitiateCallBody>;
+export const InitiateCallResponse = Type.Object({
+  callId: Id,
+  state: CallState,
+  iceServers: Type.Array(IceServer),
+  expiresAt: IsoDateTime,
+  replacedBy: Type.Optional(Id),
+});
+export type InitiateCallResponse = Static<typeof InitiateCallResponse>;
+
+export const CallParams = Type.Object({ callId: Id });
+export const Call = Type.Object({
+  callId: Id,
+  callerId: Id,
+  calleeId: Id,
+  media: Media,
+  state: CallState,
+  createdAt: IsoDateTime,
+  expiresAt: Type.Optional(IsoDateTime),
+  answeredAt: Type.Union([IsoDateTime, Type.Null()]),
+  endedAt: Type.Union([IsoDateTime, Type.Null()]),
+  endReason: Type.Union([EndReason, Type.Null()]),
+  outcome: Type.Union([CallOutcome, Type.Null()]),
+  durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  replacedBy: Type.Optional(Id),
+  push: Type.Optional(Type.Union([Type.Literal('sent'), Type.Literal('failed'), Type.Literal('none'), Type.Literal('pending')])),
+});
+export type Call = Static<typeof Call>;
+
+export const HistoryItem = Type.Object({
+  callId: Id,
+  direction: Type.Union([Type.Literal('outgoing'), Type.Literal('incoming')]),
+  peerId: Id,
+  media: Media,
+  outcome: CallOutcome,
+  startedAt: IsoDateTime,
+  answeredAt: Type.Union([IsoDateTime, Type.Null()]),
+  endedAt: IsoDateTime,
+  durationMs: Type.Integer({ minimum: 0 }),
+  endReason: EndReason,
+});
+export type HistoryItem = Static<typeof HistoryItem>;
+export const HistoryResponse = Type.Object({ items: Type.Array(HistoryItem), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const IceServersQuery = Type.Object({ callId: Type.Optional(Id) }, { additionalProperties: false });
+export const IceServersResponse = Type.Object({ iceServers: Type.Array(IceServer), ttlSeconds: Type.Integer() });

@@ -1,0 +1,61 @@
+// Building blocks shared by every schema: ids, timestamps and the one error shape of API.md.
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+
+/** Ids are opaque strings (ULIDs for everything this backend creates). */
+export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const IsoDateTime = Type.String({ format: 'date-time' });
+export const DisplayName = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' });
+export const PrincipalKind = Type.Union([Type.Literal('user'), Type.Literal('guest'), Type.Literal('admin')]);
+export type PrincipalKind = Static<typeof PrincipalKind>;
+
+/** Every error code a client may see, with the HTTP status it travels with. */
+export const ErrorStatus = {
+  VALIDATION_FAILED: 400,
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  TOKEN_EXPIRED: 401,
+  INVALID_CREDENTIALS: 401,
+  SESSION_REVOKED: 401,
+  FORBIDDEN: 403,
+  BLOCKED: 403,
+  NOT_FOUND: 404,
+  USER_NOT_FOUND: 404,
+  CALL_NOT_FOUND: 404,
+  CONFLICT: 409,
+  USERNAME_TAKEN: 409,
+  CALLER_BUSY: 409,
+  CALLEE_BUSY: 409,
+  INVALID_STATE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UPSTREAM_UNAVAILABLE: 503,
+  UNAVAILABLE: 503,
+  UPSTREAM_TIMEOUT: 504,
+} as const;
+export type ErrorCode = keyof typeof ErrorStatus;
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+    }),
+  },
+  { $id: 'ErrorBody' },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** Standard error responses to attach to a route's `response` map. */
+export const errorResponses = (...statuses: number[]): Record<number, TSchema> =>
+  Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
+
+export const CursorQuery = Type.Object(
+  {
+    before: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,52 @@
+// The one place that names every Redis key, channel and stream. Services and packages import these;
+// nobody builds a key by hand. All keys live under the `voip:` namespace.
+export const ns = 'voip';
+
+export const keys = {
+  /** hash: userId, kind, displayName, createdAt, refreshHash — exists while the session is valid. */
+  session: (sid: string) => `${ns}:session:${sid}`,
+  /** string → sid: lookup of the current refresh token hash. */
+  refresh: (hash: string) => `${ns}:refresh:${hash}`,
+  /** string → sid: a rotated (used) refresh token hash, kept to detect re-use. */
+  refreshUsed: (hash: string) => `${ns}:refresh-used:${hash}`,
+  /** set of sids for one user. */
+  userSessions: (userId: string) => `${ns}:user-sessions:${userId}`,
+  /** fixed-window counters for throttling. */
+  rateLimit: (scope: string, id: string) => `${ns}:rl:${scope}:${id}`,
+  /** hash: status, lastSeenAt, kind. */
+  presence: (userId: string) => `${ns}:presence:${userId}`,
+  /** hash clientId → JSON {instanceId, socketId, connectedAt}: the user's connected devices. */
+  userClients: (userId: string) => `${ns}:user-clients:${userId}`,
+  /** hash: the resumable state of one client connection (resume token hash, user, instance). */
+  client: (userId: string, clientId: string) => `${ns}:client:${userId}:${clientId}`,
+  /** string with TTL: an instance's heartbeat. */
+  instance: (instanceId: string) => `${ns}:instance:${instanceId}`,
+  /** set of instance ids that have registered. */
+  instances: () => `${ns}:instances`,
+  /** set of userId:clientId held by one instance (for clean-up when it dies). */
+  instanceClients: (instanceId: string) => `${ns}:instance-clients:${instanceId}`,
+  /** hash: the call record while it is live (see @voip/call-state). */
+  call: (callId: string) => `${ns}:call:${callId}`,
+  /** string → callId: the call a user is in (ringing or accepted). */
+  userCall: (userId: string) => `${ns}:user-call:${userId}`,
+  /** zset callId scored by ring deadline (ms): the shared ring-timeout wheel. */
+  ringDeadlines: () => `${ns}:call-ring-deadlines`,
+  /** list: signaling messages queued for a reconnecting client. */
+  pending: (userId: string, clientId: string) => `${ns}:pending:${userId}:${clientId}`,
+  /** string with TTL: TURN credential for a call (coturn redis userdb is separate, see call service). */
+  guest: (guestId: string) => `${ns}:guest:${guestId}`,
+} as const;
+
+export const channels = {
+  /** pub/sub fan-out of bus events of one type: `voip:bus:session.revoked`. */
+  bus: (type: string) => `${ns}:bus:${type}`,
+} as const;
+
+export const streams = {
+  /** Durable events that must not be lost: call lifecycle (call.ended, …). */
+  callEvents: `${ns}:stream:call-events`,
+  /** Durable account events: user.registered, guest.created, guest.deleted. */
+  accountEvents: `${ns}:stream:account-events`,
+  /** Where consumers put what they could not parse or kept failing on. */
+  deadLetter: `${ns}:stream:dead-letter`,
+} as const;

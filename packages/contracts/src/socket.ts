@@ -1,0 +1,123 @@
+// Socket.io events of API.md: payload schemas (validated by the server) and the typed event maps
+// shared by apps/signaling and packages/client.
+import { type Static, Type } from '@sinclair/typebox';
+import { EndReason, Media } from './calls.js';
+import { Id, IsoDateTime, PrincipalKind } from './common.js';
+import { PresenceStatus } from './users.js';
+
+const Sdp = Type.String({ minLength: 1, maxLength: 60_000 });
+export const SessionDescription = Type.Object({
+  type: Type.Union([Type.Literal('offer'), Type.Literal('answer'), Type.Literal('pranswer'), Type.Literal('rollback')]),
+  sdp: Type.String({ maxLength: 60_000 }),
+});
+export const Offer = Type.Object({ type: Type.Literal('offer'), sdp: Sdp });
+export const Answer = Type.Object({ type: Type.Literal('answer'), sdp: Sdp });
+export const IceCandidate = Type.Object({
+  candidate: Type.String({ maxLength: 2048 }),
+  sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1024 }), Type.Null()])),
+  usernameFragment: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+});
+
+export const HandshakeAuth = Type.Object({
+  token: Type.String({ minLength: 1, maxLength: 4096 }),
+  clientId: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
+  resumeToken: Type.Optional(Type.String({ maxLength: 512 })),
+});
+export type HandshakeAuth = Static<typeof HandshakeAuth>;
+
+// Client → server payloads.
+export const CallUserPayload = Type.Object({ callId: Id, offer: Offer }, { additionalProperties: false });
+export const AcceptCallPayload = Type.Object({ callId: Id, answer: Answer }, { additionalProperties: false });
+export const RejectCallPayload = Type.Object(
+  { callId: Id, reason: Type.Optional(Type.Union([Type.Literal('declined'), Type.Literal('busy')])) },
+  { additionalProperties: false },
+);
+export const IceCandidatePayload = Type.Object(
+  { callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]) },
+  { additionalProperties: false },
+);
+export const RenegotiatePayload = Type.Object({ callId: Id, description: SessionDescription }, { additionalProperties: false });
+export const EndCallPayload = Type.Object(
+  { callId: Id, reason: Type.Optional(Type.Union([Type.Literal('hangup'), Type.Literal('cancelled')])) },
+  { additionalProperties: false },
+);
+export const HeartbeatPayload = Type.Object({}, { additionalProperties: true });
+
+export const ClientEventSchemas = {
+  'call-user': CallUserPayload,
+  'accept-call': AcceptCallPayload,
+  'reject-call': RejectCallPayload,
+  'ice-candidate': IceCandidatePayload,
+  renegotiate: RenegotiatePayload,
+  'end-call': EndCallPayload,
+  heartbeat: HeartbeatPayload,
+} as const;
+export type ClientEventName = keyof typeof ClientEventSchemas;
+
+export type AckError = { ok: false; error: { code: string; message: string } };
+export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;
+
+export interface ClientToServerEvents {
+  'call-user': (p: Static<typeof CallUserPayload>, ack: (r: Ack) => void) => void;
+  'accept-call': (p: Static<typeof AcceptCallPayload>, ack: (r: Ack) => void) => void;
+  'reject-call': (p: Static<typeof RejectCallPayload>, ack: (r: Ack) => void) => void;
+  'ice-candidate': (p: Static<typeof IceCandidatePayload>, ack: (r: Ack) => void) => void;
+  renegotiate: (p: Static<typeof RenegotiatePayload>, ack: (r: Ack) => void) => void;
+  'end-call': (p: Static<typeof EndCallPayload>, ack: (r: Ack) => void) => void;
+  heartbeat: (p: Record<string, never>, ack: (r: Ack<{ serverTime: string }>) => void) => void;
+}
+
+// Server → client payloads.
+export const SessionEvent = Type.Object({
+  sessionId: Type.String(),
+  resumeToken: Type.String(),
+  resumeWindowMs: Type.Integer(),
+  heartbeatIntervalMs: Type.Integer(),
+  resumed: Type.Optional(Type.Boolean()),
+});
+export const IncomingCallEvent = Type.Object({
+  callId: Id,
+  from: Type.Object({ id: Id, displayName: Type.String(), kind: PrincipalKind }),
+  media: Media,
+  offer: Offer,
+  expiresAt: IsoDateTime,
+});
+export const CallIdEvent = Type.Object({ callId: Id });
+export const CallAcceptedEvent = Type.Object({ callId: Id, answer: Answer });
+export const CallRejectedEvent = Type.Object({ callId: Id, reason: Type.String() });
+export const IceCandidateEvent = Type.Object({ callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]) });
+export const RenegotiateEvent = Type.Object({ callId: Id, description: SessionDescription });
+export const CallEndedEvent = Type.Object({
+  callId: Id,
+  reason: EndReason,
+  durationMs: Type.Integer({ minimum: 0 }),
+  replacedBy: Type.Optional(Id),
+});
+export const PresenceEvent = Type.Object({ userId: Id, status: PresenceStatus, lastSeenAt: Type.Optional(Type.Union([IsoDateTime, Type.Null()])) });
+export const ServerShutdownEvent = Type.Object({ reconnectAfterMs: Type.Integer({ minimum: 0 }) });
+export const SessionRevokedEvent = Type.Object({ reason: Type.String() });
+
+export const ServerEventSchemas = {
+  session: SessionEvent,
+  'incoming-call': IncomingCallEvent,
+  'call-ringing': CallIdEvent,
+  'call-accepted': CallAcceptedEvent,
+  'call-answered-elsewhere': CallIdEvent,
+  'call-rejected': CallRejectedEvent,
+  'ice-candidate': IceCandidateEvent,
+  renegotiate: RenegotiateEvent,
+  'call-ended': CallEndedEvent,
+  'peer-reconnecting': CallIdEvent,
+  'peer-reconnected': CallIdEvent,
+  presence: PresenceEvent,
+  'server-shutdown': ServerShutdownEvent,
+  'session-revoked': SessionRevokedEvent,
+} as const;
+type Payloads = { [K in keyof typeof ServerEventSchemas]: Static<(typeof ServerEventSchemas)[K]> };
+export type ServerToClientEvents = { [K in keyof Payloads]: (p: Payloads[K]) => void };
+export type ServerEventName = keyof ServerToClientEvents;
+export type ServerEventPayload<K extends ServerEventName> = Payloads[K];
+
+/** connect_error `data.code` values. */
+export const ConnectErrorCode = ['UNAUTHORIZED', 'TOKEN_EXPIRED', 'RATE_LIMITED', 'SESSION_REVOKED', 'OVERLOADED'] as const;

@@ -1,0 +1,73 @@
+// REST DTOs of the user service (/api/users).
+import { type Static, Type } from '@sinclair/typebox';
+import { DisplayName, Id, IsoDateTime, PrincipalKind } from './common.js';
+
+export const PresenceStatus = Type.Union([Type.Literal('online'), Type.Literal('busy'), Type.Literal('offline')]);
+export type PresenceStatus = Static<typeof PresenceStatus>;
+export const Presence = Type.Object({ status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) });
+export type Presence = Static<typeof Presence>;
+
+export const Profile = Type.Object({
+  id: Id,
+  username: Type.Optional(Type.String()),
+  displayName: Type.String(),
+  avatarUrl: Type.Union([Type.String(), Type.Null()]),
+  kind: PrincipalKind,
+  presence: Type.Optional(Presence),
+});
+export type Profile = Static<typeof Profile>;
+
+export const OwnProfile = Type.Intersect([
+  Profile,
+  Type.Object({ doNotDisturb: Type.Boolean(), createdAt: IsoDateTime, updatedAt: IsoDateTime }),
+]);
+export type OwnProfile = Static<typeof OwnProfile>;
+
+export const PatchMeBody = Type.Object(
+  {
+    displayName: Type.Optional(DisplayName),
+    avatarUrl: Type.Optional(Type.Union([Type.String({ format: 'uri', maxLength: 2048 }), Type.Null()])),
+    doNotDisturb: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type PatchMeBody = Static<typeof PatchMeBody>;
+
+export const UserIdParams = Type.Object({ userId: Id });
+export const IdParams = Type.Object({ id: Id });
+
+export const SearchQuery = Type.Object(
+  {
+    q: Type.String({ minLength: 1, maxLength: 64 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 20 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    includeGuests: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+);
+export const SearchResponse = Type.Object({ items: Type.Array(Profile), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const PresenceQuery = Type.Object({ ids: Type.String({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false });
+export const PresenceMap = Type.Record(Type.String(), Presence);
+
+export const Contact = Type.Object({ userId: Id, displayName: Type.String(), addedAt: IsoDateTime, presence: Type.Optional(Presence) });
+export const ContactsResponse = Type.Object({ items: Type.Array(Contact) });
+
+export const DevicePlatform = Type.Union([Type.Literal('android'), Type.Literal('ios'), Type.Literal('web')]);
+export const DeviceParams = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }) });
+export const PutDeviceBody = Type.Object(
+  { platform: DevicePlatform, pushToken: Type.String({ minLength: 1, maxLength: 4096 }) },
+  { additionalProperties: false },
+);
+export type PutDeviceBody = Static<typeof PutDeviceBody>;
+export const Device = Type.Object({ deviceId: Type.String(), platform: DevicePlatform, pushToken: Type.String(), updatedAt: IsoDateTime });
+
+export const SyncQuery = Type.Object({ since: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false });
+export const SyncChange = Type.Object({
+  entity: Type.Union([Type.Literal('contact'), Type.Literal('block'), Type.Literal('profile'), Type.Literal('call')]),
+  op: Type.Union([Type.Literal('upsert'), Type.Literal('delete')]),
+  id: Type.String(),
+  data: Type.Optional(Type.Unknown()),
+  at: IsoDateTime,
+});
+export const SyncResponse = Type.Object({ changes: Type.Array(SyncChange), cursor: Type.String(), hasMore: Type.Boolean() });

@@ -1,0 +1,39 @@
+// Compiled TypeBox validators for inputs that do not pass through Fastify (socket payloads, bus data).
+import { FormatRegistry, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => ISO_DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)));
+if (!FormatRegistry.Has('uri'))
+  FormatRegistry.Set('uri', (v) => {
+    try {
+      return Boolean(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  });
+
+export interface Validator<T extends TSchema> {
+  check(value: unknown): value is Static<T>;
+  /** First few errors as `path: message`, for acks and logs (never the value itself). */
+  explain(value: unknown): string;
+}
+
+const cache = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+export function validator<T extends TSchema>(schema: T): Validator<T> {
+  let compiled = cache.get(schema) as TypeCheck<T> | undefined;
+  if (!compiled) {
+    compiled = TypeCompiler.Compile(schema);
+    cache.set(schema, compiled);
+  }
+  const c = compiled;
+  return {
+    check: (value: unknown): value is Static<T> => c.Check(value),
+    explain: (value: unknown) =>
+      [...c.Errors(value)]
+        .slice(0, 3)
+        .map((e) => `${e.path || '/'}: ${e.message}`)
+        .join('; '),
+  };
+}

@@ -1,0 +1,101 @@
+// The Fastify app factory every service starts from: request ids, the API.md error shape, body
+// limits, /health, /ready (honest dependency checks), /metrics, and TypeBox as the type provider.
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { installErrorHandlers } from './errors.js';
+import { loggerOptions } from './logger.js';
+import { createRegistry, instrumentHttp } from './metrics.js';
+
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export type ReadinessCheck = () => Promise<void> | void;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    serviceName: string;
+    instanceId: string;
+    metrics: Registry;
+    readiness: Map<string, ReadinessCheck>;
+  }
+}
+
+export interface AppOptions {
+  service: string;
+  instanceId?: string;
+  logLevel?: string;
+  bodyLimit?: number;
+  trustProxy?: string | boolean;
+  /** Extra Fastify server options (timeouts). */
+  connectionTimeout?: number;
+  requestTimeout?: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(opts: AppOptions): App {
+  const instanceId = opts.instanceId ?? `${opts.service}-${randomUUID().slice(0, 8)}`;
+  const app = Fastify({
+    logger: loggerOptions(opts.service, opts.logLevel ?? 'info', instanceId),
+    bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    trustProxy: opts.trustProxy ?? '127.0.0.1/8,::1/128',
+    requestIdHeader: false,
+    // A client-supplied x-request-id is kept when it is sane, so one id follows a request everywhere.
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID();
+    },
+    connectionTimeout: opts.connectionTimeout ?? 30_000,
+    requestTimeout: opts.requestTimeout ?? 30_000,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('serviceName', opts.service);
+  app.decorate('instanceId', instanceId);
+  app.decorate('metrics', createRegistry(opts.service, instanceId));
+  app.decorate('readiness', new Map<string, ReadinessCheck>());
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installErrorHandlers(app);
+  instrumentHttp(app, app.metrics);
+
+  app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', service: opts.service, instanceId }));
+  app.get('/ready', { logLevel: 'warn' }, async (_request, reply) => {
+    const checks: Record<string, string> = {};
+    let ok = true;
+    await Promise.all(
+      [...app.readiness].map(async ([name, check]) => {
+        try {
+          await withTimeout(Promise.resolve(check()), 2000, `${name} check timed out`);
+          checks[name] = 'ok';
+        } catch (err) {
+          ok = false;
+          checks[name] = err instanceof Error ? err.message : 'failed';
+        }
+      }),
+    );
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', checks });
+  });
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+    reply.type(app.metrics.contentType);
+    return app.metrics.metrics();
+  });
+  return app;
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

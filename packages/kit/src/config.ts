@@ -1,0 +1,119 @@
+// Configuration is read once, at start-up, from the environment into a typed object. A missing or
+// invalid variable stops the process with one line naming it (see loadConfig).
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`config: ${variable} ${problem}`);
+  }
+}
+
+export interface Field<T> {
+  parse(raw: string | undefined, name: string): T;
+  describe: string;
+}
+export type Spec = Record<string, Field<unknown>>;
+export type ConfigOf<S extends Spec> = { readonly [K in keyof S]: S[K] extends Field<infer T> ? T : never };
+
+function field<T>(describe: string, fallback: T | undefined, conv: (raw: string, name: string) => T): Field<T> {
+  return {
+    describe,
+    parse(raw, name) {
+      if (raw === undefined || raw === '') {
+        if (fallback === undefined) throw new ConfigError(name, 'is required but not set');
+        return fallback;
+      }
+      return conv(raw, name);
+    },
+  };
+}
+
+export const env = {
+  string: (fallback?: string) => field<string>('string', fallback, (r) => r),
+  optionalString: () =>
+    ({ describe: 'string', parse: (raw: string | undefined) => (raw === undefined || raw === '' ? undefined : raw) }) as Field<
+      string | undefined
+    >,
+  int: (fallback?: number, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) =>
+    field<number>('integer', fallback, (r, n) => {
+      const v = Number(r);
+      if (!Number.isInteger(v) || v < min || v > max) throw new ConfigError(n, `must be an integer in [${min}, ${max}], got "${r}"`);
+      return v;
+    }),
+  port: (fallback?: number) => env.int(fallback, { min: 0, max: 65535 }),
+  bool: (fallback?: boolean) =>
+    field<boolean>('boolean', fallback, (r, n) => {
+      if (/^(1|true|yes|on)$/i.test(r)) return true;
+      if (/^(0|false|no|off)$/i.test(r)) return false;
+      throw new ConfigError(n, `must be true or false, got "${r}"`);
+    }),
+  url: (fallback?: string, protocols?: string[]) =>
+    field<string>('url', fallback, (r, n) => {
+      let u: URL;
+      try {
+        u = new URL(r);
+      } catch {
+        throw new ConfigError(n, 'must be a URL');
+      }
+      if (protocols && !protocols.includes(u.protocol.replace(/:$/, '')))
+        throw new ConfigError(n, `must use one of ${protocols.join(', ')}`);
+      return r;
+    }),
+  list: (fallback?: string[]) =>
+    field<string[]>('comma-separated list', fallback, (r) =>
+      r
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  oneOf: <T extends string>(values: readonly T[], fallback?: T) =>
+    field<T>(`one of ${values.join('|')}`, fallback, (r, n) => {
+      if (!(values as readonly string[]).includes(r)) throw new ConfigError(n, `must be one of ${values.join(', ')}, got "${r}"`);
+      return r as T;
+    }),
+  /** A secret: never printed. At least `minLength` characters. */
+  secret: (minLength = 16, fallback?: string) =>
+    field<string>('secret', fallback, (r, n) => {
+      if (r.length < minLength) throw new ConfigError(n, `must be at least ${minLength} characters`);
+      return r;
+    }),
+};
+
+/** Parses `source` against `spec`; throws ConfigError naming the first bad variable. */
+export function parseConfig<S extends Spec>(spec: S, source: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(spec)) out[name] = f.parse(source[name], name);
+  return Object.freeze(out) as ConfigOf<S>;
+}
+
+/** parseConfig for a process entry point: a bad variable prints one line and exits 1. */
+export function loadConfig<S extends Spec>(spec: S, source: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  try {
+    return parseConfig(spec, source);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** Variables every service reads. Service configs spread this and add their own. */
+export const baseConfigSpec = {
+  HOST: env.string('127.0.0.1'),
+  LOG_LEVEL: env.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  BODY_LIMIT_BYTES: env.int(64 * 1024, { min: 1024, max: 10 * 1024 * 1024 }),
+  TRUST_PROXY: env.string('127.0.0.1/8,::1/128'),
+  SHUTDOWN_GRACE_MS: env.int(10_000, { min: 0 }),
+  INSTANCE_ID: env.optionalString(),
+};
+export const redisConfigSpec = { REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis', 'rediss']) };
+export const mongoConfigSpec = { MONGODB_URI: env.url(undefined, ['mongodb', 'mongodb+srv']) };
+export const jwtVerifyConfigSpec = {
+  /** PEM public key(s); several separated by blank lines during a key rotation. Or *_FILE. */
+  JWT_PUBLIC_KEY: env.optionalString(),
+  JWT_PUBLIC_KEY_FILE: env.optionalString(),
+  INTERNAL_TOKEN: env.secret(24),
+};

@@ -1,0 +1,140 @@
+// Starts real servers for tests: redis-server and a MongoDB wire-protocol server (mongod when on
+// PATH, else FerretDB with its SQLite backend), each on a free port in its own temp dir, removed after.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function which(cmd: string): string | null {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+export async function waitForPort(port: number, timeoutMs = 20_000, host = '127.0.0.1'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = new Socket();
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+      s.connect(port, host);
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function launch(cmd: string, args: string[], dir: string, port: number, url: string): RunningServer {
+  const child: ChildProcess = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  child.on('exit', (code, signal) => {
+    if (code && code !== 0 && !stopped) process.stderr.write(`[testkit] ${cmd} exited ${code ?? signal}: ${stderr}\n`);
+  });
+  let stopped = false;
+  return {
+    url,
+    port,
+    pid: child.pid,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startRedis(): Promise<RunningServer> {
+  const bin = which('redis-server');
+  if (!bin) throw new Error('redis-server is not installed: run ./scripts/setup');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'voip-redis-'));
+  const srv = launch(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+    dir,
+    port,
+    `redis://127.0.0.1:${port}`,
+  );
+  await waitForPort(port);
+  return srv;
+}
+
+export async function startMongo(): Promise<RunningServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'voip-mongo-'));
+  const mongod = which('mongod');
+  let srv: RunningServer;
+  if (mongod) {
+    srv = launch(mongod, ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet'], dir, port, `mongodb://127.0.0.1:${port}`);
+  } else {
+    const ferret = which('ferretdb');
+    if (!ferret) throw new Error('no MongoDB-compatible server: run ./scripts/setup (builds FerretDB) or put mongod on PATH');
+    srv = launch(
+      ferret,
+      [
+        '--handler=sqlite',
+        `--sqlite-url=file:${dir}/`,
+        `--state-dir=${dir}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        '--debug-addr=-',
+        '--telemetry=disable',
+        '--log-level=error',
+      ],
+      dir,
+      port,
+      `mongodb://127.0.0.1:${port}`,
+    );
+  }
+  await waitForPort(port);
+  return srv;
+}
+
+/** A database name no other test file uses: mongodb://host/<name>. */
+export function uniqueName(prefix = 't'): string {
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** MONGODB_URI with its own database, so test files never see each other's data. */
+export function mongoUriFor(base: string, dbName = uniqueName()): string {
+  const u = new URL(base);
+  u.pathname = `/${dbName}`;
+  return u.toString();
+}
