@@ -33,8 +33,12 @@ export const keys = {
   ringDeadlines: () => `${ns}:call-ring-deadlines`,
   /** list: signaling messages queued for a reconnecting client. */
   pending: (userId: string, clientId: string) => `${ns}:pending:${userId}:${clientId}`,
-  /** string with TTL: TURN credential for a call (coturn redis userdb is separate, see call service). */
-  guest: (guestId: string) => `${ns}:guest:${guestId}`,
+  /** set of userIds that have userId among their contacts (written by the user service): who sees its presence. */
+  contactWatchers: (userId: string) => `${ns}:contact-watchers:${userId}`,
+  /** set of userIds that userId has blocked (written by the user service, read on call initiation). */
+  blocks: (userId: string) => `${ns}:blocks:${userId}`,
+  /** string "1" while userId is on do-not-disturb (written by the user service). */
+  dnd: (userId: string) => `${ns}:dnd:${userId}`,
 } as const;
 
 export const channels = {
