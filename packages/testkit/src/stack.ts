@@ -1,0 +1,434 @@
+// Starts the whole system as real processes: Redis, a MongoDB-compatible server, coturn, every built
+// service (N signaling instances) and Nginx in front. scripts/dev uses it to run the stack for people;
+// the e2e tests use it to drive the stack only through Nginx's port, as the Android app does.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitForPort } from './servers.js';
+
+export const SERVICE_NAMES = ['auth', 'user', 'call', 'signaling', 'gateway'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface StackOptions {
+  /** Repository root (defaults to the one this file lives in). */
+  root?: string;
+  /** Where data, keys, logs and pid files go. */
+  stateDir: string;
+  services?: ServiceName[];
+  signalingInstances?: number;
+  nginx?: boolean;
+  coturn?: boolean;
+  /** Fixed ports (dev); anything not given gets a free port. */
+  ports?: Partial<Record<'nginx' | 'redis' | 'mongo' | 'turn' | 'gateway' | 'auth' | 'user' | 'call' | 'signaling', number>>;
+  /** Use these servers instead of starting Redis / MongoDB. */
+  redisUrl?: string;
+  mongoUri?: string;
+  /** Extra environment for every service (e.g. RING_TIMEOUT_MS). */
+  env?: Record<string, string>;
+  /** Extra environment per service. */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  logLevel?: string;
+  /** Restart services when their built files change (node --watch). */
+  watch?: boolean;
+  /** Start children in their own process group and let them outlive this process. */
+  detached?: boolean;
+  /** How long to wait for each service's /ready. */
+  readyTimeoutMs?: number;
+  onProgress?: (line: string) => void;
+}
+
+export interface StackProcess {
+  name: string;
+  index: number;
+  pid: number | undefined;
+  port: number;
+  url: string;
+  logFile: string;
+}
+
+export interface Stack {
+  /** Nginx's base URL (the public door), or the gateway's when nginx is off. */
+  url: string;
+  redisUrl: string;
+  mongoUri: string;
+  internalToken: string;
+  turn?: { port: number; secret: string; realm: string };
+  processes: StackProcess[];
+  service(name: ServiceName, index?: number): StackProcess;
+  /** SIGTERM one process and wait for it to exit. */
+  stop(name: string, index?: number): Promise<void>;
+  /** SIGKILL one process (a crash, not a graceful stop). */
+  kill(name: string, index?: number): Promise<void>;
+  /** Start a stopped service process again with the same port and env, and wait until ready. */
+  restart(name: ServiceName, index?: number): Promise<void>;
+  /** Stop everything this stack started (services first, then nginx, coturn, databases). */
+  stopAll(): Promise<void>;
+}
+
+const repoRoot = () => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+function which(cmd: string): string | null {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8', env: process.env }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} was ready`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms: ${last}`);
+}
+
+/** Keys and secrets for a state dir: generated once, reused by later runs of the same dir. */
+export function ensureSecrets(stateDir: string): { privateKeyFile: string; publicKeyFile: string; internalToken: string; turnSecret: string } {
+  const dir = join(stateDir, 'secrets');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const privateKeyFile = join(dir, 'jwt-private.pem');
+  const publicKeyFile = join(dir, 'jwt-public.pem');
+  if (!existsSync(privateKeyFile)) {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(privateKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+    writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }).toString(), { mode: 0o644 });
+  }
+  const secret = (name: string) => {
+    const f = join(dir, name);
+    if (!existsSync(f)) writeFileSync(f, randomBytes(24).toString('base64url'), { mode: 0o600 });
+    return readFileSync(f, 'utf8').trim();
+  };
+  return { privateKeyFile, publicKeyFile, internalToken: secret('internal-token'), turnSecret: secret('turn-secret') };
+}
+
+interface Spec {
+  name: string;
+  index: number;
+  cmd: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  port: number;
+  url: string;
+  readyUrl?: string;
+  logFile: string;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const root = opts.root ?? repoRoot();
+  const state = resolve(opts.stateDir);
+  const logs = join(state, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const progress = opts.onProgress ?? (() => {});
+  const services = opts.services ?? [...SERVICE_NAMES];
+  const nSignaling = opts.signalingInstances ?? 2;
+  const port = async (k: keyof NonNullable<StackOptions['ports']>, offset = 0) => {
+    const p = opts.ports?.[k];
+    return p !== undefined ? p + offset : freePort();
+  };
+  const secrets = ensureSecrets(state);
+  const running: { spec: Spec; child: ChildProcess }[] = [];
+
+  const launch = (spec: Spec) => {
+    const fd = openSync(spec.logFile, 'a');
+    const child = spawn(spec.cmd, spec.args, {
+      cwd: root,
+      env: spec.env,
+      stdio: ['ignore', fd, fd],
+      detached: Boolean(opts.detached),
+    });
+    if (opts.detached) child.unref();
+    const entry = { spec, child };
+    const at = running.findIndex((r) => r.spec.name === spec.name && r.spec.index === spec.index);
+    if (at >= 0) running[at] = entry;
+    else running.push(entry);
+    return child;
+  };
+
+  const stopChild = async (child: ChildProcess, signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(t);
+  };
+
+  const stopAll = async () => {
+    const order = ['gateway', 'signaling', 'call', 'user', 'auth', 'nginx', 'coturn', 'mongo', 'redis'];
+    for (const name of order) {
+      await Promise.all(running.filter((r) => r.spec.name === name).map((r) => stopChild(r.child, 'SIGTERM')));
+    }
+  };
+
+  try {
+    // Databases.
+    let redisUrl = opts.redisUrl;
+    if (!redisUrl) {
+      const p = await port('redis');
+      const dir = join(state, 'redis');
+      mkdirSync(dir, { recursive: true });
+      const bin = which('redis-server');
+      if (!bin) throw new Error('redis-server not found: run ./scripts/setup');
+      launch({
+        name: 'redis',
+        index: 0,
+        cmd: bin,
+        args: ['--port', String(p), '--bind', '127.0.0.1', '--dir', dir, '--save', '60', '1', '--appendonly', 'no'],
+        env: process.env,
+        port: p,
+        url: `redis://127.0.0.1:${p}`,
+        logFile: join(logs, 'redis.log'),
+      });
+      await waitForPort(p);
+      redisUrl = `redis://127.0.0.1:${p}`;
+      progress(`redis      ${redisUrl}`);
+    }
+    let mongoUri = opts.mongoUri;
+    if (!mongoUri) {
+      const p = await port('mongo');
+      const dir = join(state, 'mongo');
+      mkdirSync(dir, { recursive: true });
+      const mongod = which('mongod');
+      const ferret = which('ferretdb');
+      if (!mongod && !ferret) throw new Error('no MongoDB-compatible server: run ./scripts/setup');
+      launch({
+        name: 'mongo',
+        index: 0,
+        cmd: (mongod ?? ferret)!,
+        args: mongod
+          ? ['--port', String(p), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet']
+          : ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${p}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn'],
+        env: process.env,
+        port: p,
+        url: `mongodb://127.0.0.1:${p}`,
+        logFile: join(logs, 'mongo.log'),
+      });
+      await waitForPort(p);
+      mongoUri = `mongodb://127.0.0.1:${p}/voip`;
+      progress(`mongodb    ${mongoUri} (${mongod ? 'mongod' : 'FerretDB/SQLite'})`);
+    }
+
+    // coturn: TURN REST-API secret for time-limited credentials, Redis user db (db 2) for call-scoped ones.
+    let turn: Stack['turn'];
+    if (opts.coturn ?? true) {
+      const bin = which('turnserver');
+      if (bin) {
+        const p = await port('turn');
+        const ru = new URL(redisUrl);
+        const realm = 'voip.local';
+        launch({
+          name: 'coturn',
+          index: 0,
+          cmd: bin,
+          args: [
+            '-n',
+            `--listening-ip=127.0.0.1`,
+            `--listening-port=${p}`,
+            '--relay-ip=127.0.0.1',
+            '--min-port=49160',
+            '--max-port=49400',
+            '--use-auth-secret',
+            `--static-auth-secret=${secrets.turnSecret}`,
+            `--realm=${realm}`,
+            `--redis-userdb=ip=${ru.hostname} port=${ru.port || 6379} dbname=2`,
+            '--no-tls',
+            '--no-dtls',
+            '--no-cli',
+            '--fingerprint',
+            '--log-file=stdout',
+            '--simple-log',
+            `--pidfile=${join(state, 'coturn.pid')}`,
+          ],
+          env: process.env,
+          port: p,
+          url: `turn:127.0.0.1:${p}`,
+          logFile: join(logs, 'coturn.log'),
+        });
+        turn = { port: p, secret: secrets.turnSecret, realm };
+        progress(`coturn     turn:127.0.0.1:${p}`);
+      } else progress('coturn     not installed: skipped (run ./scripts/setup)');
+    }
+
+    // Services.
+    const ports: Record<string, number[]> = {};
+    for (const s of services) {
+      const n = s === 'signaling' ? nSignaling : 1;
+      ports[s] = [];
+      for (let i = 0; i < n; i++) ports[s].push(await port(s, i));
+    }
+    const urlOf = (s: ServiceName) => (ports[s] ?? []).map((p) => `http://127.0.0.1:${p}`);
+    const common: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: opts.logLevel ?? 'info',
+      REDIS_URL: redisUrl,
+      MONGODB_URI: mongoUri,
+      JWT_PUBLIC_KEY_FILE: secrets.publicKeyFile,
+      INTERNAL_TOKEN: secrets.internalToken,
+      AUTH_SERVICE_URL: urlOf('auth')[0] ?? '',
+      USER_SERVICE_URL: urlOf('user')[0] ?? '',
+      CALL_SERVICE_URL: urlOf('call')[0] ?? '',
+      AUTH_UPSTREAMS: urlOf('auth').join(','),
+      USER_UPSTREAMS: urlOf('user').join(','),
+      CALL_UPSTREAMS: urlOf('call').join(','),
+      ...(turn
+        ? {
+            TURN_URLS: `turn:127.0.0.1:${turn.port}?transport=udp,turn:127.0.0.1:${turn.port}?transport=tcp`,
+            STUN_URLS: `stun:127.0.0.1:${turn.port}`,
+            TURN_SECRET: turn.secret,
+            TURN_REALM: turn.realm,
+            TURN_REDIS_URL: `${redisUrl.replace(/\/\d*$/, '')}/2`,
+          }
+        : {}),
+      ...opts.env,
+    };
+    const specs: Spec[] = [];
+    for (const s of services) {
+      (ports[s] ?? []).forEach((p, i) => {
+        const env: NodeJS.ProcessEnv = {
+          ...common,
+          PORT: String(p),
+          INSTANCE_ID: `${s}-${i + 1}`,
+          ...(s === 'auth' ? { JWT_PRIVATE_KEY_FILE: secrets.privateKeyFile } : {}),
+          ...opts.serviceEnv?.[s],
+        };
+        const entry = join(root, 'apps', s, 'dist', 'server.js');
+        if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (pnpm build)`);
+        specs.push({
+          name: s,
+          index: i,
+          cmd: process.execPath,
+          args: [...(opts.watch ? ['--watch', '--watch-preserve-output'] : []), '--enable-source-maps', entry],
+          env,
+          port: p,
+          url: `http://127.0.0.1:${p}`,
+          readyUrl: `http://127.0.0.1:${p}/ready`,
+          logFile: join(logs, `${s}${s === 'signaling' ? `-${i + 1}` : ''}.log`),
+        });
+      });
+    }
+    // Auth first (the others verify its tokens), the gateway last (it probes the others).
+    const rank = (n: string) => ['auth', 'user', 'call', 'signaling', 'gateway'].indexOf(n);
+    specs.sort((a, b) => rank(a.name) - rank(b.name));
+    const waits = specs.map((spec) => {
+      const child = launch(spec);
+      return waitForHttp(spec.readyUrl!, opts.readyTimeoutMs ?? 60_000, child).then(() =>
+        progress(`${spec.name.padEnd(10)} ${spec.url}${spec.name === 'signaling' ? ` (instance ${spec.index + 1})` : ''}`),
+      );
+    });
+    await Promise.all(waits);
+
+    // Nginx, the one public door.
+    let publicUrl = urlOf('gateway')[0] ?? '';
+    if (opts.nginx ?? true) {
+      const bin = which('nginx');
+      if (!bin) throw new Error('nginx not found: run ./scripts/setup');
+      const p = await port('nginx');
+      const dir = join(state, 'nginx');
+      mkdirSync(join(dir, 'tmp'), { recursive: true });
+      chmodSync(dir, 0o755);
+      const template = readFileSync(join(root, 'infra', 'nginx', 'voip.conf.template'), 'utf8');
+      const servers = (s: ServiceName) => (ports[s] ?? []).map((q) => `server 127.0.0.1:${q};`).join('\n    ');
+      const webRoot = join(root, 'apps', 'web', existsSync(join(root, 'apps', 'web', 'dist')) ? 'dist' : 'public');
+      writeFileSync(
+        join(dir, 'voip.conf'),
+        template
+          .replaceAll('@@VOIP_PORT@@', String(p))
+          .replaceAll('@@GATEWAY_SERVERS@@', servers('gateway') || 'server 127.0.0.1:1 down;')
+          .replaceAll('@@SIGNALING_SERVERS@@', servers('signaling') || 'server 127.0.0.1:1 down;')
+          .replaceAll('@@WEB_ROOT@@', webRoot),
+      );
+      const isRoot = process.getuid?.() === 0;
+      writeFileSync(
+        join(dir, 'nginx.conf'),
+        `# Generated by packages/testkit/src/stack.ts — edit infra/nginx/voip.conf.template instead.
+${isRoot ? 'user root;' : ''}
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(logs, 'nginx-error.log')} warn;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  access_log ${join(logs, 'nginx-access.log')};
+  client_body_temp_path ${join(dir, 'tmp', 'body')};
+  proxy_temp_path ${join(dir, 'tmp', 'proxy')};
+  fastcgi_temp_path ${join(dir, 'tmp', 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'tmp', 'uwsgi')};
+  scgi_temp_path ${join(dir, 'tmp', 'scgi')};
+  include ${join(dir, 'voip.conf')};
+}
+`,
+      );
+      const child = launch({
+        name: 'nginx',
+        index: 0,
+        cmd: bin,
+        args: ['-p', dir, '-e', join(logs, 'nginx-error.log'), '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'],
+        env: process.env,
+        port: p,
+        url: `http://127.0.0.1:${p}`,
+        logFile: join(logs, 'nginx.log'),
+      });
+      await waitForPort(p, 15_000).catch((err) => {
+        throw new Error(`nginx did not start (${child.exitCode ?? 'running'}): see ${join(logs, 'nginx-error.log')}: ${err.message}`);
+      });
+      publicUrl = `http://127.0.0.1:${p}`;
+      progress(`nginx      ${publicUrl}`);
+    }
+
+    const find = (name: string, index = 0) => {
+      const r = running.find((x) => x.spec.name === name && x.spec.index === index);
+      if (!r) throw new Error(`no process ${name}#${index} in this stack`);
+      return r;
+    };
+    const asProcess = (r: { spec: Spec; child: ChildProcess }): StackProcess => ({
+      name: r.spec.name,
+      index: r.spec.index,
+      pid: r.child.pid,
+      port: r.spec.port,
+      url: r.spec.url,
+      logFile: r.spec.logFile,
+    });
+    const stack: Stack = {
+      url: publicUrl,
+      redisUrl,
+      mongoUri,
+      internalToken: secrets.internalToken,
+      ...(turn ? { turn } : {}),
+      get processes() {
+        return running.map(asProcess);
+      },
+      service: (name, index = 0) => asProcess(find(name, index)),
+      stop: (name, index = 0) => stopChild(find(name, index).child, 'SIGTERM'),
+      kill: (name, index = 0) => stopChild(find(name, index).child, 'SIGKILL'),
+      async restart(name, index = 0) {
+        const r = find(name, index);
+        await stopChild(r.child, 'SIGTERM');
+        const child = launch(r.spec);
+        await waitForHttp(r.spec.readyUrl!, opts.readyTimeoutMs ?? 60_000, child);
+      },
+      stopAll,
+    };
+    writeFileSync(
+      join(state, 'stack.json'),
+      JSON.stringify({ url: publicUrl, processes: running.map(asProcess), startedAt: new Date().toISOString() }, null, 2),
+    );
+    return stack;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
