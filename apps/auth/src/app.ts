@@ -2,8 +2,29 @@
 import type { App } from '@voip/kit/app';
 import { createService } from '@voip/kit/service';
 import type { Config } from './config.js';
+import { accountsPlugin } from './plugins/accounts.js';
+import { sessionsPlugin } from './plugins/sessions.js';
+import { throttlesPlugin } from './plugins/throttles.js';
+import { accountRoutes } from './routes/auth/accounts.js';
+import { guestRoutes } from './routes/auth/guests.js';
+import { tokenRoutes } from './routes/auth/tokens.js';
+import { loadTokenSigner } from './sessions/token-signer.js';
+
+/** Routes live under /api/auth on the service itself: the gateway forwards that prefix unchanged. */
+export const ROUTE_PREFIX = '/api/auth';
 
 export async function buildApp(config: Config): Promise<App> {
+  const signer = loadTokenSigner(config);
   const app = await createService({ service: 'auth', config, mongo: true });
+  await app.register(accountsPlugin, { adminUsernames: config.ADMIN_USERNAMES });
+  await app.register(sessionsPlugin, {
+    signer,
+    accessTtlSeconds: config.ACCESS_TTL_SECONDS,
+    refreshTtlSeconds: config.REFRESH_TTL_SECONDS,
+  });
+  await app.register(throttlesPlugin, config);
+  await app.register(accountRoutes, { prefix: ROUTE_PREFIX });
+  await app.register(tokenRoutes, { prefix: ROUTE_PREFIX });
+  await app.register(guestRoutes, { prefix: ROUTE_PREFIX });
   return app;
 }

@@ -1,5 +1,13 @@
-// The auth service's configuration, read once from the environment.
-import { baseConfigSpec, type ConfigOf, env, jwtVerifyConfigSpec, mongoConfigSpec, redisConfigSpec } from '@voip/kit/config';
+// The auth service's configuration, read once from the environment. Auth is the only service that
+// holds the JWT private key; it verifies tokens with JWT_PUBLIC_KEY like every other service.
+import {
+  baseConfigSpec,
+  type ConfigOf,
+  env,
+  jwtVerifyConfigSpec,
+  mongoConfigSpec,
+  redisConfigSpec,
+} from '@voip/kit/config';
 
 export const configSpec = {
   ...baseConfigSpec,
@@ -7,5 +15,20 @@ export const configSpec = {
   ...redisConfigSpec,
   ...mongoConfigSpec,
   ...jwtVerifyConfigSpec,
+  /** PEM EC P-256 private key that signs access tokens (or a file holding it). */
+  JWT_PRIVATE_KEY: env.optionalString(),
+  JWT_PRIVATE_KEY_FILE: env.optionalString(),
+  ACCESS_TTL_SECONDS: env.int(900, { min: 10, max: 24 * 3600 }),
+  /** Lifetime of a refresh token and so of an idle session (each refresh starts it again). */
+  REFRESH_TTL_SECONDS: env.int(30 * 24 * 3600, { min: 60, max: 365 * 24 * 3600 }),
+  /** Usernames (case-insensitive) that get kind "admin" when they register or log in. */
+  ADMIN_USERNAMES: env.list([]),
+  LOGIN_MAX_FAILURES_PER_USERNAME: env.int(10, { min: 1 }),
+  LOGIN_MAX_FAILURES_PER_IP: env.int(30, { min: 1 }),
+  LOGIN_WINDOW_SECONDS: env.int(15 * 60, { min: 1 }),
+  REGISTER_MAX_PER_IP: env.int(20, { min: 1 }),
+  GUEST_MAX_PER_IP: env.int(30, { min: 1 }),
+  /** Window of the register and guest-creation limits. */
+  SIGNUP_WINDOW_SECONDS: env.int(3600, { min: 1 }),
 };
 export type Config = ConfigOf<typeof configSpec>;

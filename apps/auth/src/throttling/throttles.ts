@@ -1,0 +1,73 @@
+// Throttling of the doors that cost us (argon2) or let someone guess: login per username and per IP,
+// register and guest creation per IP. Fixed windows in Redis, so every instance counts together.
+import { keys } from '@voip/contracts/redis-keys';
+import { AppError } from '@voip/kit/errors';
+import { createFixedWindowLimiter, type FixedWindowLimiter, type RateDecision } from '@voip/kit/rate-limit';
+import type { FastifyReply } from 'fastify';
+import type { Redis } from 'ioredis';
+
+export interface ThrottleConfig {
+  LOGIN_MAX_FAILURES_PER_USERNAME: number;
+  LOGIN_MAX_FAILURES_PER_IP: number;
+  LOGIN_WINDOW_SECONDS: number;
+  REGISTER_MAX_PER_IP: number;
+  GUEST_MAX_PER_IP: number;
+  SIGNUP_WINDOW_SECONDS: number;
+}
+
+export interface Throttles {
+  /**
+   * Counts a login attempt before the password is checked (so parallel guesses cannot slip past the
+   * limit); a successful login then takes its attempt back, so only failures accumulate.
+   */
+  loginAttempt(usernameLower: string, ip: string): Promise<RateDecision[]>;
+  loginSucceeded(usernameLower: string, ip: string): Promise<void>;
+  register(ip: string): Promise<RateDecision>;
+  guest(ip: string): Promise<RateDecision>;
+}
+
+const SCOPES = {
+  loginUser: 'login-user',
+  loginIp: 'login-ip',
+  register: 'register-ip',
+  guest: 'guest-ip',
+} as const;
+
+// Takes one attempt back without reviving an expired window (a bare DECR would create a key with no TTL).
+const FORGIVE = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0";
+
+export function createThrottles(redis: Redis, c: ThrottleConfig): Throttles {
+  const loginWindow = c.LOGIN_WINDOW_SECONDS * 1000;
+  const signupWindow = c.SIGNUP_WINDOW_SECONDS * 1000;
+  const loginUser: FixedWindowLimiter = createFixedWindowLimiter(
+    redis,
+    SCOPES.loginUser,
+    c.LOGIN_MAX_FAILURES_PER_USERNAME,
+    loginWindow,
+  );
+  const loginIp = createFixedWindowLimiter(redis, SCOPES.loginIp, c.LOGIN_MAX_FAILURES_PER_IP, loginWindow);
+  const register = createFixedWindowLimiter(redis, SCOPES.register, c.REGISTER_MAX_PER_IP, signupWindow);
+  const guest = createFixedWindowLimiter(redis, SCOPES.guest, c.GUEST_MAX_PER_IP, signupWindow);
+  return {
+    loginAttempt: (u, ip) => Promise.all([loginUser.hit(u), loginIp.hit(ip)]),
+    async loginSucceeded(u, ip) {
+      await Promise.all([loginUser.reset(u), redis.eval(FORGIVE, 1, keys.rateLimit(SCOPES.loginIp, ip))]);
+    },
+    register: (ip) => register.hit(ip),
+    guest: (ip) => guest.hit(ip),
+  };
+}
+
+/** Whole seconds for Retry-After, never 0 while the limit holds. */
+export function retryAfterSeconds(decisions: readonly RateDecision[]): number {
+  const ms = Math.max(0, ...decisions.filter((d) => !d.allowed).map((d) => d.retryAfterMs));
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** Throws 429 RATE_LIMITED with Retry-After when any decision is over its limit. */
+export function enforce(reply: FastifyReply, decisions: readonly RateDecision[], message: string): void {
+  if (decisions.every((d) => d.allowed)) return;
+  const seconds = retryAfterSeconds(decisions);
+  reply.header('retry-after', String(seconds));
+  throw new AppError('RATE_LIMITED', message, { retryAfterSeconds: seconds });
+}

@@ -1,0 +1,61 @@
+import { createRedis } from '@voip/kit/redis';
+import { redisUrl } from '@voip/testkit/env';
+import type { Redis } from 'ioredis';
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createThrottles, type Throttles } from '../../src/throttling/throttles.js';
+
+describe('throttles (real Redis)', () => {
+  let redis: Redis;
+  let throttles: Throttles;
+  beforeAll(async () => {
+    redis = createRedis(redisUrl());
+    await redis.connect();
+    throttles = createThrottles(redis, {
+      LOGIN_MAX_FAILURES_PER_USERNAME: 3,
+      LOGIN_MAX_FAILURES_PER_IP: 5,
+      LOGIN_WINDOW_SECONDS: 60,
+      REGISTER_MAX_PER_IP: 2,
+      GUEST_MAX_PER_IP: 2,
+      SIGNUP_WINDOW_SECONDS: 60,
+    });
+  });
+  afterAll(() => redis.quit());
+
+  it('refuses the attempt after the username limit, saying how long to wait', async () => {
+    const user = ulid();
+    for (let i = 0; i < 3; i++)
+      expect((await throttles.loginAttempt(user, ulid())).every((d) => d.allowed)).toBe(true);
+    const [byUser, byIp] = await throttles.loginAttempt(user, ulid());
+    expect(byUser?.allowed).toBe(false);
+    expect(byIp?.allowed).toBe(true);
+    expect(byUser?.retryAfterMs).toBeGreaterThan(50_000);
+    expect(byUser?.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it('takes back the attempt of a successful login, so only failures count', async () => {
+    const user = ulid();
+    const ip = ulid();
+    for (let i = 0; i < 3; i++) {
+      await throttles.loginAttempt(user, ip);
+      await throttles.loginSucceeded(user, ip);
+    }
+    for (let i = 0; i < 5; i++)
+      expect((await throttles.loginAttempt(`${user}${i}`, ip))[1]?.allowed).toBe(true);
+    expect((await throttles.loginAttempt(`${user}x`, ip))[1]?.allowed).toBe(false);
+  });
+
+  it('never revives an expired window when forgiving', async () => {
+    const ip = ulid();
+    await throttles.loginSucceeded('nobody', ip);
+    expect(await redis.keys(`*${ip}*`)).toEqual([]);
+  });
+
+  it('limits registrations and guests per address', async () => {
+    const ip = ulid();
+    expect((await throttles.register(ip)).allowed).toBe(true);
+    expect((await throttles.register(ip)).allowed).toBe(true);
+    expect((await throttles.register(ip)).allowed).toBe(false);
+    expect((await throttles.guest(ip)).allowed).toBe(true);
+  });
+});
