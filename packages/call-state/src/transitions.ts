@@ -1,48 +1,150 @@
-// The call state machine as a pure function: ringing → accepted → ended, or ringing → ended.
-// Every transition applies once; a repeat of the transition that already happened is idempotent.
-import type { CallState, EndReason } from '@voip/contracts/calls';
+// The call rules as pure functions, so they can be read and tested without Redis: the state machine
+// (ringing → accepted → ended, or ringing → ended), who may do what, the outcome a history line shows,
+// and what a new call does to the calls its two users are already in (busy, glare).
+import type { CallOutcome, CallState, EndReason } from '@voip/contracts/calls';
 
 export type CallEvent =
   | { type: 'accept' }
-  | { type: 'reject' }
+  | { type: 'reject'; reason?: 'rejected' | 'busy' }
   | { type: 'cancel' }
   | { type: 'timeout' }
   | { type: 'hangup' }
   | { type: 'fail'; reason: EndReason };
 
+/** Who sends the event: one of the two participants, or the server itself (time-outs, lost connections). */
+export type Role = 'caller' | 'callee' | 'system';
+
+export interface TransitionContext {
+  role?: Role;
+  /** The device sending an `accept`. */
+  clientId?: string | null;
+  /** The device that already accepted, when the call is accepted. */
+  answeredByClientId?: string | null;
+}
+
+export type TransitionErrorCode = 'INVALID_STATE' | 'FORBIDDEN';
+
 export type Transition =
   | { ok: true; next: CallState; changed: boolean; endReason?: EndReason }
-  | { ok: false; code: 'INVALID_STATE'; message: string };
+  | { ok: false; code: TransitionErrorCode; message: string };
 
-const endReasonFor = (e: CallEvent): EndReason => {
-  switch (e.type) {
-    case 'reject':
-      return 'rejected';
-    case 'cancel':
-      return 'cancelled';
-    case 'timeout':
-      return 'no-answer';
-    case 'hangup':
-      return 'hangup';
-    case 'fail':
-      return e.reason;
-    case 'accept':
-      return 'failed';
-  }
-};
+const invalid = (message: string): Transition => ({ ok: false, code: 'INVALID_STATE', message });
+const forbidden = (message: string): Transition => ({ ok: false, code: 'FORBIDDEN', message });
+const end = (endReason: EndReason): Transition => ({ ok: true, next: 'ended', changed: true, endReason });
 
-export function resolveCallTransition(state: CallState, event: CallEvent): Transition {
+/**
+ * The next state for `event` in `state`. Repeating a transition that already happened (a retried accept
+ * from the same device, any end after the end) is `ok` with `changed: false`, so retries are harmless.
+ */
+export function resolveCallTransition(
+  state: CallState,
+  event: CallEvent,
+  ctx: TransitionContext = {},
+): Transition {
+  const role = ctx.role ?? 'system';
+  if ((event.type === 'accept' || event.type === 'reject') && role === 'caller')
+    return forbidden(`the caller cannot ${event.type} its own call`);
+  if (event.type === 'timeout' && role !== 'system') return forbidden('only the server times a call out');
+
   if (state === 'ringing') {
-    if (event.type === 'accept') return { ok: true, next: 'accepted', changed: true };
-    if (event.type === 'hangup') return { ok: true, next: 'ended', changed: true, endReason: 'cancelled' };
-    return { ok: true, next: 'ended', changed: true, endReason: endReasonFor(event) };
+    switch (event.type) {
+      case 'accept':
+        return { ok: true, next: 'accepted', changed: true };
+      case 'reject':
+        return end(event.reason ?? 'rejected');
+      case 'cancel':
+        return end('cancelled');
+      case 'hangup':
+        // Hanging up an unanswered call is a cancel by the caller and a decline by the callee.
+        return end(role === 'callee' ? 'rejected' : 'cancelled');
+      case 'timeout':
+        return end('no-answer');
+      case 'fail':
+        return end(event.reason);
+    }
   }
   if (state === 'accepted') {
-    if (event.type === 'accept') return { ok: true, next: 'accepted', changed: false };
-    if (event.type === 'reject' || event.type === 'timeout')
-      return { ok: false, code: 'INVALID_STATE', message: `cannot ${event.type} an accepted call` };
-    return { ok: true, next: 'ended', changed: true, endReason: event.type === 'cancel' ? 'hangup' : endReasonFor(event) };
+    switch (event.type) {
+      case 'accept':
+        if (ctx.clientId && ctx.answeredByClientId && ctx.clientId !== ctx.answeredByClientId)
+          return invalid('the call was answered on another device');
+        return { ok: true, next: 'accepted', changed: false };
+      case 'reject':
+        return invalid('cannot reject an accepted call');
+      case 'timeout':
+        return invalid('cannot time out an accepted call');
+      case 'cancel':
+      case 'hangup':
+        return end('hangup');
+      case 'fail':
+        return end(event.reason);
+    }
   }
-  // ended: everything is a no-op, so retries after the end are harmless.
+  // ended: an accept is too late; every other end is a retry and a no-op.
+  if (event.type === 'accept') return invalid('the call has ended');
   return { ok: true, next: 'ended', changed: false };
+}
+
+/** The history outcome of an ended call, from why it ended and whether it was ever answered. */
+export function outcomeFor(reason: EndReason, answered: boolean): CallOutcome {
+  if (answered) return 'answered';
+  switch (reason) {
+    case 'rejected':
+      return 'rejected';
+    case 'busy':
+      return 'busy';
+    case 'no-answer':
+      return 'missed';
+    case 'cancelled':
+    case 'hangup':
+      return 'cancelled';
+    case 'connection-lost':
+    case 'failed':
+      return 'failed';
+  }
+}
+
+/** What a live call looks like to the create decision. */
+export interface LiveCallView {
+  callId: string;
+  callerId: string;
+  calleeId: string;
+  state: CallState;
+}
+
+export type CreateDecision =
+  | { kind: 'create' }
+  | { kind: 'busy'; code: 'CALLER_BUSY' | 'CALLEE_BUSY'; callId: string }
+  | { kind: 'invalid'; message: string }
+  /** Glare: the existing call (callee ringing the caller) survives; the new one is born ended, replaced by it. */
+  | { kind: 'glare-keep-existing'; survivingCallId: string }
+  /** Glare: the new call survives; the existing one is cancelled and replaced by it. */
+  | { kind: 'glare-replace-existing'; replacedCallId: string };
+
+const isLive = (c: LiveCallView | null): c is LiveCallView => c !== null && c.state !== 'ended';
+
+/**
+ * Busy checks and glare, given the calls each user's pointer leads to. Glare (the callee is ringing the
+ * caller right now) is resolved by one deterministic rule every instance applies the same way: the
+ * call with the lower callId survives.
+ */
+export function decideCreate(
+  input: { callerId: string; calleeId: string; newCallId: string },
+  callerCall: LiveCallView | null,
+  calleeCall: LiveCallView | null,
+): CreateDecision {
+  if (input.callerId === input.calleeId) return { kind: 'invalid', message: 'cannot call yourself' };
+  if (
+    isLive(callerCall) &&
+    callerCall.state === 'ringing' &&
+    callerCall.callerId === input.calleeId &&
+    callerCall.calleeId === input.callerId
+  ) {
+    return callerCall.callId < input.newCallId
+      ? { kind: 'glare-keep-existing', survivingCallId: callerCall.callId }
+      : { kind: 'glare-replace-existing', replacedCallId: callerCall.callId };
+  }
+  if (isLive(callerCall)) return { kind: 'busy', code: 'CALLER_BUSY', callId: callerCall.callId };
+  if (isLive(calleeCall)) return { kind: 'busy', code: 'CALLEE_BUSY', callId: calleeCall.callId };
+  return { kind: 'create' };
 }

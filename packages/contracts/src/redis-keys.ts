@@ -31,6 +31,10 @@ export const keys = {
   userCall: (userId: string) => `${ns}:user-call:${userId}`,
   /** zset callId scored by ring deadline (ms): the shared ring-timeout wheel. */
   ringDeadlines: () => `${ns}:call-ring-deadlines`,
+  /** zset callId scored by creation time (ms): every ringing or accepted call (metrics, reconciliation). */
+  liveCalls: () => `${ns}:calls-live`,
+  /** zset userId:clientId scored by resume deadline (ms): the shared wheel ending calls of clients that never came back. */
+  resumeDeadlines: () => `${ns}:resume-deadlines`,
   /** list: signaling messages queued for a reconnecting client. */
   pending: (userId: string, clientId: string) => `${ns}:pending:${userId}:${clientId}`,
   /** set of userIds that have userId among their contacts (written by the user service): who sees its presence. */
@@ -53,4 +57,13 @@ export const streams = {
   accountEvents: `${ns}:stream:account-events`,
   /** Where consumers put what they could not parse or kept failing on. */
   deadLetter: `${ns}:stream:dead-letter`,
+} as const;
+
+/**
+ * coturn's own schema in its Redis user database (a separate database number, never the service db;
+ * see apps/call TURN_REDIS_URL). Written and deleted only by the call service for call-scoped TURN.
+ */
+export const coturnKeys = {
+  /** string: hex HMAC key, md5("username:realm:password"), of one long-term-credential TURN user. */
+  userKey: (realm: string, username: string) => `turn/realm/${realm}/user/${username}/key`,
 } as const;

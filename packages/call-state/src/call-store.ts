@@ -1,0 +1,513 @@
+// The live call records in Redis, shared by the call service (creates calls) and signaling (moves them
+// along): busy checks, glare, atomic transitions, the ring-timeout wheel, and the call.* stream events,
+// appended in the same atomic write as the state change so each one happens exactly once.
+import { createEnvelope } from '@voip/bus/envelope';
+import { ENTRY_FIELD } from '@voip/bus/streams';
+import type { BusEventData, BusEventType } from '@voip/contracts/bus-events';
+import type { Call, CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
+import type { PrincipalKind } from '@voip/contracts/common';
+import { channels, keys, streams } from '@voip/contracts/redis-keys';
+import type { Redis } from 'ioredis';
+import { ulid } from 'ulid';
+import { type Guard, guardedWrite, type Op } from './guarded-write.js';
+import {
+  type CallEvent,
+  decideCreate,
+  type LiveCallView,
+  outcomeFor,
+  resolveCallTransition,
+  type Role,
+} from './transitions.js';
+
+export interface CallOffer {
+  type: 'offer';
+  sdp: string;
+}
+
+/** A call as stored. Times are ISO-8601 UTC; null where it has not happened. */
+export interface CallRecord {
+  callId: string;
+  callerId: string;
+  callerKind: PrincipalKind;
+  callerName: string;
+  calleeId: string;
+  media: Media;
+  state: CallState;
+  /** Bumped by every write: the compare-and-set version. */
+  rev: number;
+  createdAt: string;
+  /** When ringing stops with no-answer. */
+  expiresAt: string;
+  ringDeadlineMs: number;
+  /** The caller's device that sent the offer (signaling's `call-user`). */
+  callerClientId: string | null;
+  offer: CallOffer | null;
+  answeredAt: string | null;
+  /** The callee's device that won the accept. */
+  answeredByClientId: string | null;
+  endedAt: string | null;
+  endReason: EndReason | null;
+  outcome: CallOutcome | null;
+  durationMs: number | null;
+  endedBy: string | null;
+  replacedBy: string | null;
+}
+
+export interface CreateCallInput {
+  callerId: string;
+  callerKind: PrincipalKind;
+  callerName: string;
+  calleeId: string;
+  media: Media;
+}
+
+export type CreateResult =
+  | {
+      ok: true;
+      /** The new call: `ringing`, or (glare, the other call kept) already `ended` with `replacedBy`. */
+      call: CallRecord;
+      /** The call both users should keep: call.callId, or the existing call in glare. */
+      survivingCallId: string;
+      /** Glare where the new call won: the existing call, now ended as cancelled and replaced by the new one. */
+      replaced: CallRecord | null;
+    }
+  | { ok: false; code: 'CALLER_BUSY' | 'CALLEE_BUSY'; message: string; callId: string }
+  | { ok: false; code: 'BAD_REQUEST'; message: string };
+
+export interface TransitionBy {
+  /** The participant sending the event; omitted for the server's own (time-outs, lost connections). */
+  byUserId?: string | null;
+  /** The sending device (accept: who wins; recorded as answeredByClientId). */
+  clientId?: string | null;
+  /** Recorded as call.ended's endedBy when the server ends a call on someone's behalf. */
+  endedBy?: string | null;
+}
+
+export type TransitionResult =
+  | { ok: true; changed: boolean; call: CallRecord; previousState: CallState }
+  | { ok: false; code: 'NOT_FOUND' | 'FORBIDDEN' | 'INVALID_STATE'; message: string; call?: CallRecord };
+
+export type RecordOfferResult =
+  | { ok: true; call: CallRecord }
+  | { ok: false; code: 'NOT_FOUND' | 'FORBIDDEN' | 'INVALID_STATE'; message: string; call?: CallRecord };
+
+export interface CallStoreOptions {
+  /** The envelope `source` of the stream events: the instance id of the service using the store. */
+  producerSource: string;
+  ringTimeoutMs?: number;
+  /** How long an ended call stays readable (late retries, GET /api/calls/:id before history has it). */
+  endedRetentionMs?: number;
+  /** Safety TTL on live records and user pointers, so a bug can never leave a user busy forever. */
+  liveTtlMs?: number;
+  streamMaxLen?: number;
+  /** New call ids (ULIDs by default); tests inject ids to force either side of a glare. */
+  newCallId?: () => string;
+}
+
+export interface CallStore {
+  readonly ringTimeoutMs: number;
+  create(input: CreateCallInput): Promise<CreateResult>;
+  get(callId: string): Promise<CallRecord | null>;
+  isParticipant(callId: string, userId: string): Promise<boolean>;
+  /** The live (ringing or accepted) call of a user, or null. */
+  activeCallOf(userId: string): Promise<CallRecord | null>;
+  transition(callId: string, event: CallEvent, by?: TransitionBy): Promise<TransitionResult>;
+  /** The caller's device sends its offer: recorded (with the device) while ringing; a retry from the same device replaces it. */
+  recordOffer(
+    callId: string,
+    by: { byUserId: string; clientId: string; offer: CallOffer },
+  ): Promise<RecordOfferResult>;
+  /** Ends ringing calls whose deadline passed as no-answer. Safe to run on every instance: each call ends once, and only the run that ended it gets it back. */
+  expireDue(now?: number, limit?: number): Promise<CallRecord[]>;
+  /** Cluster-wide counts of live calls by state. */
+  countLive(): Promise<{ ringing: number; accepted: number }>;
+}
+
+const MAX_ATTEMPTS = 32;
+const iso = (ms: number) => new Date(ms).toISOString();
+const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+
+/** The REST shape (contracts Call) of a record, for GET /api/calls/:callId. */
+export function toCallDto(r: CallRecord): Call {
+  return {
+    callId: r.callId,
+    callerId: r.callerId,
+    calleeId: r.calleeId,
+    media: r.media,
+    state: r.state,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
+    answeredAt: r.answeredAt,
+    endedAt: r.endedAt,
+    endReason: r.endReason,
+    outcome: r.outcome,
+    durationMs: r.durationMs,
+    ...(r.replacedBy ? { replacedBy: r.replacedBy } : {}),
+  };
+}
+
+export function parseCallRecord(h: Record<string, string>): CallRecord | null {
+  if (!h.callId || !h.state) return null;
+  let offer: CallOffer | null = null;
+  if (h.offer) {
+    try {
+      offer = JSON.parse(h.offer) as CallOffer;
+    } catch {
+      offer = null;
+    }
+  }
+  return {
+    callId: h.callId,
+    callerId: h.callerId ?? '',
+    callerKind: (h.callerKind ?? 'user') as PrincipalKind,
+    callerName: h.callerName ?? '',
+    calleeId: h.calleeId ?? '',
+    media: (h.media ?? 'audio') as Media,
+    state: h.state as CallState,
+    rev: Number(h.rev ?? 0),
+    createdAt: h.createdAt ?? '',
+    expiresAt: h.expiresAt ?? '',
+    ringDeadlineMs: Number(h.ringDeadlineMs ?? 0),
+    callerClientId: orNull(h.callerClientId),
+    offer,
+    answeredAt: orNull(h.answeredAt),
+    answeredByClientId: orNull(h.answeredByClientId),
+    endedAt: orNull(h.endedAt),
+    endReason: orNull(h.endReason) as EndReason | null,
+    outcome: orNull(h.outcome) as CallOutcome | null,
+    durationMs: h.durationMs ? Number(h.durationMs) : null,
+    endedBy: orNull(h.endedBy),
+    replacedBy: orNull(h.replacedBy),
+  };
+}
+
+const view = (r: CallRecord | null): LiveCallView | null =>
+  r && { callId: r.callId, callerId: r.callerId, calleeId: r.calleeId, state: r.state };
+const roleOf = (r: CallRecord, userId: string): Role | null =>
+  userId === r.callerId ? 'caller' : userId === r.calleeId ? 'callee' : null;
+
+export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore {
+  const ringTimeoutMs = opts.ringTimeoutMs ?? 30_000;
+  const endedRetentionMs = opts.endedRetentionMs ?? 60 * 60_000;
+  const liveTtlMs = opts.liveTtlMs ?? 12 * 60 * 60_000;
+  const maxLen = String(opts.streamMaxLen ?? 1_000_000);
+  const source = opts.producerSource;
+  const newCallId = opts.newCallId ?? (() => ulid());
+
+  const xadd = <K extends BusEventType>(type: K, data: BusEventData<K>): Op[] => {
+    const json = JSON.stringify(createEnvelope(type, data, source));
+    const ops: Op[] = [['XADD', streams.callEvents, 'MAXLEN', '~', maxLen, '*', ENTRY_FIELD, json]];
+    // Live fan-out of ends (signaling tells every device, whoever ended the call); the stream is the durable copy.
+    if (type === 'call.ended') ops.push(['PUBLISH', channels.bus(type), json]);
+    return ops;
+  };
+  const hset = (key: string, fields: Record<string, string | number>): Op => [
+    'HSET',
+    key,
+    ...Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
+  ];
+  const revGuard = (r: CallRecord): Guard => ({
+    key: keys.call(r.callId),
+    field: 'rev',
+    equals: String(r.rev),
+  });
+
+  /** The writes that end `r` now, and the record as it will be. */
+  function endWrites(
+    r: CallRecord,
+    reason: EndReason,
+    nowMs: number,
+    endedBy: string | null,
+    replacedBy: string | null,
+  ) {
+    const answeredMs = r.answeredAt ? Date.parse(r.answeredAt) : null;
+    const ended: CallRecord = {
+      ...r,
+      state: 'ended',
+      rev: r.rev + 1,
+      endedAt: iso(nowMs),
+      endReason: reason,
+      outcome: outcomeFor(reason, answeredMs !== null),
+      durationMs: answeredMs === null ? 0 : Math.max(0, nowMs - answeredMs),
+      endedBy,
+      replacedBy: replacedBy ?? r.replacedBy,
+    };
+    const ops: Op[] = [
+      hset(keys.call(r.callId), {
+        state: 'ended',
+        rev: ended.rev,
+        endedAt: ended.endedAt!,
+        endReason: reason,
+        outcome: ended.outcome!,
+        durationMs: ended.durationMs!,
+        endedBy: endedBy ?? '',
+        replacedBy: ended.replacedBy ?? '',
+      }),
+      ['PEXPIRE', keys.call(r.callId), String(endedRetentionMs)],
+      ['DELIFEQ', keys.userCall(r.callerId), r.callId],
+      ['DELIFEQ', keys.userCall(r.calleeId), r.callId],
+      ['ZREM', keys.ringDeadlines(), r.callId],
+      ['ZREM', keys.liveCalls(), r.callId],
+      ...xadd('call.ended', {
+        callId: r.callId,
+        callerId: r.callerId,
+        calleeId: r.calleeId,
+        media: r.media,
+        outcome: ended.outcome!,
+        endReason: reason,
+        createdAt: r.createdAt,
+        answeredAt: r.answeredAt,
+        endedAt: ended.endedAt!,
+        durationMs: ended.durationMs!,
+        endedBy,
+        ...(ended.replacedBy ? { replacedBy: ended.replacedBy } : {}),
+      }),
+    ];
+    return { ops, ended };
+  }
+
+  async function get(callId: string): Promise<CallRecord | null> {
+    return parseCallRecord(await redis.hgetall(keys.call(callId)));
+  }
+
+  async function create(input: CreateCallInput): Promise<CreateResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const callId = newCallId();
+      const [ptrCaller, ptrCallee] = await redis.mget(
+        keys.userCall(input.callerId),
+        keys.userCall(input.calleeId),
+      );
+      const callerCall = ptrCaller ? await get(ptrCaller) : null;
+      const calleeCall = ptrCallee ? (ptrCallee === ptrCaller ? callerCall : await get(ptrCallee)) : null;
+      const decision = decideCreate({ ...input, newCallId: callId }, view(callerCall), view(calleeCall));
+      if (decision.kind === 'invalid') return { ok: false, code: 'BAD_REQUEST', message: decision.message };
+      if (decision.kind === 'busy')
+        return {
+          ok: false,
+          code: decision.code,
+          callId: decision.callId,
+          message:
+            decision.code === 'CALLER_BUSY' ? 'you are already in a call' : 'the callee is in another call',
+        };
+
+      const nowMs = Date.now();
+      const guards: Guard[] = [
+        { key: keys.userCall(input.callerId), equals: ptrCaller ?? null },
+        { key: keys.userCall(input.calleeId), equals: ptrCallee ?? null },
+        { key: keys.call(callId), field: 'rev', equals: null },
+      ];
+      if (callerCall) guards.push(revGuard(callerCall));
+      if (calleeCall && calleeCall !== callerCall) guards.push(revGuard(calleeCall));
+
+      const base: CallRecord = {
+        callId,
+        callerId: input.callerId,
+        callerKind: input.callerKind,
+        callerName: input.callerName,
+        calleeId: input.calleeId,
+        media: input.media,
+        state: 'ringing',
+        rev: 1,
+        createdAt: iso(nowMs),
+        expiresAt: iso(nowMs + ringTimeoutMs),
+        ringDeadlineMs: nowMs + ringTimeoutMs,
+        callerClientId: null,
+        offer: null,
+        answeredAt: null,
+        answeredByClientId: null,
+        endedAt: null,
+        endReason: null,
+        outcome: null,
+        durationMs: null,
+        endedBy: null,
+        replacedBy: null,
+      };
+      const record = (r: CallRecord): Op =>
+        hset(keys.call(r.callId), {
+          callId: r.callId,
+          callerId: r.callerId,
+          callerKind: r.callerKind,
+          callerName: r.callerName,
+          calleeId: r.calleeId,
+          media: r.media,
+          state: r.state,
+          rev: r.rev,
+          createdAt: r.createdAt,
+          expiresAt: r.expiresAt,
+          ringDeadlineMs: r.ringDeadlineMs,
+        });
+      const created = xadd('call.created', {
+        callId,
+        callerId: input.callerId,
+        calleeId: input.calleeId,
+        media: input.media,
+        createdAt: base.createdAt,
+        expiresAt: base.expiresAt,
+      });
+
+      if (decision.kind === 'glare-keep-existing') {
+        // The new call is born ended, so GET /api/calls/:id and history can say what replaced it.
+        const { ops: endOps, ended } = endWrites(
+          base,
+          'cancelled',
+          nowMs,
+          input.callerId,
+          decision.survivingCallId,
+        );
+        const ops: Op[] = [record(base), ...created, ...endOps.filter((o) => o[0] !== 'DELIFEQ')];
+        if (await guardedWrite(redis, guards, ops))
+          return { ok: true, call: ended, survivingCallId: decision.survivingCallId, replaced: null };
+        continue;
+      }
+
+      const ops: Op[] = [];
+      let replaced: CallRecord | null = null;
+      if (decision.kind === 'glare-replace-existing') {
+        const existing = callerCall!;
+        const w = endWrites(existing, 'cancelled', nowMs, null, callId);
+        ops.push(...w.ops);
+        replaced = w.ended;
+      }
+      ops.push(
+        record(base),
+        ['PEXPIRE', keys.call(callId), String(liveTtlMs)],
+        ['SET', keys.userCall(input.callerId), callId, 'PX', String(liveTtlMs)],
+        ['SET', keys.userCall(input.calleeId), callId, 'PX', String(liveTtlMs)],
+        ['ZADD', keys.ringDeadlines(), String(base.ringDeadlineMs), callId],
+        ['ZADD', keys.liveCalls(), String(nowMs), callId],
+        ...created,
+      );
+      if (await guardedWrite(redis, guards, ops))
+        return { ok: true, call: base, survivingCallId: callId, replaced };
+    }
+    throw new Error('call-state: create gave up after repeated concurrent changes');
+  }
+
+  async function transition(
+    callId: string,
+    event: CallEvent,
+    by: TransitionBy = {},
+  ): Promise<TransitionResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const r = await get(callId);
+      if (!r) return { ok: false, code: 'NOT_FOUND', message: 'no such call' };
+      const role: Role | null = by.byUserId ? roleOf(r, by.byUserId) : 'system';
+      if (!role) return { ok: false, code: 'FORBIDDEN', message: 'not a participant of this call' };
+      const t = resolveCallTransition(r.state, event, {
+        role,
+        clientId: by.clientId ?? null,
+        answeredByClientId: r.answeredByClientId,
+      });
+      if (!t.ok) return { ok: false, code: t.code, message: t.message, call: r };
+      if (!t.changed) return { ok: true, changed: false, call: r, previousState: r.state };
+
+      const nowMs = Date.now();
+      if (t.next === 'accepted') {
+        const accepted: CallRecord = {
+          ...r,
+          state: 'accepted',
+          rev: r.rev + 1,
+          answeredAt: iso(nowMs),
+          answeredByClientId: by.clientId ?? null,
+        };
+        const ops: Op[] = [
+          hset(keys.call(callId), {
+            state: 'accepted',
+            rev: accepted.rev,
+            answeredAt: accepted.answeredAt!,
+            answeredByClientId: accepted.answeredByClientId ?? '',
+          }),
+          ['ZREM', keys.ringDeadlines(), callId],
+          ...xadd('call.accepted', {
+            callId,
+            answeredAt: accepted.answeredAt!,
+            ...(accepted.answeredByClientId ? { clientId: accepted.answeredByClientId } : {}),
+          }),
+        ];
+        if (await guardedWrite(redis, [revGuard(r)], ops))
+          return { ok: true, changed: true, call: accepted, previousState: r.state };
+        continue;
+      }
+      const endedBy = by.endedBy ?? by.byUserId ?? null;
+      const w = endWrites(r, t.endReason!, nowMs, endedBy, null);
+      if (await guardedWrite(redis, [revGuard(r)], w.ops))
+        return { ok: true, changed: true, call: w.ended, previousState: r.state };
+    }
+    throw new Error('call-state: transition gave up after repeated concurrent changes');
+  }
+
+  async function recordOffer(
+    callId: string,
+    by: { byUserId: string; clientId: string; offer: CallOffer },
+  ): Promise<RecordOfferResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const r = await get(callId);
+      if (!r) return { ok: false, code: 'NOT_FOUND', message: 'no such call' };
+      const role = roleOf(r, by.byUserId);
+      if (!role) return { ok: false, code: 'FORBIDDEN', message: 'not a participant of this call' };
+      if (role !== 'caller')
+        return { ok: false, code: 'FORBIDDEN', message: 'only the caller sends the offer', call: r };
+      if (r.state !== 'ringing')
+        return { ok: false, code: 'INVALID_STATE', message: `the call is ${r.state}`, call: r };
+      if (r.callerClientId && r.callerClientId !== by.clientId)
+        return {
+          ok: false,
+          code: 'INVALID_STATE',
+          message: 'another of your devices placed this call',
+          call: r,
+        };
+      const next: CallRecord = { ...r, rev: r.rev + 1, callerClientId: by.clientId, offer: by.offer };
+      const ops: Op[] = [
+        hset(keys.call(callId), {
+          rev: next.rev,
+          callerClientId: by.clientId,
+          offer: JSON.stringify(by.offer),
+        }),
+      ];
+      if (await guardedWrite(redis, [revGuard(r)], ops)) return { ok: true, call: next };
+    }
+    throw new Error('call-state: recordOffer gave up after repeated concurrent changes');
+  }
+
+  async function expireDue(now = Date.now(), limit = 100): Promise<CallRecord[]> {
+    const due = await redis.zrangebyscore(keys.ringDeadlines(), '-inf', String(now), 'LIMIT', 0, limit);
+    const ended: CallRecord[] = [];
+    for (const callId of due) {
+      const r = await get(callId);
+      if (r?.state !== 'ringing') {
+        // A record that expired or moved on without its wheel entry: drop the entry.
+        await redis.zrem(keys.ringDeadlines(), callId);
+        continue;
+      }
+      if (r.ringDeadlineMs > now) continue;
+      const t = await transition(callId, { type: 'timeout' });
+      if (t.ok && t.changed) ended.push(t.call);
+    }
+    return ended;
+  }
+
+  return {
+    ringTimeoutMs,
+    create,
+    get,
+    async isParticipant(callId, userId) {
+      const [caller, callee] = await redis.hmget(keys.call(callId), 'callerId', 'calleeId');
+      return userId !== '' && (userId === caller || userId === callee);
+    },
+    async activeCallOf(userId) {
+      const callId = await redis.get(keys.userCall(userId));
+      if (!callId) return null;
+      const r = await get(callId);
+      return r && r.state !== 'ended' ? r : null;
+    },
+    transition,
+    recordOffer,
+    expireDue,
+    async countLive() {
+      const res = await redis.multi().zcard(keys.ringDeadlines()).zcard(keys.liveCalls()).exec();
+      const ringing = Number(res?.[0]?.[1] ?? 0);
+      const live = Number(res?.[1]?.[1] ?? 0);
+      return { ringing, accepted: Math.max(0, live - ringing) };
+    },
+  };
+}
