@@ -53,7 +53,12 @@ export function createSubscriber(redis: Redis, opts: SubscriberOptions): Subscri
     for (const h of list) {
       Promise.resolve()
         .then(() => h(parsed.envelope))
-        .catch((err: unknown) => opts.logger?.error({ err, type: parsed.envelope.type, id: parsed.envelope.id }, 'bus handler failed'));
+        .catch((err: unknown) =>
+          opts.logger?.error(
+            { err, type: parsed.envelope.type, id: parsed.envelope.id },
+            'bus handler failed',
+          ),
+        );
     }
   });
   return {

@@ -1,8 +1,11 @@
 // Events that must not be lost (call history, account lifecycle): Redis Streams. Producers XADD an
-// envelope; consumer groups read, handle, then XACK (see createStreamConsumer).
+// envelope; consumer groups read, handle, then XACK (createStreamConsumer). What a dead consumer left
+// pending is claimed by another; what cannot be parsed or keeps failing goes to the dead-letter stream.
 import type { BusEventData, BusEventType } from '@voip/contracts/bus-events';
+import { streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
-import { type BusEnvelope, createEnvelope } from './envelope.js';
+import type { Logger } from 'pino';
+import { type BusEnvelope, createEnvelope, parseEnvelope } from './envelope.js';
 
 /** The stream entry has a single field holding the JSON envelope. */
 export const ENTRY_FIELD = 'envelope';
@@ -10,17 +13,509 @@ export const ENTRY_FIELD = 'envelope';
 export interface StreamProducer {
   readonly source: string;
   /** Appends a validated envelope; resolves to the stream entry id. */
-  append<K extends BusEventType>(stream: string, type: K, data: BusEventData<K>): Promise<{ entryId: string; envelope: BusEnvelope<K> }>;
+  append<K extends BusEventType>(
+    stream: string,
+    type: K,
+    data: BusEventData<K>,
+  ): Promise<{ entryId: string; envelope: BusEnvelope<K> }>;
 }
 
-export function createStreamProducer(redis: Redis, source: string, { maxLen = 1_000_000 } = {}): StreamProducer {
+export function createStreamProducer(
+  redis: Redis,
+  source: string,
+  { maxLen = 1_000_000 } = {},
+): StreamProducer {
   return {
     source,
     async append(stream, type, data) {
       const envelope = createEnvelope(type, data, source);
-      const entryId = await redis.xadd(stream, 'MAXLEN', '~', String(maxLen), '*', ENTRY_FIELD, JSON.stringify(envelope));
+      const entryId = await redis.xadd(
+        stream,
+        'MAXLEN',
+        '~',
+        String(maxLen),
+        '*',
+        ENTRY_FIELD,
+        JSON.stringify(envelope),
+      );
       if (!entryId) throw new Error(`XADD to ${stream} returned no id`);
       return { entryId, envelope };
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Consumer
+
+/** Where an entry came from, for handlers that want it (idempotency keys, logs). */
+export interface EntryMeta {
+  stream: string;
+  entryId: string;
+  /** 1 on first delivery; more when it was claimed after a failure or a dead consumer. */
+  deliveries: number;
+}
+
+export type StreamHandler<K extends BusEventType> = (
+  envelope: BusEnvelope<K>,
+  meta: EntryMeta,
+) => Promise<void> | void;
+export type StreamHandlers = { [K in BusEventType]?: StreamHandler<K> };
+
+export type DeadLetterReason =
+  | 'invalid-json'
+  | 'invalid-envelope'
+  | 'invalid-data'
+  | 'missing-envelope-field'
+  | 'max-deliveries';
+
+export type ConsumerOutcome = 'processed' | 'failed' | 'dead-lettered' | 'skipped';
+
+export interface OutcomeInfo {
+  entryId: string;
+  type?: string;
+  reason?: DeadLetterReason | 'unknown-type' | 'no-handler';
+}
+
+export interface ConsumerStats {
+  /** handled and acked */
+  processed: number;
+  /** handler threw; left pending for a retry */
+  failed: number;
+  deadLettered: number;
+  /** unknown type or no handler: acked without handling */
+  skipped: number;
+  /** entries taken over from an idle (dead or failing) consumer */
+  claimed: number;
+  /** Redis errors the loop recovered from */
+  errors: number;
+  running: boolean;
+}
+
+export interface StreamConsumerOptions {
+  /** A client to duplicate: the consumer blocks on a connection of its own. */
+  redis: Redis;
+  stream: string;
+  group: string;
+  /** This consumer's name in the group (stable per process, e.g. the instance id). */
+  consumer: string;
+  handlers: StreamHandlers;
+  logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  /** How long one XREADGROUP blocks (ms). */
+  blockMs?: number;
+  /** Entries read per XREADGROUP / XAUTOCLAIM. */
+  batch?: number;
+  /** Pending entries idle longer than this (left by a dead or failing consumer) are claimed and re-delivered. */
+  claimIdleMs?: number;
+  /** How often to look for claimable entries (default: min(claimIdleMs, blockMs)). */
+  claimIntervalMs?: number;
+  /** After this many deliveries an entry goes to the dead-letter stream instead of the handler. */
+  maxDeliveries?: number;
+  deadLetterStream?: string;
+  /** Where a new group starts: '0' so nothing appended before the group existed is lost. */
+  startId?: string;
+  /** Consumers of the group with nothing pending and idle this long are removed (dead instances). */
+  pruneIdleConsumersMs?: number;
+  /** Called once per entry outcome, e.g. to bump a prom-client counter. Must not throw. */
+  onOutcome?: (outcome: ConsumerOutcome, info: OutcomeInfo) => void;
+}
+
+export interface StopOptions {
+  /** Give up waiting for the in-flight handler after this long; its entry stays pending (re-delivered). */
+  timeoutMs?: number;
+}
+
+export interface StreamConsumer {
+  start(): void;
+  /** Finishes the in-flight message (at most timeoutMs), then closes the consumer's connection. */
+  stop(opts?: StopOptions): Promise<void>;
+  readonly stats: Readonly<ConsumerStats>;
+}
+
+type RawEntry = [id: string, fields: string[]];
+
+const noopLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function fieldValue(fields: string[] | null | undefined, name: string): string | undefined {
+  if (!Array.isArray(fields)) return undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+export function createStreamConsumer(opts: StreamConsumerOptions): StreamConsumer {
+  const {
+    stream,
+    group,
+    consumer,
+    handlers,
+    blockMs = 5000,
+    batch = 32,
+    claimIdleMs = 30_000,
+    maxDeliveries = 5,
+    deadLetterStream = streams.deadLetter,
+    startId = '0',
+    pruneIdleConsumersMs = 60 * 60_000,
+    onOutcome,
+  } = opts;
+  const claimIntervalMs = opts.claimIntervalMs ?? Math.min(claimIdleMs, blockMs);
+  const log = opts.logger ?? noopLogger;
+  const ctx = { stream, group, consumer };
+  const stats: ConsumerStats = {
+    processed: 0,
+    failed: 0,
+    deadLettered: 0,
+    skipped: 0,
+    claimed: 0,
+    errors: 0,
+    running: false,
+  };
+
+  // Blocking XREADGROUP would stall every other command on a shared connection, so the consumer owns one.
+  // A command that fails while Redis is away is not retried here: the loop below backs off and starts over.
+  const conn = opts.redis.duplicate({ connectionName: `bus:${group}:${consumer}`, lazyConnect: true });
+  conn.on('error', (err) => log.debug({ ...ctx, err: err.message }, 'stream consumer connection error'));
+
+  let loop: Promise<void> | undefined;
+  let stopping = false;
+  let abandoned = false;
+  let reading = false;
+  let groupReady = false;
+  let nextClaimAt = 0;
+  let claimCursor = '0-0';
+  let wake: (() => void) | undefined;
+  let stopped: Promise<void> | undefined;
+
+  const report = (outcome: ConsumerOutcome, info: OutcomeInfo) => {
+    try {
+      onOutcome?.(outcome, info);
+    } catch (err) {
+      log.warn({ ...ctx, err: errorMessage(err) }, 'onOutcome hook threw');
+    }
+  };
+
+  async function ensureGroup() {
+    try {
+      await conn.xgroup('CREATE', stream, group, startId, 'MKSTREAM');
+      log.info({ ...ctx, startId }, 'stream consumer group created');
+    } catch (err) {
+      if (!/BUSYGROUP/.test(errorMessage(err))) throw err;
+    }
+    groupReady = true;
+  }
+
+  async function ack(entryId: string) {
+    if (abandoned) return;
+    await conn.xack(stream, group, entryId);
+  }
+
+  async function deadLetter(
+    entryId: string,
+    fields: string[],
+    reason: DeadLetterReason,
+    detail: string,
+    deliveries: number,
+    type?: string,
+  ) {
+    if (abandoned) return;
+    const raw = fieldValue(fields, ENTRY_FIELD) ?? JSON.stringify(fields ?? null);
+    // One MULTI: the entry is never acked without its dead letter, nor dead-lettered twice by a crash between.
+    const res = await conn
+      .multi()
+      .xadd(
+        deadLetterStream,
+        'MAXLEN',
+        '~',
+        '100000',
+        '*',
+        'reason',
+        reason,
+        'detail',
+        detail.slice(0, 2000),
+        'stream',
+        stream,
+        'group',
+        group,
+        'consumer',
+        consumer,
+        'entryId',
+        entryId,
+        'deliveries',
+        String(deliveries),
+        'type',
+        type ?? '',
+        'at',
+        new Date().toISOString(),
+        'raw',
+        raw,
+      )
+      .xack(stream, group, entryId)
+      .exec();
+    const failed = res?.find(([e]) => e);
+    if (!res || failed) throw failed?.[0] ?? new Error('dead-letter transaction aborted');
+    stats.deadLettered++;
+    log.warn({ ...ctx, entryId, reason, detail, deliveries, type }, 'stream entry dead-lettered');
+    report('dead-lettered', { entryId, reason, ...(type ? { type } : {}) });
+  }
+
+  async function processEntry(entryId: string, fields: string[], deliveries: number) {
+    const raw = fieldValue(fields, ENTRY_FIELD);
+    if (raw === undefined)
+      return deadLetter(entryId, fields, 'missing-envelope-field', `no "${ENTRY_FIELD}" field`, deliveries);
+    const parsed = parseEnvelope(raw);
+    if (!parsed.ok) {
+      if (parsed.reason === 'unknown-type') {
+        // Producers may be newer than this consumer: a type it does not know is not an error.
+        log.debug({ ...ctx, entryId, type: parsed.type }, 'unknown stream event type skipped');
+        await ack(entryId);
+        stats.skipped++;
+        report('skipped', { entryId, reason: 'unknown-type', ...(parsed.type ? { type: parsed.type } : {}) });
+        return;
+      }
+      return deadLetter(entryId, fields, parsed.reason, parsed.detail, deliveries, parsed.type);
+    }
+    const env = parsed.envelope;
+    const handler = handlers[env.type] as StreamHandler<BusEventType> | undefined;
+    if (!handler) {
+      log.debug({ ...ctx, entryId, type: env.type }, 'stream event without a handler skipped');
+      await ack(entryId);
+      stats.skipped++;
+      report('skipped', { entryId, type: env.type, reason: 'no-handler' });
+      return;
+    }
+    if (deliveries > maxDeliveries)
+      return deadLetter(
+        entryId,
+        fields,
+        'max-deliveries',
+        `handler failed ${deliveries - 1} times`,
+        deliveries,
+        env.type,
+      );
+    try {
+      await handler(env, { stream, entryId, deliveries });
+    } catch (err) {
+      // Left pending: the claim step re-delivers it once idle for claimIdleMs, up to maxDeliveries.
+      stats.failed++;
+      log.error(
+        { ...ctx, entryId, type: env.type, eventId: env.id, deliveries, err },
+        'stream handler failed',
+      );
+      report('failed', { entryId, type: env.type });
+      return;
+    }
+    await ack(entryId);
+    stats.processed++;
+    report('processed', { entryId, type: env.type });
+  }
+
+  /** Takes over entries idle for claimIdleMs (their consumer died or their handler failed) and handles them. */
+  async function claimIdle(): Promise<number> {
+    const res = (await conn.xautoclaim(
+      stream,
+      group,
+      consumer,
+      claimIdleMs,
+      claimCursor,
+      'COUNT',
+      batch,
+    )) as [string, Array<RawEntry | null>, string[]?];
+    claimCursor = res[0] ?? '0-0';
+    const entries = (res[1] ?? []).filter((e): e is RawEntry => Array.isArray(e));
+    const deleted = res[2] ?? [];
+    if (deleted.length > 0)
+      log.warn({ ...ctx, entryIds: deleted }, 'pending entries were trimmed from the stream before handling');
+    if (entries.length === 0) return 0;
+    stats.claimed += entries.length;
+    log.info({ ...ctx, count: entries.length }, 'claimed idle pending entries');
+    // XAUTOCLAIM does not say how often an entry was delivered; XPENDING on each id does.
+    const pipe = conn.pipeline();
+    for (const [id] of entries) pipe.xpending(stream, group, id, id, 1);
+    const counts = (await pipe.exec()) ?? [];
+    for (const [i, [id, fields]] of entries.entries()) {
+      if (stopping) break;
+      const row = (counts[i]?.[1] as Array<[string, string, number, number]> | undefined)?.[0];
+      await processEntry(id, fields, Number(row?.[3] ?? 1));
+    }
+    return entries.length;
+  }
+
+  // Deleting a consumer drops its pending entries, so the check and the delete happen in one script.
+  const DELETE_IF_NOTHING_PENDING = `
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then
+  return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+end
+return -1`;
+
+  /** Removes consumers that hold nothing and have not been seen for a long time (instances that are gone). */
+  async function pruneConsumers() {
+    const rows = (await conn.xinfo('CONSUMERS', stream, group)) as unknown[][];
+    for (const row of rows) {
+      const info: Record<string, unknown> = {};
+      for (let i = 0; i + 1 < row.length; i += 2) info[String(row[i])] = row[i + 1];
+      const name = String(info.name);
+      if (name !== consumer && Number(info.pending) === 0 && Number(info.idle) > pruneIdleConsumersMs) {
+        const removed = await conn.eval(DELETE_IF_NOTHING_PENDING, 1, stream, group, name);
+        if (removed !== -1) log.info({ ...ctx, removed: name }, 'idle consumer removed from group');
+      }
+    }
+  }
+
+  async function readNew() {
+    reading = true;
+    let res: Array<[string, RawEntry[]]> | null;
+    try {
+      res = (await conn.xreadgroup(
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        batch,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        stream,
+        '>',
+      )) as Array<[string, RawEntry[]]> | null;
+    } finally {
+      reading = false;
+    }
+    for (const [, entries] of res ?? []) {
+      for (const [id, fields] of entries) {
+        // Entries read but not started stay pending and are claimed after claimIdleMs (at-least-once).
+        if (stopping) return;
+        await processEntry(id, fields, 1);
+      }
+    }
+  }
+
+  function sleep(ms: number) {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    }).finally(() => {
+      wake = undefined;
+    });
+  }
+
+  async function run() {
+    let failures = 0;
+    let nextPruneAt = 0;
+    while (!stopping) {
+      try {
+        if (!groupReady) await ensureGroup();
+        if (Date.now() >= nextClaimAt) {
+          const claimed = await claimIdle();
+          // A full batch means more may be waiting: look again right away.
+          nextClaimAt = claimed === batch ? 0 : Date.now() + claimIntervalMs;
+          if (Date.now() >= nextPruneAt) {
+            nextPruneAt = Date.now() + Math.max(60_000, Math.min(pruneIdleConsumersMs, 10 * 60_000));
+            await pruneConsumers();
+          }
+        }
+        if (stopping) break;
+        await readNew();
+        failures = 0;
+      } catch (err) {
+        if (stopping) break;
+        const message = errorMessage(err);
+        // The stream or group was deleted under us: recreate it and carry on.
+        if (/NOGROUP|no such key/i.test(message)) groupReady = false;
+        stats.errors++;
+        const delay = Math.min(100 * 2 ** failures, 5000) * (0.75 + Math.random() / 2);
+        failures = Math.min(failures + 1, 10);
+        log.warn({ ...ctx, err: message, retryInMs: Math.round(delay) }, 'stream consumer error; retrying');
+        await sleep(delay);
+      }
+    }
+  }
+
+  return {
+    get stats() {
+      return { ...stats };
+    },
+    start() {
+      if (loop || stopping) return;
+      stats.running = true;
+      loop = run()
+        .catch((err) => log.error({ ...ctx, err }, 'stream consumer loop ended unexpectedly'))
+        .finally(() => {
+          stats.running = false;
+        });
+    },
+    stop(stopOpts: StopOptions = {}) {
+      stopped ??= stopNow(stopOpts);
+      return stopped;
+    },
+  };
+
+  async function stopNow({ timeoutMs = 10_000 }: StopOptions) {
+    stopping = true;
+    wake?.();
+    // Blocked in XREADGROUP with nothing in flight: nothing to finish, so drop the connection now.
+    if (reading) conn.disconnect();
+    if (loop) {
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        loop.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) {
+        abandoned = true;
+        log.warn(
+          { ...ctx, timeoutMs },
+          'in-flight stream entry abandoned on stop; it stays pending for another consumer',
+        );
+      }
+    }
+    stats.running = false;
+    if (conn.status === 'end') return;
+    if (abandoned || conn.status !== 'ready') conn.disconnect();
+    else await conn.quit().catch(() => conn.disconnect());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Backlog
+
+export interface StreamBacklog {
+  /** false when the stream or the group does not exist (yet). */
+  exists: boolean;
+  /** entries delivered to a consumer and not yet acked */
+  pending: number;
+  /** entries not yet delivered to the group; null when Redis cannot tell (after XDEL, or Redis < 7) */
+  lag: number | null;
+  consumers: number;
+  lastDeliveredId: string | null;
+}
+
+/** One group's backlog, for readiness and metrics: XINFO GROUPS (pending and, on Redis 7, lag). */
+export async function streamBacklog(redis: Redis, stream: string, group: string): Promise<StreamBacklog> {
+  const none: StreamBacklog = { exists: false, pending: 0, lag: 0, consumers: 0, lastDeliveredId: null };
+  let rows: unknown[][];
+  try {
+    rows = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+  } catch (err) {
+    if (/no such key/i.test(errorMessage(err))) return none;
+    throw err;
+  }
+  for (const row of rows) {
+    const info: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < row.length; i += 2) info[String(row[i])] = row[i + 1];
+    if (info.name !== group) continue;
+    const lag = info.lag;
+    return {
+      exists: true,
+      pending: Number(info.pending ?? 0),
+      lag: lag === null || lag === undefined ? null : Number(lag),
+      consumers: Number(info.consumers ?? 0),
+      lastDeliveredId: typeof info['last-delivered-id'] === 'string' ? info['last-delivered-id'] : null,
+    };
+  }
+  return none;
 }
