@@ -2,7 +2,7 @@
 // limits, /health, /ready (honest dependency checks), /metrics, and TypeBox as the type provider.
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { installErrorHandlers } from './errors.js';
@@ -31,6 +31,8 @@ export interface AppOptions {
   /** Extra Fastify server options (timeouts). */
   connectionTimeout?: number;
   requestTimeout?: number;
+  /** Turn off Fastify's per-request log lines (for an app that writes its own access log). */
+  disableRequestLogging?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -51,6 +53,7 @@ export function createApp(opts: AppOptions): App {
     requestTimeout: opts.requestTimeout ?? 30_000,
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    ...(opts.disableRequestLogging ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

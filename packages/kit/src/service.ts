@@ -35,15 +35,24 @@ export interface ServiceOptions {
   mongo?: boolean;
   /** Verify access tokens and the internal credential (every service but the gateway's public door). */
   auth?: boolean;
+  /** Fastify's own per-request log lines (default on); the gateway writes one access-log line instead. */
+  requestLogging?: boolean;
 }
 
-export async function createService({ service, config, mongo = false, auth = true }: ServiceOptions): Promise<App> {
+export async function createService({
+  service,
+  config,
+  mongo = false,
+  auth = true,
+  requestLogging = true,
+}: ServiceOptions): Promise<App> {
   const app = createApp({
     service,
     ...(config.INSTANCE_ID ? { instanceId: config.INSTANCE_ID } : {}),
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
+    disableRequestLogging: !requestLogging,
   });
   await app.register(redisPlugin, { url: config.REDIS_URL });
   if (mongo) {
