@@ -2,8 +2,37 @@
 import type { App } from '@voip/kit/app';
 import { createService } from '@voip/kit/service';
 import type { Config } from './config.js';
+import { domainPlugin } from './plugins/domain.js';
+import blockRoutes from './routes/blocks/index.js';
+import contactRoutes from './routes/contacts/index.js';
+import deviceRoutes from './routes/devices/index.js';
+import guestRoutes from './routes/guests/index.js';
+import internalRoutes from './routes/internal/index.js';
+import meRoutes from './routes/me/index.js';
+import profileRoutes from './routes/profiles/index.js';
+import syncRoutes from './routes/sync/index.js';
 
 export async function buildApp(config: Config): Promise<App> {
   const app = await createService({ service: 'user', config, mongo: true });
+  await app.register(domainPlugin, {
+    limits: {
+      maxContacts: config.MAX_CONTACTS,
+      maxDevices: config.MAX_DEVICES,
+      presenceMaxIds: config.PRESENCE_MAX_IDS,
+      syncPageSize: config.SYNC_PAGE_SIZE,
+    },
+  });
+  // The gateway forwards /api/users/* unchanged, so the public routes live under that prefix here too.
+  for (const routes of [
+    meRoutes,
+    contactRoutes,
+    blockRoutes,
+    deviceRoutes,
+    guestRoutes,
+    syncRoutes,
+    profileRoutes,
+  ])
+    await app.register(routes, { prefix: '/api/users' });
+  await app.register(internalRoutes);
   return app;
 }

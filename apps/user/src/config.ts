@@ -1,5 +1,12 @@
 // The user service's configuration, read once from the environment.
-import { baseConfigSpec, type ConfigOf, env, jwtVerifyConfigSpec, mongoConfigSpec, redisConfigSpec } from '@voip/kit/config';
+import {
+  baseConfigSpec,
+  type ConfigOf,
+  env,
+  jwtVerifyConfigSpec,
+  mongoConfigSpec,
+  redisConfigSpec,
+} from '@voip/kit/config';
 
 export const configSpec = {
   ...baseConfigSpec,
@@ -7,5 +14,15 @@ export const configSpec = {
   ...redisConfigSpec,
   ...mongoConfigSpec,
   ...jwtVerifyConfigSpec,
+  /** Most ids one GET /presence may ask about (one Redis pipeline per request). */
+  PRESENCE_MAX_IDS: env.int(200, { min: 1, max: 1000 }),
+  /** Most contacts one account may keep (GET /me/contacts is not paginated). */
+  MAX_CONTACTS: env.int(1000, { min: 1, max: 100_000 }),
+  /** Most push devices per account; registering one more drops the least recently registered. */
+  MAX_DEVICES: env.int(20, { min: 1, max: 1000 }),
+  /** Changes per GET /sync/changes page when the client does not say. */
+  SYNC_PAGE_SIZE: env.int(100, { min: 1, max: 500 }),
+  /** Consume the account and call streams (off only for tools that must not take messages). */
+  STREAM_CONSUMERS: env.bool(true),
 };
 export type Config = ConfigOf<typeof configSpec>;

@@ -53,6 +53,9 @@ export const PresenceMap = Type.Record(Type.String(), Presence);
 export const Contact = Type.Object({ userId: Id, displayName: Type.String(), addedAt: IsoDateTime, presence: Type.Optional(Presence) });
 export const ContactsResponse = Type.Object({ items: Type.Array(Contact) });
 
+export const Block = Type.Object({ userId: Id, blockedAt: IsoDateTime });
+export const BlocksResponse = Type.Object({ items: Type.Array(Block) });
+
 export const DevicePlatform = Type.Union([Type.Literal('android'), Type.Literal('ios'), Type.Literal('web')]);
 export const DeviceParams = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }) });
 export const PutDeviceBody = Type.Object(
@@ -61,6 +64,7 @@ export const PutDeviceBody = Type.Object(
 );
 export type PutDeviceBody = Static<typeof PutDeviceBody>;
 export const Device = Type.Object({ deviceId: Type.String(), platform: DevicePlatform, pushToken: Type.String(), updatedAt: IsoDateTime });
+export const DevicesResponse = Type.Object({ items: Type.Array(Device) });
 
 export const SyncQuery = Type.Object({ since: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false });
 export const SyncChange = Type.Object({

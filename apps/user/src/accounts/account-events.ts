@@ -1,0 +1,43 @@
+// Reactions to the account stream (auth's user.registered, guest.created, guest.deleted): profiles
+// are made idempotently, so a message delivered twice (or after a lazy profile) changes nothing more.
+import type { BusEnvelope } from '@voip/bus/envelope';
+import type { UserDomain } from '../domain.js';
+import { removeGuests } from './guest-removal.js';
+
+export type AccountEvent = BusEnvelope<'user.registered' | 'guest.created' | 'guest.deleted'>;
+
+export async function applyAccountEvent(domain: UserDomain, event: AccountEvent): Promise<void> {
+  switch (event.type) {
+    case 'user.registered': {
+      const p = {
+        id: event.data.userId,
+        kind: 'user' as const,
+        username: event.data.username,
+        displayName: event.data.displayName,
+        createdAt: new Date(event.data.createdAt),
+      };
+      const { inserted, profile } = await domain.profiles.insertIfAbsent(p);
+      if (!inserted && profile.provisional) await domain.profiles.completeFromEvent(p);
+      return;
+    }
+    case 'guest.created': {
+      const p = {
+        id: event.data.guestId,
+        kind: 'guest' as const,
+        displayName: event.data.displayName,
+        createdAt: new Date(event.data.createdAt),
+      };
+      const { inserted, profile } = await domain.profiles.insertIfAbsent(p);
+      if (!inserted && profile.provisional) await domain.profiles.completeFromEvent(p);
+      return;
+    }
+    case 'guest.deleted': {
+      const removed = await removeGuests(domain, event.data.guestIds);
+      domain.log.info(
+        { requested: event.data.guestIds.length, removed },
+        'guests removed after guest.deleted',
+      );
+      return;
+    }
+  }
+}

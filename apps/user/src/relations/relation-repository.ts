@@ -1,0 +1,111 @@
+// One collection per directed relation between accounts: `contacts` (owner has target in their
+// contacts) and `blocks` (owner has blocked target). One document per (owner, target) pair, kept as
+// a tombstone (active: false) after removal, so the sync-feed sequence number of the last change
+// applied to the pair survives and an older, slower write can never overwrite a newer one.
+import { type Connection, type Model, Schema } from 'mongoose';
+import { isDuplicateKey } from '../mongo-errors.js';
+
+export interface RelationRecord {
+  ownerId: string;
+  targetId: string;
+  active: boolean;
+  /** When the relation was (last) made. */
+  since: Date;
+  /** Sequence number, in the owner's sync feed, of the change that produced this state. */
+  seq: number;
+}
+
+interface RelationDoc extends RelationRecord {
+  _id: string;
+}
+
+export interface RelationRepository {
+  readonly model: Model<RelationDoc>;
+  get(ownerId: string, targetId: string): Promise<RelationRecord | null>;
+  listActive(ownerId: string, limit: number): Promise<RelationRecord[]>;
+  countActive(ownerId: string): Promise<number>;
+  /** Writes the pair's state unless a newer change (higher seq) is already applied; false when superseded. */
+  apply(state: RelationRecord): Promise<boolean>;
+  /** Owners holding an active relation to targetId. */
+  ownersOf(targetId: string): Promise<string[]>;
+  /** Active pairs where any of ids is the owner or the target. */
+  activeInvolving(ids: string[]): Promise<RelationRecord[]>;
+  deleteInvolving(ids: string[]): Promise<number>;
+}
+
+const pairId = (ownerId: string, targetId: string) => `${ownerId}:${targetId}`;
+const toRecord = ({ _id: _ignored, ...r }: RelationDoc): RelationRecord => r;
+
+export function createRelationRepository(
+  conn: Connection,
+  modelName: string,
+  collection: string,
+): RelationRepository {
+  const schema = new Schema<RelationDoc>(
+    {
+      _id: { type: String, required: true },
+      ownerId: { type: String, required: true },
+      targetId: { type: String, required: true },
+      active: { type: Boolean, required: true },
+      since: { type: Date, required: true },
+      seq: { type: Number, required: true },
+    },
+    { versionKey: false, strict: 'throw', autoIndex: false, autoCreate: false },
+  );
+  schema.index({ ownerId: 1, active: 1, since: 1 });
+  schema.index({ targetId: 1, active: 1 });
+  const model = conn.model<RelationDoc>(modelName, schema, collection);
+  return {
+    model,
+    async get(ownerId, targetId) {
+      const doc = await model
+        .findOne({ _id: pairId(ownerId, targetId) }, null, { sanitizeFilter: true })
+        .lean<RelationDoc>();
+      return doc ? toRecord(doc) : null;
+    },
+    async listActive(ownerId, limit) {
+      const docs = await model
+        .find({ ownerId, active: true }, null, { sanitizeFilter: true })
+        .sort({ since: 1, _id: 1 })
+        .limit(limit)
+        .lean<RelationDoc[]>();
+      return docs.map(toRecord);
+    },
+    async countActive(ownerId) {
+      return model.countDocuments({ ownerId, active: true }, { sanitizeFilter: true });
+    },
+    async apply(state) {
+      // Matches only an older state. When a newer one exists the upsert tries to insert the same
+      // _id and fails with a duplicate key: that is the "superseded" answer, atomically.
+      try {
+        await model.updateOne(
+          { _id: pairId(state.ownerId, state.targetId), seq: { $lt: state.seq } },
+          { $set: { ...state } },
+          { upsert: true },
+        );
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    },
+    async ownersOf(targetId) {
+      const docs = await model
+        .find({ targetId, active: true }, { ownerId: 1 }, { sanitizeFilter: true })
+        .lean<{ ownerId: string }[]>();
+      return docs.map((d) => d.ownerId);
+    },
+    async activeInvolving(ids) {
+      if (ids.length === 0) return [];
+      const docs = await model
+        .find({ active: true, $or: [{ ownerId: { $in: ids } }, { targetId: { $in: ids } }] })
+        .lean<RelationDoc[]>();
+      return docs.map(toRecord);
+    },
+    async deleteInvolving(ids) {
+      if (ids.length === 0) return 0;
+      const r = await model.deleteMany({ $or: [{ ownerId: { $in: ids } }, { targetId: { $in: ids } }] });
+      return r.deletedCount;
+    },
+  };
+}

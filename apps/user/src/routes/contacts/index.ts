@@ -1,0 +1,79 @@
+// The caller's contacts: GET /api/users/me/contacts (with presence), PUT and DELETE
+// /me/contacts/:userId (idempotent). Having someone as a contact is what makes their presence flow
+// to you (keys.contactWatchers in Redis).
+import { errorResponses } from '@voip/contracts/common';
+import { Contact, ContactsResponse, UserIdParams } from '@voip/contracts/users';
+import type { App } from '@voip/kit/app';
+import { readPresence } from '../../presence/presence-reader.js';
+import { setRelation } from '../../relations/relation-service.js';
+
+export default async function contactRoutes(app: App) {
+  app.get(
+    '/me/contacts',
+    {
+      preHandler: app.requireAuth(),
+      schema: { response: { 200: ContactsResponse, ...errorResponses(401, 503) } },
+    },
+    async (request) => {
+      const me = request.principal!.id;
+      const contacts = await app.domain.contacts.listActive(me, app.domain.limits.maxContacts);
+      const ids = contacts.map((c) => c.targetId);
+      const [profiles, presence] = await Promise.all([
+        app.domain.profiles.getMany(ids),
+        readPresence(app.redis, ids, me),
+      ]);
+      return {
+        items: contacts.flatMap((c) => {
+          const p = profiles.get(c.targetId);
+          // A contact whose account is gone (its removal still under way) is not listed.
+          if (!p) return [];
+          return [
+            {
+              userId: c.targetId,
+              displayName: p.displayName,
+              addedAt: c.since.toISOString(),
+              presence: presence.get(c.targetId)!,
+            },
+          ];
+        }),
+      };
+    },
+  );
+
+  app.put(
+    '/me/contacts/:userId',
+    {
+      preHandler: app.requireAuth(),
+      schema: {
+        params: UserIdParams,
+        response: { 200: Contact, ...errorResponses(400, 401, 404, 409, 503) },
+      },
+    },
+    async (request) => {
+      const me = request.principal!.id;
+      const { record } = await setRelation(app.domain, 'contact', me, request.params.userId, true);
+      const [profile, presence] = await Promise.all([
+        app.domain.profiles.get(record.targetId),
+        readPresence(app.redis, [record.targetId], me),
+      ]);
+      return {
+        userId: record.targetId,
+        displayName: profile?.displayName ?? '',
+        addedAt: record.since.toISOString(),
+        presence: presence.get(record.targetId)!,
+      };
+    },
+  );
+
+  app.delete(
+    '/me/contacts/:userId',
+    {
+      preHandler: app.requireAuth(),
+      schema: { params: UserIdParams, response: errorResponses(400, 401, 404, 503) },
+    },
+    async (request, reply) => {
+      await setRelation(app.domain, 'contact', request.principal!.id, request.params.userId, false);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,74 @@
+// Lookups other services make (internal credential only; Nginx and the gateway never route
+// /internal): can this caller reach this user, where to push, which push tokens the provider refused.
+import { errorResponses } from '@voip/contracts/common';
+import {
+  InvalidatePushTokensBody,
+  InvalidatePushTokensResponse,
+  PushDevices,
+  Reachability,
+  ReachabilityQuery,
+} from '@voip/contracts/internal';
+import { UserIdParams } from '@voip/contracts/users';
+import type { App } from '@voip/kit/app';
+
+export default async function internalRoutes(app: App) {
+  const guard = app.requireInternal();
+
+  app.get(
+    '/internal/users/:userId/reachability',
+    {
+      preHandler: guard,
+      schema: {
+        params: UserIdParams,
+        querystring: ReachabilityQuery,
+        response: { 200: Reachability, ...errorResponses(400, 401, 403, 503) },
+      },
+    },
+    async (request) => {
+      const { userId } = request.params;
+      const [profile, block] = await Promise.all([
+        app.domain.profiles.get(userId),
+        app.domain.blocks.get(userId, request.query.callerId),
+      ]);
+      if (!profile) return { exists: false, blocked: false, doNotDisturb: false };
+      return {
+        exists: true,
+        kind: profile.kind,
+        displayName: profile.displayName,
+        blocked: block?.active === true,
+        doNotDisturb: profile.doNotDisturb,
+      };
+    },
+  );
+
+  app.get(
+    '/internal/users/:userId/devices',
+    {
+      preHandler: guard,
+      schema: { params: UserIdParams, response: { 200: PushDevices, ...errorResponses(400, 401, 403, 503) } },
+    },
+    async (request) => ({
+      devices: (await app.domain.devices.list(request.params.userId)).map((d) => ({
+        deviceId: d.deviceId,
+        platform: d.platform,
+        pushToken: d.pushToken,
+      })),
+    }),
+  );
+
+  app.post(
+    '/internal/push-tokens/invalidate',
+    {
+      preHandler: guard,
+      schema: {
+        body: InvalidatePushTokensBody,
+        response: { 200: InvalidatePushTokensResponse, ...errorResponses(400, 401, 403, 503) },
+      },
+    },
+    async (request) => {
+      const removed = await app.domain.devices.removeTokens(request.body.pushTokens);
+      request.log.info({ requested: request.body.pushTokens.length, removed }, 'push tokens invalidated');
+      return { removed };
+    },
+  );
+}
