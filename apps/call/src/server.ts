@@ -1,9 +1,8 @@
 // Entry point: configuration, the app, listen, graceful shutdown. Nothing else.
-import { loadConfig } from '@voip/kit/config';
 import { runService } from '@voip/kit/shutdown';
 import { buildApp } from './app.js';
-import { configSpec } from './config.js';
+import { loadCallConfig } from './config.js';
 
-const config = loadConfig(configSpec);
+const config = loadCallConfig();
 const app = await buildApp(config);
 await runService(app, { port: config.PORT, host: config.HOST, graceMs: config.SHUTDOWN_GRACE_MS });

@@ -1,14 +1,10 @@
-import { parseConfig } from '@voip/kit/config';
-import { serviceEnv } from '@voip/testkit/env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { configSpec } from '../src/config.js';
+import { callEnv, startCallService } from './support/harness.js';
 
 describe('call service operations endpoints', () => {
-  let app: Awaited<ReturnType<typeof buildApp>>;
+  let app: Awaited<ReturnType<typeof startCallService>>;
   beforeAll(async () => {
-    app = await buildApp(parseConfig(configSpec, serviceEnv()));
-    await app.ready();
+    app = await startCallService(callEnv(1));
   });
   afterAll(() => app.close());
 

@@ -1,0 +1,129 @@
+// POST /api/calls as a function of its collaborators: who may call whom (user service), the shared call
+// state (busy checks, glare, ring deadline: @voip/call-state), the call's record, its ICE servers, and the
+// wake-up push for a callee with no connected device, started beside the response and never awaited.
+import type { CallStore } from '@voip/call-state/call-store';
+import type { InitiateCallResponse, Media } from '@voip/contracts/calls';
+import type { PrincipalKind } from '@voip/contracts/common';
+import { keys } from '@voip/contracts/redis-keys';
+import type { Principal } from '@voip/contracts/tokens';
+import { AppError } from '@voip/kit/errors';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { CallRepository } from '../history/call-repository.js';
+import type { WakeUpDispatcher } from '../push/wake-up-dispatcher.js';
+import type { CallParticipants, IceServerIssuer } from '../turn/ice-servers.js';
+import type { UserDirectory } from '../users/user-directory.js';
+
+export interface InitiateDeps {
+  redis: Redis;
+  store: CallStore;
+  calls: CallRepository;
+  directory: UserDirectory;
+  turn: IceServerIssuer;
+  push: WakeUpDispatcher;
+}
+
+export interface InitiateInput {
+  caller: Principal;
+  calleeId: string;
+  media: Media;
+}
+
+export async function initiateCall(
+  deps: InitiateDeps,
+  { caller, calleeId, media }: InitiateInput,
+  log: Logger,
+): Promise<InitiateCallResponse> {
+  const { store, directory } = deps;
+  if (caller.id === calleeId) throw new AppError('BAD_REQUEST', 'you cannot call yourself');
+  const callerKind: PrincipalKind = caller.kind === 'service' ? 'user' : caller.kind;
+
+  // Both lookups at once: the callee's reachability, and the caller's own name when the token lacks one.
+  const [reach, callerName] = await Promise.all([
+    directory.reachability(calleeId, caller.id),
+    caller.displayName
+      ? Promise.resolve(caller.displayName)
+      : directory.reachability(caller.id, calleeId).then((r) => r.displayName ?? caller.id),
+  ]);
+  if (!reach.exists) throw new AppError('USER_NOT_FOUND', 'no such user');
+  if (reach.blocked) throw new AppError('BLOCKED', 'this user does not accept your calls');
+  if (reach.doNotDisturb)
+    throw new AppError('CALLEE_BUSY', 'the callee does not take calls right now', {
+      reason: 'do-not-disturb',
+    });
+
+  const created = await store.create({ callerId: caller.id, callerKind, callerName, calleeId, media });
+  if (!created.ok) {
+    if (created.code === 'BAD_REQUEST') throw new AppError('BAD_REQUEST', created.message);
+    throw new AppError(created.code, created.message, { reason: 'in-call' });
+  }
+  const { call, survivingCallId, replaced } = created;
+  const clog = log.child({ callId: call.callId });
+
+  if (call.state === 'ended') {
+    // Glare, the other call kept: this one was born cancelled. The answer names the call to keep, with
+    // ICE servers for it and the time it stops ringing, so the client switches to it (it is its callee).
+    const surviving = await store.get(survivingCallId);
+    await recordCreated(deps, call, 'none', clog);
+    clog.info({ survivingCallId }, 'glare: the existing call was kept');
+    return {
+      callId: call.callId,
+      state: 'ended',
+      replacedBy: survivingCallId,
+      iceServers: await iceServersFor(deps, caller.id, surviving ?? call, clog),
+      expiresAt: surviving?.expiresAt ?? call.expiresAt,
+    };
+  }
+  if (replaced) clog.info({ replacedCallId: replaced.callId }, 'glare: this call replaced the existing one');
+
+  // No connected device: wake the callee's phones. The dispatcher runs on its own; we never wait for it.
+  const needsPush = (await deps.redis.hlen(keys.userClients(calleeId))) === 0;
+  await recordCreated(deps, call, needsPush ? 'pending' : 'none', clog);
+  if (needsPush) {
+    deps.push.wake({
+      callId: call.callId,
+      calleeId,
+      callerId: caller.id,
+      callerName,
+      media,
+      expiresAt: call.expiresAt,
+    });
+  }
+  clog.info({ calleeId, media, push: needsPush }, 'call initiated');
+  return {
+    callId: call.callId,
+    state: call.state,
+    iceServers: await iceServersFor(deps, caller.id, call, clog),
+    expiresAt: call.expiresAt,
+  };
+
+  async function iceServersFor(d: InitiateDeps, userId: string, c: CallParticipants, l: Logger) {
+    try {
+      return await d.turn.issue(userId, c);
+    } catch (err) {
+      // TURN's Redis user db being away must not fail the call: STUN now, GET /ice-servers again later.
+      l.warn({ err: (err as Error).message }, 'could not issue TURN credentials; answering with STUN only');
+      return d.turn.issue(userId);
+    }
+  }
+
+  async function recordCreated(d: InitiateDeps, c: typeof call, push: 'pending' | 'none', l: Logger) {
+    try {
+      await d.calls.recordCreated({
+        callId: c.callId,
+        callerId: c.callerId,
+        calleeId: c.calleeId,
+        media: c.media,
+        createdAt: new Date(c.createdAt),
+        expiresAt: new Date(c.expiresAt),
+        push,
+      });
+    } catch (err) {
+      // The call is live in Redis and its events are on the stream: history catches up from call.created.
+      l.warn(
+        { err: (err as Error).message },
+        'could not write the call record now; history will write it from the stream',
+      );
+    }
+  }
+}

@@ -1,0 +1,239 @@
+// The calls collection: one document per call, created at initiation and completed from the call-events
+// stream. Every write is an idempotent upsert keyed by callId, so the initiating request and the history
+// consumer may arrive in either order, and a re-delivered event changes nothing.
+import type { CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
+import type { Connection, Model } from 'mongoose';
+import { Schema } from 'mongoose';
+
+export type PushOutcome = 'pending' | 'sent' | 'failed' | 'none';
+
+export interface PushReport {
+  devices: number;
+  sent: number;
+  failed: number;
+  invalidated: number;
+  detail?: string;
+}
+
+export interface CallRecord {
+  callId: string;
+  callerId: string;
+  calleeId: string;
+  media: Media;
+  state: CallState;
+  createdAt: Date;
+  expiresAt: Date | null;
+  answeredAt: Date | null;
+  endedAt: Date | null;
+  endReason: EndReason | null;
+  /** As call-state reported it at the end (the caller's view); per-viewer outcomes are derived on read. */
+  outcome: CallOutcome | null;
+  durationMs: number | null;
+  endedBy: string | null;
+  replacedBy: string | null;
+  push: PushOutcome | null;
+  pushReport: PushReport | null;
+  /** When the final record was written from call.ended (exactly once). */
+  recordedAt: Date | null;
+}
+
+interface CallDoc extends Omit<CallRecord, 'callId'> {
+  _id: string;
+}
+
+export interface CallCreated {
+  callId: string;
+  callerId: string;
+  calleeId: string;
+  media: Media;
+  createdAt: Date;
+  expiresAt: Date;
+  push?: PushOutcome;
+}
+
+export interface CallEnded {
+  callId: string;
+  callerId: string;
+  calleeId: string;
+  media: Media;
+  outcome: CallOutcome;
+  endReason: EndReason;
+  createdAt: Date;
+  answeredAt: Date | null;
+  endedAt: Date;
+  durationMs: number;
+  endedBy: string | null;
+  replacedBy: string | null;
+}
+
+export interface HistoryPage {
+  before?: { createdAt: Date; callId: string } | undefined;
+  limit: number;
+}
+
+export interface CallRepository {
+  readonly model: Model<CallDoc>;
+  /** Creates the ringing record unless one exists (the ended record may already be there). */
+  recordCreated(c: CallCreated): Promise<void>;
+  recordAccepted(callId: string, answeredAt: Date): Promise<void>;
+  /** Writes the final record once: 'recorded' the first time, 'duplicate' for every repeat. */
+  recordEnded(e: CallEnded): Promise<'recorded' | 'duplicate'>;
+  setPush(callId: string, push: PushOutcome, report?: PushReport): Promise<void>;
+  /** The call if userId took part in it; null for strangers and unknown ids alike. */
+  findForParticipant(callId: string, userId: string): Promise<CallRecord | null>;
+  /** Ended calls of userId, newest first (createdAt, then callId, descending). */
+  history(userId: string, page: HistoryPage): Promise<CallRecord[]>;
+}
+
+const callSchema = new Schema<CallDoc>(
+  {
+    _id: { type: String, required: true },
+    callerId: { type: String, required: true },
+    calleeId: { type: String, required: true },
+    media: { type: String, required: true },
+    state: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    expiresAt: { type: Date, default: null },
+    answeredAt: { type: Date, default: null },
+    endedAt: { type: Date, default: null },
+    endReason: { type: String, default: null },
+    outcome: { type: String, default: null },
+    durationMs: { type: Number, default: null },
+    endedBy: { type: String, default: null },
+    replacedBy: { type: String, default: null },
+    push: { type: String, default: null },
+    pushReport: { type: Schema.Types.Mixed, default: null },
+    recordedAt: { type: Date, default: null },
+  },
+  { versionKey: false, strict: 'throw', autoIndex: true },
+);
+// The two sides of a user's history, each walked newest first.
+callSchema.index({ callerId: 1, state: 1, createdAt: -1, _id: -1 });
+callSchema.index({ calleeId: 1, state: 1, createdAt: -1, _id: -1 });
+
+const isDuplicateKey = (err: unknown) =>
+  typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+
+const toRecord = ({ _id, ...rest }: CallDoc): CallRecord => ({
+  callId: _id,
+  callerId: rest.callerId,
+  calleeId: rest.calleeId,
+  media: rest.media,
+  state: rest.state,
+  createdAt: rest.createdAt,
+  expiresAt: rest.expiresAt ?? null,
+  answeredAt: rest.answeredAt ?? null,
+  endedAt: rest.endedAt ?? null,
+  endReason: rest.endReason ?? null,
+  outcome: rest.outcome ?? null,
+  durationMs: rest.durationMs ?? null,
+  endedBy: rest.endedBy ?? null,
+  replacedBy: rest.replacedBy ?? null,
+  push: rest.push ?? null,
+  pushReport: rest.pushReport ?? null,
+  recordedAt: rest.recordedAt ?? null,
+});
+
+export function createCallRepository(conn: Connection): CallRepository {
+  const model = conn.model<CallDoc>('Call', callSchema, 'calls');
+  const col = model.collection;
+
+  return {
+    model,
+    async recordCreated(c) {
+      await col.updateOne(
+        { _id: c.callId as never },
+        {
+          $setOnInsert: {
+            callerId: c.callerId,
+            calleeId: c.calleeId,
+            media: c.media,
+            state: 'ringing',
+            createdAt: c.createdAt,
+            expiresAt: c.expiresAt,
+            answeredAt: null,
+            endedAt: null,
+            endReason: null,
+            outcome: null,
+            durationMs: null,
+            endedBy: null,
+            replacedBy: null,
+            push: c.push ?? null,
+            pushReport: null,
+            recordedAt: null,
+          },
+        },
+        { upsert: true },
+      );
+    },
+    async recordAccepted(callId, answeredAt) {
+      // Never over an ended record: a late or re-delivered call.accepted must not resurrect a call.
+      await col.updateOne(
+        { _id: callId as never, state: 'ringing' },
+        { $set: { state: 'accepted', answeredAt } },
+      );
+    },
+    async recordEnded(e) {
+      try {
+        // Matches only a record that is not final yet; when the final record exists the upsert tries to
+        // insert a second document with the same _id, which the unique _id refuses: that is a repeat.
+        const res = await col.updateOne(
+          { _id: e.callId as never, state: { $ne: 'ended' } },
+          {
+            $set: {
+              callerId: e.callerId,
+              calleeId: e.calleeId,
+              media: e.media,
+              state: 'ended',
+              createdAt: e.createdAt,
+              answeredAt: e.answeredAt,
+              endedAt: e.endedAt,
+              endReason: e.endReason,
+              outcome: e.outcome,
+              durationMs: e.durationMs,
+              endedBy: e.endedBy,
+              replacedBy: e.replacedBy,
+              recordedAt: new Date(),
+            },
+          },
+          { upsert: true },
+        );
+        return res.modifiedCount + res.upsertedCount > 0 ? 'recorded' : 'duplicate';
+      } catch (err) {
+        if (isDuplicateKey(err)) return 'duplicate';
+        throw err;
+      }
+    },
+    async setPush(callId, push, report) {
+      await col.updateOne(
+        { _id: callId as never },
+        { $set: { push, ...(report ? { pushReport: report } : {}) } },
+      );
+    },
+    async findForParticipant(callId, userId) {
+      const doc = await col.findOne<CallDoc>({
+        _id: callId as never,
+        $or: [{ callerId: userId }, { calleeId: userId }],
+      });
+      return doc ? toRecord(doc) : null;
+    },
+    async history(userId, { before, limit }) {
+      const mine = { $or: [{ callerId: userId }, { calleeId: userId }] };
+      const older = before
+        ? {
+            $or: [
+              { createdAt: { $lt: before.createdAt } },
+              { createdAt: before.createdAt, _id: { $lt: before.callId } },
+            ],
+          }
+        : null;
+      const filter = { state: 'ended', $and: older ? [mine, older] : [mine] };
+      const docs = await col
+        .find<CallDoc>(filter as never)
+        .sort({ createdAt: -1, _id: -1 })
+        .limit(limit)
+        .toArray();
+      return docs.map(toRecord);
+    },
+  };
+}

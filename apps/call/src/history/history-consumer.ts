@@ -1,0 +1,80 @@
+// Call history that is never lost: consumer group "call-history" on the call-events stream. Each event is
+// written with an idempotent upsert by callId (a re-delivery changes nothing), the entry is acked only
+// after the write, so a call that ended while this service was down is recorded when it comes back; what
+// cannot be parsed goes to the dead-letter stream (the bus consumer does that). call.ended also revokes
+// the call's TURN users in call-scoped mode.
+import { createStreamConsumer, type StreamConsumer, type StreamConsumerOptions } from '@voip/bus/streams';
+import { streams } from '@voip/contracts/redis-keys';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { IceServerIssuer } from '../turn/ice-servers.js';
+import type { CallRepository } from './call-repository.js';
+
+export const HISTORY_GROUP = 'call-history';
+
+export interface HistoryConsumerOptions {
+  redis: Redis;
+  calls: CallRepository;
+  turn: Pick<IceServerIssuer, 'revoke'>;
+  consumer: string;
+  log: Logger;
+  blockMs?: number;
+  claimIdleMs?: number;
+  maxDeliveries?: number;
+  onOutcome?: StreamConsumerOptions['onOutcome'];
+  /** Told of every final record written and every repeat (metrics, tests). */
+  onEnded?: (callId: string, result: 'recorded' | 'duplicate') => void;
+}
+
+export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsumer {
+  const { calls, turn, log } = opts;
+  return createStreamConsumer({
+    redis: opts.redis,
+    stream: streams.callEvents,
+    group: HISTORY_GROUP,
+    consumer: opts.consumer,
+    logger: log,
+    ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
+    ...(opts.claimIdleMs !== undefined ? { claimIdleMs: opts.claimIdleMs } : {}),
+    ...(opts.maxDeliveries !== undefined ? { maxDeliveries: opts.maxDeliveries } : {}),
+    ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+    handlers: {
+      'call.created': async ({ data }) => {
+        await calls.recordCreated({
+          callId: data.callId,
+          callerId: data.callerId,
+          calleeId: data.calleeId,
+          media: data.media,
+          createdAt: new Date(data.createdAt),
+          expiresAt: new Date(data.expiresAt),
+        });
+      },
+      'call.accepted': async ({ data }) => {
+        await calls.recordAccepted(data.callId, new Date(data.answeredAt));
+      },
+      'call.ended': async ({ data, id }, meta) => {
+        const result = await calls.recordEnded({
+          callId: data.callId,
+          callerId: data.callerId,
+          calleeId: data.calleeId,
+          media: data.media,
+          outcome: data.outcome,
+          endReason: data.endReason,
+          createdAt: new Date(data.createdAt),
+          answeredAt: data.answeredAt ? new Date(data.answeredAt) : null,
+          endedAt: new Date(data.endedAt),
+          durationMs: data.durationMs,
+          endedBy: data.endedBy ?? null,
+          replacedBy: data.replacedBy ?? null,
+        });
+        // Revoking is idempotent, so it runs on repeats too: a crash between the two writes heals itself.
+        await turn.revoke(data);
+        log.info(
+          { callId: data.callId, eventId: id, entryId: meta.entryId, result, endReason: data.endReason },
+          'call history',
+        );
+        opts.onEnded?.(data.callId, result);
+      },
+    },
+  });
+}

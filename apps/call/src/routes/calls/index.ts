@@ -1,0 +1,141 @@
+// /api/calls: initiate (and its alias /initiate), history, one call, and ICE servers. Every route needs an
+// access token (users and guests alike); a call is only ever shown to its two participants.
+import type { CallStore } from '@voip/call-state/call-store';
+import {
+  Call,
+  CallParams,
+  HistoryResponse,
+  IceServersQuery,
+  IceServersResponse,
+  InitiateCallBody,
+  InitiateCallResponse,
+} from '@voip/contracts/calls';
+import { CursorQuery, errorResponses } from '@voip/contracts/common';
+import type { Principal } from '@voip/contracts/tokens';
+import type { App } from '@voip/kit/app';
+import { AppError } from '@voip/kit/errors';
+import type { FixedWindowLimiter } from '@voip/kit/rate-limit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type InitiateDeps, initiateCall } from '../../calls/initiate-call.js';
+import type { CallRepository } from '../../history/call-repository.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  fromLiveRecord,
+  toCallView,
+  toHistoryItem,
+} from '../../history/history-view.js';
+import type { IceServerIssuer } from '../../turn/ice-servers.js';
+
+export interface CallRoutesDeps extends InitiateDeps {
+  store: CallStore;
+  calls: CallRepository;
+  turn: IceServerIssuer;
+  initiateLimiter: FixedWindowLimiter;
+}
+
+const principalOf = (request: FastifyRequest): Principal => {
+  if (!request.principal) throw new AppError('UNAUTHORIZED', 'missing bearer token');
+  return request.principal;
+};
+
+export async function callRoutes(app: App, deps: CallRoutesDeps) {
+  const auth = app.requireAuth();
+
+  const rateLimit = async (request: FastifyRequest, reply: FastifyReply) => {
+    const decision = await deps.initiateLimiter.hit(principalOf(request).id);
+    if (!decision.allowed) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
+      throw new AppError('RATE_LIMITED', 'too many calls started, try again later');
+    }
+  };
+
+  const initiateSchema = {
+    body: InitiateCallBody,
+    response: { 201: InitiateCallResponse, ...errorResponses(400, 401, 403, 404, 409, 429, 503) },
+  };
+  for (const url of ['/', '/initiate']) {
+    app.post(url, { schema: initiateSchema, preHandler: [auth, rateLimit] }, async (request, reply) => {
+      const result = await initiateCall(deps, { caller: principalOf(request), ...request.body }, request.log);
+      return reply.code(201).send(result);
+    });
+  }
+
+  app.get(
+    '/',
+    {
+      schema: {
+        querystring: CursorQuery,
+        response: { 200: HistoryResponse, ...errorResponses(400, 401, 503) },
+      },
+      preHandler: auth,
+    },
+    async (request) => {
+      const me = principalOf(request).id;
+      const limit = request.query.limit ?? 20;
+      const before = request.query.before ? decodeCursor(request.query.before) : undefined;
+      if (before === null)
+        throw new AppError('VALIDATION_FAILED', 'before is not a cursor this service issued');
+      // One extra row says whether another page exists without a second query.
+      const rows = await deps.calls.history(me, { before, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((r) => toHistoryItem(r, me)),
+        nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/ice-servers',
+    {
+      schema: {
+        querystring: IceServersQuery,
+        response: { 200: IceServersResponse, ...errorResponses(400, 401, 404, 409, 503) },
+      },
+      preHandler: auth,
+    },
+    async (request) => {
+      const me = principalOf(request).id;
+      const { callId } = request.query;
+      if (!callId) return { iceServers: await deps.turn.issue(me), ttlSeconds: deps.turn.ttlSeconds };
+      const live = await deps.store.get(callId);
+      if (!live || (live.callerId !== me && live.calleeId !== me))
+        throw new AppError('CALL_NOT_FOUND', 'no such call');
+      if (live.state === 'ended') throw new AppError('INVALID_STATE', 'the call has ended');
+      const iceServers = await deps.turn.issue(me, live);
+      if (deps.turn.mode === 'call-scoped') {
+        // The call may have ended between the check and the write, after call.ended revoked its users:
+        // look again and take back what was just written, so nothing outlives the call.
+        const again = await deps.store.get(callId);
+        if (!again || again.state === 'ended') {
+          await deps.turn.revoke(live);
+          throw new AppError('INVALID_STATE', 'the call has ended');
+        }
+      }
+      return { iceServers, ttlSeconds: deps.turn.ttlSeconds };
+    },
+  );
+
+  app.get(
+    '/:callId',
+    {
+      schema: { params: CallParams, response: { 200: Call, ...errorResponses(401, 404, 503) } },
+      preHandler: auth,
+    },
+    async (request) => {
+      const me = principalOf(request).id;
+      const { callId } = request.params;
+      const stored = await deps.calls.findForParticipant(callId, me);
+      if (stored?.state === 'ended') return toCallView(stored, me);
+      // Not final in history yet: the live record in Redis is the truth while the call goes on.
+      const live = await deps.store.get(callId);
+      if (live && (live.callerId === me || live.calleeId === me))
+        return toCallView(fromLiveRecord(live, stored), me);
+      if (stored) return toCallView(stored, me);
+      // Strangers and unknown ids get the same answer: nobody learns that a call exists.
+      throw new AppError('CALL_NOT_FOUND', 'no such call');
+    },
+  );
+}
