@@ -48,10 +48,12 @@ export async function register(
   app: AuthApp,
   username = uniqueUsername(),
   displayName = 'Test User',
+  remoteAddress = '127.0.0.1',
 ): Promise<Registered> {
   const res = await app.inject({
     method: 'POST',
     url: '/api/auth/register',
+    remoteAddress,
     payload: { username, password: PASSWORD, displayName },
   });
   if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`);

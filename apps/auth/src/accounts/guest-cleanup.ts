@@ -40,15 +40,16 @@ export async function deleteGuests(
   deps: GuestCleanupDeps,
   filter: { lastSeenBefore?: Date },
   log: FastifyBaseLogger,
+  batchSize = CLEANUP_BATCH,
 ): Promise<number> {
   let total = 0;
   for (;;) {
-    const ids = await deps.guests.listIds({ ...filter, limit: CLEANUP_BATCH });
+    const ids = await deps.guests.listIds({ ...filter, limit: batchSize });
     if (ids.length === 0) break;
     const deleted = await deleteBatch(deps, ids, log);
     total += deleted;
     // Nothing deleted means someone else removed them first; stop rather than loop on the same page.
-    if (deleted === 0 || ids.length < CLEANUP_BATCH) break;
+    if (deleted === 0 || ids.length < batchSize) break;
   }
   log.info(
     { deleted: total, lastSeenBefore: filter.lastSeenBefore?.toISOString() ?? null },
