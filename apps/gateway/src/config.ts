@@ -6,5 +6,27 @@ export const configSpec = {
   PORT: env.port(3000),
   ...redisConfigSpec,
   ...jwtVerifyConfigSpec,
+  /** Base URLs of each service's instances, comma-separated; paths are forwarded unchanged. */
+  AUTH_UPSTREAMS: env.list(['http://127.0.0.1:3001']),
+  USER_UPSTREAMS: env.list(['http://127.0.0.1:3002']),
+  CALL_UPSTREAMS: env.list(['http://127.0.0.1:3003']),
+  /** No answer headers from an upstream within this long → 504 UPSTREAM_TIMEOUT. */
+  UPSTREAM_TIMEOUT_MS: env.int(10_000, { min: 100 }),
+  /** TCP connect time-out to an upstream; past it the upstream counts as down. */
+  UPSTREAM_CONNECT_TIMEOUT_MS: env.int(2_000, { min: 50 }),
+  /** How often each upstream's /health is probed, and how long a probe may take. */
+  HEALTH_CHECK_INTERVAL_MS: env.int(2_000, { min: 50 }),
+  HEALTH_CHECK_TIMEOUT_MS: env.int(1_000, { min: 50 }),
+  /** Browser origins allowed by CORS (comma-separated, `*` for any); empty = same-origin only. */
+  CORS_ORIGINS: env.list([]),
+  /** Authenticated requests, counted per user id. */
+  RATE_LIMIT_USER_MAX: env.int(600, { min: 1 }),
+  /** Anonymous requests (refresh, docs, failed logins), counted per client IP. */
+  RATE_LIMIT_ANON_MAX: env.int(120, { min: 1 }),
+  /** POST /api/auth/register, /login, /guest: counted per client IP, much stricter. */
+  RATE_LIMIT_CREDENTIALS_MAX: env.int(20, { min: 1 }),
+  RATE_LIMIT_WINDOW_MS: env.int(60_000, { min: 100 }),
+  /** Requests with a bad or missing token, per IP: past this the answer is 429, not 401. */
+  RATE_LIMIT_AUTH_FAILURES_MAX: env.int(60, { min: 1 }),
 };
 export type Config = ConfigOf<typeof configSpec>;

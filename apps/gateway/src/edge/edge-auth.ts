@@ -1,0 +1,54 @@
+// Access tokens are checked at the door (signature, expiry, live session) before anything is read
+// or forwarded; the services check again. A client that keeps presenting bad tokens is throttled
+// per IP, so guessing costs it 429s rather than free 401s.
+import type { App } from '@voip/kit/app';
+import { AppError } from '@voip/kit/errors';
+import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { tokenlessRoutes } from '../openapi/public-routes.js';
+
+export const DOCS_PREFIX = '/api/docs';
+
+export const pathOf = (url: string) => {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+};
+
+/** Routes anyone may call: register, login, refresh, guest, and the API docs. */
+export function needsToken(request: Pick<FastifyRequest, 'method' | 'url'>): boolean {
+  const path = pathOf(request.url);
+  if (path === DOCS_PREFIX || path.startsWith(`${DOCS_PREFIX}/`)) return false;
+  return !tokenlessRoutes.has(`${request.method} ${path}`);
+}
+
+export interface EdgeAuthOptions {
+  root: App;
+  failuresPerWindow: number;
+  windowMs: number;
+}
+
+/** Adds the check to every route of the scope it is called in. */
+export function installEdgeAuth(
+  scope: FastifyInstance,
+  { root, failuresPerWindow, windowMs }: EdgeAuthOptions,
+) {
+  const guard = root.requireAuth();
+  const failures = createFixedWindowLimiter(root.redis, 'gateway-auth-failures', failuresPerWindow, windowMs);
+  scope.addHook('onRequest', async (request, reply) => {
+    if (!needsToken(request)) return;
+    try {
+      await guard.call(root, request, reply);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status !== 401) throw err;
+      const d = await failures.hit(request.ip);
+      if (!d.allowed) {
+        const retryAfter = Math.ceil(d.retryAfterMs / 1000);
+        reply.header('retry-after', String(retryAfter));
+        throw new AppError('RATE_LIMITED', 'too many requests with invalid credentials', {
+          retryAfterSeconds: retryAfter,
+        });
+      }
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,340 @@
+// The public REST surface of API.md as data: every route the gateway forwards, with the contract
+// schemas it speaks. The OpenAPI document is generated from it, and the edge's list of routes that
+// need no token comes from the same rows, so the two cannot drift apart.
+import { type TSchema, Type } from '@sinclair/typebox';
+import {
+  AuthResponse,
+  CleanupBeforeQuery,
+  DeletedCount,
+  GuestBody,
+  GuestIdParams,
+  GuestResponse,
+  LoginBody,
+  MeResponse,
+  RefreshBody,
+  RegisterBody,
+  TokenPair,
+} from '@voip/contracts/auth';
+import {
+  Call,
+  CallParams,
+  HistoryResponse,
+  IceServersQuery,
+  IceServersResponse,
+  InitiateCallBody,
+  InitiateCallResponse,
+} from '@voip/contracts/calls';
+import { CursorQuery, ErrorBody } from '@voip/contracts/common';
+import {
+  Contact,
+  ContactsResponse,
+  Device,
+  DeviceParams,
+  IdParams,
+  OwnProfile,
+  PatchMeBody,
+  PresenceMap,
+  PresenceQuery,
+  Profile,
+  PutDeviceBody,
+  SearchQuery,
+  SearchResponse,
+  SyncQuery,
+  SyncResponse,
+  UserIdParams,
+} from '@voip/contracts/users';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type PublicService = 'auth' | 'users' | 'calls';
+
+/** `none`: anyone; `bearer`: any access token; `admin`: an admin token (the service enforces it). */
+export type RouteAccess = 'none' | 'bearer' | 'admin';
+
+export interface PublicRoute {
+  method: HttpMethod;
+  /** Fastify path syntax (`:param`). */
+  url: string;
+  service: PublicService;
+  summary: string;
+  access: RouteAccess;
+  schema: {
+    params?: TSchema;
+    querystring?: TSchema;
+    body?: TSchema;
+    response: Record<number, TSchema>;
+  };
+}
+
+/** The API.md error shape, by reference: the document carries ErrorBody once, as a component. */
+const Err = Type.Ref(ErrorBody);
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, Err]));
+const NoContent = Type.Null({ description: 'No content' });
+const standard = [401, 429, 503];
+
+export const SERVICE_PREFIXES: Record<PublicService, string> = {
+  auth: '/api/auth',
+  users: '/api/users',
+  calls: '/api/calls',
+};
+
+export const publicRoutes: readonly PublicRoute[] = [
+  // Auth service.
+  {
+    method: 'POST',
+    url: '/api/auth/register',
+    service: 'auth',
+    access: 'none',
+    summary: 'Create an account and a session',
+    schema: { body: RegisterBody, response: { 201: AuthResponse, ...errors(400, 409, 429, 503) } },
+  },
+  {
+    method: 'POST',
+    url: '/api/auth/login',
+    service: 'auth',
+    access: 'none',
+    summary: 'Log in; same 401 for an unknown user and a wrong password',
+    schema: { body: LoginBody, response: { 200: AuthResponse, ...errors(400, 401, 429, 503) } },
+  },
+  {
+    method: 'POST',
+    url: '/api/auth/refresh',
+    service: 'auth',
+    access: 'none',
+    summary: 'Rotate a refresh token for a new pair; re-use of a used one revokes the session',
+    schema: { body: RefreshBody, response: { 200: TokenPair, ...errors(400, 401, 429, 503) } },
+  },
+  {
+    method: 'POST',
+    url: '/api/auth/guest',
+    service: 'auth',
+    access: 'none',
+    summary: 'Create a guest and a session',
+    schema: { body: GuestBody, response: { 201: GuestResponse, ...errors(400, 429, 503) } },
+  },
+  {
+    method: 'POST',
+    url: '/api/auth/logout',
+    service: 'auth',
+    access: 'bearer',
+    summary: 'Revoke the current session (its sockets are disconnected)',
+    schema: { response: { 204: NoContent, ...errors(...standard) } },
+  },
+  {
+    method: 'GET',
+    url: '/api/auth/me',
+    service: 'auth',
+    access: 'bearer',
+    summary: 'The caller, as the token says',
+    schema: { response: { 200: MeResponse, ...errors(...standard) } },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/auth/guest/cleanup-all',
+    service: 'auth',
+    access: 'admin',
+    summary: 'Delete every guest (admin)',
+    schema: { response: { 200: DeletedCount, ...errors(403, ...standard) } },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/auth/guest/cleanup',
+    service: 'auth',
+    access: 'admin',
+    summary: 'Delete guests created before a time (admin)',
+    schema: {
+      querystring: CleanupBeforeQuery,
+      response: { 200: DeletedCount, ...errors(400, 403, ...standard) },
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/auth/guest/:guestId',
+    service: 'auth',
+    access: 'admin',
+    summary: 'Delete one guest (admin)',
+    schema: { params: GuestIdParams, response: { 200: DeletedCount, ...errors(403, 404, ...standard) } },
+  },
+  // User service.
+  {
+    method: 'GET',
+    url: '/api/users/me',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Own profile',
+    schema: { response: { 200: OwnProfile, ...errors(...standard) } },
+  },
+  {
+    method: 'PATCH',
+    url: '/api/users/me',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Change display name, avatar or do-not-disturb',
+    schema: { body: PatchMeBody, response: { 200: OwnProfile, ...errors(400, ...standard) } },
+  },
+  {
+    method: 'GET',
+    url: '/api/users/search',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Search by username or display name prefix (no guests unless asked)',
+    schema: { querystring: SearchQuery, response: { 200: SearchResponse, ...errors(400, ...standard) } },
+  },
+  {
+    method: 'GET',
+    url: '/api/users/presence',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Presence of several users (`ids=a,b,c`)',
+    schema: { querystring: PresenceQuery, response: { 200: PresenceMap, ...errors(400, ...standard) } },
+  },
+  {
+    method: 'GET',
+    url: '/api/users/me/contacts',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Own contacts with presence',
+    schema: { response: { 200: ContactsResponse, ...errors(...standard) } },
+  },
+  {
+    method: 'PUT',
+    url: '/api/users/me/contacts/:userId',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Add a contact (idempotent)',
+    schema: { params: UserIdParams, response: { 200: Contact, ...errors(400, 404, ...standard) } },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/users/me/contacts/:userId',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Remove a contact (idempotent)',
+    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, ...standard) } },
+  },
+  {
+    method: 'PUT',
+    url: '/api/users/me/blocks/:userId',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Block a user: their calls to you are refused with 403',
+    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, 404, ...standard) } },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/users/me/blocks/:userId',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Unblock a user',
+    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, ...standard) } },
+  },
+  {
+    method: 'PUT',
+    url: '/api/users/me/devices/:deviceId',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Register or update a device push token (a token moved here leaves its previous owner)',
+    schema: {
+      params: DeviceParams,
+      body: PutDeviceBody,
+      response: { 200: Device, ...errors(400, ...standard) },
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/users/me/devices/:deviceId',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Forget a device',
+    schema: { params: DeviceParams, response: { 204: NoContent, ...errors(400, ...standard) } },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/users/guests/cleanup-all',
+    service: 'users',
+    access: 'admin',
+    summary: 'Delete every guest profile (admin)',
+    schema: { response: { 200: DeletedCount, ...errors(403, ...standard) } },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/users/guests/cleanup',
+    service: 'users',
+    access: 'admin',
+    summary: 'Delete guest profiles created before a time (admin)',
+    schema: {
+      querystring: CleanupBeforeQuery,
+      response: { 200: DeletedCount, ...errors(400, 403, ...standard) },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/users/sync/changes',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Everything that changed for the caller since a cursor (contacts, blocks, profile, calls)',
+    schema: { querystring: SyncQuery, response: { 200: SyncResponse, ...errors(400, ...standard) } },
+  },
+  {
+    method: 'GET',
+    url: '/api/users/:id',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Public profile with presence',
+    schema: { params: IdParams, response: { 200: Profile, ...errors(404, ...standard) } },
+  },
+  // Call service.
+  {
+    method: 'POST',
+    url: '/api/calls',
+    service: 'calls',
+    access: 'bearer',
+    summary: 'Start a call (then send `call-user` on the socket)',
+    schema: {
+      body: InitiateCallBody,
+      response: { 201: InitiateCallResponse, ...errors(400, 403, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/calls/initiate',
+    service: 'calls',
+    access: 'bearer',
+    summary: 'Alias of POST /api/calls',
+    schema: {
+      body: InitiateCallBody,
+      response: { 201: InitiateCallResponse, ...errors(400, 403, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/calls',
+    service: 'calls',
+    access: 'bearer',
+    summary: "The caller's call history, newest first",
+    schema: { querystring: CursorQuery, response: { 200: HistoryResponse, ...errors(400, ...standard) } },
+  },
+  {
+    method: 'GET',
+    url: '/api/calls/ice-servers',
+    service: 'calls',
+    access: 'bearer',
+    summary: 'STUN/TURN servers with time-limited credentials (scoped to a call when callId is given)',
+    schema: {
+      querystring: IceServersQuery,
+      response: { 200: IceServersResponse, ...errors(400, 403, ...standard) },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/calls/:callId',
+    service: 'calls',
+    access: 'bearer',
+    summary: 'One call, for its participants only',
+    schema: { params: CallParams, response: { 200: Call, ...errors(403, 404, ...standard) } },
+  },
+];
+
+/** `METHOD /path` of every route that needs no access token at the edge. */
+export const tokenlessRoutes: ReadonlySet<string> = new Set(
+  publicRoutes.filter((r) => r.access === 'none').map((r) => `${r.method} ${r.url}`),
+);

@@ -1,0 +1,147 @@
+// The OpenAPI document: valid OpenAPI 3.1, covering every route of API.md, and the one /api/docs serves.
+import { Validator } from '@seriousme/openapi-schema-validator';
+import type { App } from '@voip/kit/app';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument, type OpenApiDocument, operationId } from '../src/openapi/openapi-document.js';
+import { publicRoutes, tokenlessRoutes } from '../src/openapi/public-routes.js';
+import { buildGateway } from './support/gateway.js';
+
+// Every REST route of API.md ("Public surface, v1"), in OpenAPI path syntax.
+const API_MD_ROUTES = [
+  'post /api/auth/register',
+  'post /api/auth/login',
+  'post /api/auth/refresh',
+  'post /api/auth/logout',
+  'get /api/auth/me',
+  'post /api/auth/guest',
+  'delete /api/auth/guest/cleanup-all',
+  'delete /api/auth/guest/{guestId}',
+  'delete /api/auth/guest/cleanup',
+  'get /api/users/me',
+  'patch /api/users/me',
+  'get /api/users/{id}',
+  'get /api/users/search',
+  'get /api/users/presence',
+  'get /api/users/me/contacts',
+  'put /api/users/me/contacts/{userId}',
+  'delete /api/users/me/contacts/{userId}',
+  'put /api/users/me/blocks/{userId}',
+  'delete /api/users/me/blocks/{userId}',
+  'put /api/users/me/devices/{deviceId}',
+  'delete /api/users/me/devices/{deviceId}',
+  'delete /api/users/guests/cleanup-all',
+  'delete /api/users/guests/cleanup',
+  'get /api/users/sync/changes',
+  'post /api/calls',
+  'post /api/calls/initiate',
+  'get /api/calls/{callId}',
+  'get /api/calls',
+  'get /api/calls/ice-servers',
+];
+
+type Operation = {
+  security?: unknown[];
+  parameters?: { name: string; in: string }[];
+  requestBody?: unknown;
+  responses: Record<string, unknown>;
+};
+const operations = (doc: OpenApiDocument) =>
+  Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
+    Object.entries(item ?? {})
+      .filter(([m]) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+      .map(([method, op]) => ({ key: `${method} ${path}`, path, op: op as Operation })),
+  );
+
+describe('OpenAPI document', () => {
+  let doc: OpenApiDocument;
+  beforeAll(async () => {
+    doc = await buildOpenApiDocument();
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const result = await new Validator().validate(doc as never);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(doc.openapi).toBe('3.1.0');
+  });
+
+  it('documents every route of API.md, and nothing else', () => {
+    expect(
+      operations(doc)
+        .map((o) => o.key)
+        .sort(),
+    ).toEqual([...API_MD_ROUTES].sort());
+  });
+
+  it('declares every path parameter, request body and error shape', () => {
+    for (const { key, path, op } of operations(doc)) {
+      const declared = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
+      const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      expect(declared.sort(), key).toEqual(inPath.sort());
+      if (
+        key.startsWith('post') ||
+        key.startsWith('patch') ||
+        key === 'put /api/users/me/devices/{deviceId}'
+      ) {
+        if (key !== 'post /api/auth/logout') expect(op.requestBody, key).toBeDefined();
+      }
+      expect(
+        Object.keys(op.responses).some((s) => s.startsWith('2')),
+        key,
+      ).toBe(true);
+      expect(JSON.stringify(op.responses), key).toContain('#/components/schemas/ErrorBody');
+    }
+    expect(doc.components?.schemas?.ErrorBody).toBeDefined();
+  });
+
+  it('marks only register, login, refresh and guest as needing no token', () => {
+    const open = operations(doc)
+      .filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0)
+      .map((o) => o.key)
+      .sort();
+    expect(open).toEqual([
+      'post /api/auth/guest',
+      'post /api/auth/login',
+      'post /api/auth/refresh',
+      'post /api/auth/register',
+    ]);
+    expect([...tokenlessRoutes].sort()).toEqual([
+      'POST /api/auth/guest',
+      'POST /api/auth/login',
+      'POST /api/auth/refresh',
+      'POST /api/auth/register',
+    ]);
+  });
+
+  it('gives every operation a unique id', () => {
+    const ids = publicRoutes.map(operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  describe('served by the gateway', () => {
+    let app: App;
+    beforeAll(async () => {
+      app = await buildGateway({
+        auth: ['http://127.0.0.1:9'],
+        users: ['http://127.0.0.1:9'],
+        calls: ['http://127.0.0.1:9'],
+      });
+    });
+    afterAll(() => app?.close());
+
+    it('serves the same document as JSON at /api/docs/openapi.json', async () => {
+      const res = await app.inject('/api/docs/openapi.json');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toContain('application/json');
+      expect(res.json()).toEqual(JSON.parse(JSON.stringify(doc)));
+    });
+
+    it('serves an HTML index at /api/docs listing every route', async () => {
+      const res = await app.inject('/api/docs');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toContain('text/html');
+      expect(res.body).toContain('/api/docs/openapi.json');
+      for (const r of API_MD_ROUTES) expect(res.body).toContain(`<code>${r.split(' ')[1]}</code>`);
+    });
+  });
+});
