@@ -25,6 +25,7 @@ export function createPublisher(redis: Redis, source: string): Publisher {
 export type Handler<K extends BusEventType> = (envelope: BusEnvelope<K>) => void | Promise<void>;
 
 export interface Subscriber {
+  /** Resolves once subscribed, or (Redis unreachable) once it is arranged to subscribe when Redis is back. */
   on<K extends BusEventType>(type: K, handler: Handler<K>): Promise<void>;
   close(): Promise<void>;
 }
@@ -61,6 +62,16 @@ export function createSubscriber(redis: Redis, opts: SubscriberOptions): Subscri
         );
     }
   });
+  // ioredis re-subscribes after a reconnect only to channels whose SUBSCRIBE once succeeded; a channel
+  // asked for while Redis was unreachable is subscribed here as soon as the connection is ready.
+  sub.on('ready', () => {
+    if (handlers.size === 0) return;
+    sub
+      .subscribe(...handlers.keys())
+      .catch((err: Error) =>
+        opts.logger?.warn({ err: err.message }, 'bus subscribe failed; retrying on reconnect'),
+      );
+  });
   return {
     async on(type, handler) {
       const ch = channels.bus(type);
@@ -68,12 +79,21 @@ export function createSubscriber(redis: Redis, opts: SubscriberOptions): Subscri
       list.push(handler as Handler<BusEventType>);
       if (!handlers.has(ch)) {
         handlers.set(ch, list);
-        await sub.subscribe(ch);
+        // A service must start while Redis is down (readiness says 503): never throw here.
+        await sub
+          .subscribe(ch)
+          .catch((err: Error) =>
+            opts.logger?.warn(
+              { channel: ch, err: err.message },
+              'bus subscribe failed; subscribing once Redis is back',
+            ),
+          );
       }
     },
     async close() {
       handlers.clear();
-      await sub.quit().catch(() => sub.disconnect());
+      if (sub.status !== 'ready') sub.disconnect();
+      else await sub.quit().catch(() => sub.disconnect());
     },
   };
 }

@@ -1,6 +1,11 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BusEventData } from '@voip/contracts/bus-events';
 import { channels } from '@voip/contracts/redis-keys';
 import { redisUrl } from '@voip/testkit/env';
+import { freePort, waitForPort } from '@voip/testkit/servers';
 import { Redis } from 'ioredis';
 import { ulid } from 'ulid';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -141,5 +146,46 @@ describe('pub/sub bus', () => {
     await s.close();
     expect(await redis.publish(channels.bus('user.updated'), JSON.stringify({}))).toBe(0);
     expect(received).toEqual([]);
+  });
+
+  it('subscribes once Redis comes up when it was unreachable at first, without throwing', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const client = new Redis(url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    const { lines, logger } = recordingLogger();
+    const s = createSubscriber(client, { source: 'user-1', logger });
+    const received: string[] = [];
+    await s.on('user.updated', (e) => void received.push(e.data.displayName ?? ''));
+    expect(lines.some((l) => /subscribe failed/.test(l.msg))).toBe(true);
+
+    const dir = mkdtempSync(join(tmpdir(), 'bus-redis-'));
+    const server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir],
+      {
+        stdio: 'ignore',
+      },
+    );
+    try {
+      await waitForPort(port);
+      const publisher = new Redis(url);
+      const p = createPublisher(publisher, 'auth-1');
+      await waitFor(
+        async () => {
+          await p.publish('user.updated', updated('late'));
+          return received.length > 0;
+        },
+        { what: 'delivery after Redis came up' },
+      );
+      expect(received[0]).toBe('late');
+      await s.close();
+      await publisher.quit();
+    } finally {
+      client.disconnect();
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
