@@ -1,0 +1,85 @@
+import { Type } from '@sinclair/typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+
+const app = createApp({ service: 'app-test', logLevel: 'silent', bodyLimit: 1024 });
+
+beforeAll(async () => {
+  app.post(
+    '/echo',
+    {
+      schema: {
+        body: Type.Object({ name: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => request.body,
+  );
+  app.readiness.set('always-down', () => {
+    throw new Error('down for the test');
+  });
+  await app.ready();
+});
+afterAll(() => app.close());
+
+const post = (payload: string, contentType = 'application/json') =>
+  app.inject({ method: 'POST', url: '/echo', payload, headers: { 'content-type': contentType } });
+
+describe('createApp request handling', () => {
+  it('echoes a valid body', async () => {
+    const res = await post('{"name":"alice"}');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ name: 'alice' });
+  });
+
+  it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
+    const res = await post(JSON.stringify({ name: 'x'.repeat(2048) }));
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
+  });
+
+  it.each(['{"name":', '{name: "alice"}', '{"name":"a"}}', ''])(
+    'answers invalid JSON %j with 400 BAD_REQUEST',
+    async (payload) => {
+      const res = await post(payload);
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } });
+    },
+  );
+
+  it('answers schema violations and operator injection with 400 VALIDATION_FAILED', async () => {
+    for (const body of [
+      { name: { $ne: null } },
+      { name: 'a', admin: true },
+      { name: 'x'.repeat(65) },
+      {},
+      null,
+      [],
+    ]) {
+      const res = await post(JSON.stringify(body));
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: expect.any(Array) });
+    }
+  });
+
+  it('answers a non-JSON content type with 415', async () => {
+    const res = await post('name=alice', 'application/x-www-form-urlencoded');
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('keeps a sane x-request-id and replaces an insane one', async () => {
+    const kept = await app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123' } });
+    expect(kept.headers['x-request-id']).toBe('abc-123');
+    const replaced = await app.inject({
+      url: '/health',
+      headers: { 'x-request-id': 'bad id\u0001<script>' },
+    });
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers /ready with 503 and the failing check when a dependency is down', async () => {
+    const res = await app.inject('/ready');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ status: 'not-ready', checks: { 'always-down': 'down for the test' } });
+  });
+});
