@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { installErrorHandlers } from './errors.js';
 import { loggerOptions } from './logger.js';
 import { createRegistry, instrumentHttp } from './metrics.js';
@@ -70,26 +70,53 @@ export function createApp(opts: AppOptions): App {
 
   app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', service: opts.service, instanceId }));
   app.get('/ready', { logLevel: 'warn' }, async (_request, reply) => {
-    const checks: Record<string, string> = {};
-    let ok = true;
-    await Promise.all(
-      [...app.readiness].map(async ([name, check]) => {
-        try {
-          await withTimeout(Promise.resolve(check()), 2000, `${name} check timed out`);
-          checks[name] = 'ok';
-        } catch (err) {
-          ok = false;
-          checks[name] = err instanceof Error ? err.message : 'failed';
-        }
-      }),
-    );
+    const { ok, checks } = await runReadinessChecks(app.readiness);
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', checks });
   });
+  registerReadinessGauge(app.metrics, app.readiness);
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
     reply.type(app.metrics.contentType);
     return app.metrics.metrics();
   });
   return app;
+}
+
+/** Runs every readiness check (2 s each, in parallel): `ok` only when all pass; failures carry their message. */
+export async function runReadinessChecks(
+  readiness: Map<string, ReadinessCheck>,
+): Promise<{ ok: boolean; checks: Record<string, string> }> {
+  const checks: Record<string, string> = {};
+  let ok = true;
+  await Promise.all(
+    [...readiness].map(async ([name, check]) => {
+      try {
+        await withTimeout(Promise.resolve(check()), 2000, `${name} check timed out`);
+        checks[name] = 'ok';
+      } catch (err) {
+        ok = false;
+        checks[name] = err instanceof Error ? err.message : 'failed';
+      }
+    }),
+  );
+  return { ok, checks };
+}
+
+/**
+ * `readiness_check_ok{check}`: 1 while a /ready check (redis, mongo, ...) passes, 0 while it fails.
+ * Evaluated when scraped, so dashboards and alerts see dependency health without polling /ready.
+ */
+function registerReadinessGauge(registry: Registry, readiness: Map<string, ReadinessCheck>) {
+  return new Gauge({
+    name: 'readiness_check_ok',
+    help: '1 while the named /ready check passes, 0 while it fails (evaluated at scrape)',
+    labelNames: ['check'] as const,
+    registers: [registry],
+    async collect() {
+      const { checks } = await runReadinessChecks(readiness);
+      this.reset();
+      for (const [check, result] of Object.entries(checks)) this.set({ check }, result === 'ok' ? 1 : 0);
+    },
+  });
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
