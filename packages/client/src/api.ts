@@ -1,0 +1,151 @@
+// Typed calls to every REST route of API.md, grouped as the services are (auth, users, calls). The
+// payload and response types come from packages/contracts, the same schemas the services validate with.
+import type { Static } from '@sinclair/typebox';
+import type { AuthResponse, GuestResponse, LoginBody, MeResponse, RegisterBody } from '@voip/contracts/auth';
+import type {
+  Call,
+  HistoryResponse,
+  IceServersResponse,
+  InitiateCallBody,
+  InitiateCallResponse,
+} from '@voip/contracts/calls';
+import type {
+  Block,
+  BlocksResponse,
+  Contact as ContactSchema,
+  ContactsResponse,
+  Device,
+  DevicesResponse,
+  OwnProfile,
+  PatchMeBody,
+  PresenceMap,
+  Profile,
+  PutDeviceBody,
+  SearchResponse,
+  SyncResponse,
+} from '@voip/contracts/users';
+import { type RestClient, tokensFromPair } from './rest-client.js';
+
+export type Contacts = Static<typeof ContactsResponse>;
+export type Contact = Static<typeof ContactSchema>;
+export type Blocks = Static<typeof BlocksResponse>;
+export type Devices = Static<typeof DevicesResponse>;
+export type SearchResult = Static<typeof SearchResponse>;
+export type PresenceById = Static<typeof PresenceMap>;
+export type SyncResult = Static<typeof SyncResponse>;
+export type History = Static<typeof HistoryResponse>;
+export type IceServers = Static<typeof IceServersResponse>;
+
+const seg = (s: string) => encodeURIComponent(s);
+
+export class AuthApi {
+  constructor(private readonly http: RestClient) {}
+
+  async register(body: RegisterBody): Promise<AuthResponse> {
+    const res = await this.http.request<AuthResponse>('POST', '/api/auth/register', { body, auth: false });
+    this.http.setTokens(tokensFromPair(res));
+    return res;
+  }
+
+  async login(body: LoginBody): Promise<AuthResponse> {
+    const res = await this.http.request<AuthResponse>('POST', '/api/auth/login', { body, auth: false });
+    this.http.setTokens(tokensFromPair(res));
+    return res;
+  }
+
+  async guest(displayName: string): Promise<GuestResponse> {
+    const res = await this.http.request<GuestResponse>('POST', '/api/auth/guest', { body: { displayName }, auth: false });
+    this.http.setTokens(tokensFromPair(res));
+    return res;
+  }
+
+  /** Rotates the token pair now (normally automatic). */
+  refresh(): Promise<unknown> {
+    return this.http.refresh();
+  }
+
+  /** Ends the session server-side (which also disconnects its sockets) and forgets the tokens. */
+  async logout(): Promise<void> {
+    if (!this.http.tokens) return;
+    try {
+      await this.http.request<void>('POST', '/api/auth/logout');
+    } finally {
+      this.http.setTokens(null);
+    }
+  }
+
+  me(): Promise<MeResponse> {
+    return this.http.request('GET', '/api/auth/me');
+  }
+}
+
+export class UsersApi {
+  constructor(private readonly http: RestClient) {}
+
+  me(): Promise<OwnProfile> {
+    return this.http.request('GET', '/api/users/me');
+  }
+  updateMe(body: PatchMeBody): Promise<OwnProfile> {
+    return this.http.request('PATCH', '/api/users/me', { body });
+  }
+  profile(userId: string): Promise<Profile> {
+    return this.http.request('GET', `/api/users/${seg(userId)}`);
+  }
+  search(q: string, opts: { limit?: number; cursor?: string; includeGuests?: boolean } = {}): Promise<SearchResult> {
+    return this.http.request('GET', '/api/users/search', { query: { q, ...opts } });
+  }
+  presence(ids: string[]): Promise<PresenceById> {
+    return this.http.request('GET', '/api/users/presence', { query: { ids: ids.join(',') } });
+  }
+  contacts(): Promise<Contacts> {
+    return this.http.request('GET', '/api/users/me/contacts');
+  }
+  /** Idempotent; the contact's presence then flows to this user. */
+  addContact(userId: string): Promise<Contact> {
+    return this.http.request('PUT', `/api/users/me/contacts/${seg(userId)}`);
+  }
+  async removeContact(userId: string): Promise<void> {
+    await this.http.request('DELETE', `/api/users/me/contacts/${seg(userId)}`);
+  }
+  blocks(): Promise<Blocks> {
+    return this.http.request('GET', '/api/users/me/blocks');
+  }
+  block(userId: string): Promise<Static<typeof Block>> {
+    return this.http.request('PUT', `/api/users/me/blocks/${seg(userId)}`);
+  }
+  async unblock(userId: string): Promise<void> {
+    await this.http.request('DELETE', `/api/users/me/blocks/${seg(userId)}`);
+  }
+  devices(): Promise<Devices> {
+    return this.http.request('GET', '/api/users/me/devices');
+  }
+  /** Registers (or updates) this device's push token, so calls can wake it. */
+  putDevice(deviceId: string, body: PutDeviceBody): Promise<Static<typeof Device>> {
+    return this.http.request('PUT', `/api/users/me/devices/${seg(deviceId)}`, { body });
+  }
+  async deleteDevice(deviceId: string): Promise<void> {
+    await this.http.request('DELETE', `/api/users/me/devices/${seg(deviceId)}`);
+  }
+  /** Offline sync: pass the cursor of the previous answer to get only what changed since. */
+  syncChanges(since?: string, limit?: number): Promise<SyncResult> {
+    return this.http.request('GET', '/api/users/sync/changes', { query: { since, limit } });
+  }
+}
+
+export class CallsApi {
+  constructor(private readonly http: RestClient) {}
+
+  initiate(body: InitiateCallBody): Promise<InitiateCallResponse> {
+    return this.http.request('POST', '/api/calls', { body });
+  }
+  get(callId: string): Promise<Call> {
+    return this.http.request('GET', `/api/calls/${seg(callId)}`);
+  }
+  /** The caller's history, newest first; pass `nextCursor` as `before` for the next page. */
+  history(opts: { before?: string; limit?: number } = {}): Promise<History> {
+    return this.http.request('GET', '/api/calls', { query: opts });
+  }
+  iceServers(callId?: string): Promise<IceServers> {
+    return this.http.request('GET', '/api/calls/ice-servers', { query: { callId } });
+  }
+}

@@ -1,0 +1,211 @@
+// The SDK's front door: REST (auth, users, calls) and signaling behind one object, which routes the
+// server's call events to Call objects and keeps them right across reconnections.
+import type { Media } from '@voip/contracts/calls';
+import type { ServerEventPayload } from '@voip/contracts/socket';
+import { AuthApi, CallsApi, UsersApi } from './api.js';
+import { ApiError } from './api-error.js';
+import type { BackoffOptions } from './backoff.js';
+import { Call, type CallTransport, type MediaSessionFactory, type Offer } from './call.js';
+import { loadClientId } from './client-id.js';
+import type { ConnectionSnapshot } from './connection-state.js';
+import { Emitter } from './emitter.js';
+import { RestClient } from './rest-client.js';
+import { SignalingClient, type Transport } from './signaling-client.js';
+import { defaultStorage, type KeyValueStorage } from './storage.js';
+
+export interface VoipClientOptions {
+  /** Public base URL (Nginx), e.g. `https://voip.example.com`. */
+  url: string;
+  /** Tokens and the clientId live here; default localStorage in browsers, memory elsewhere. */
+  storage?: KeyValueStorage;
+  fetch?: typeof fetch;
+  transports?: Transport[];
+  /** Reconnection tries per outage before `failed` (default 5, seed 001). */
+  maxReconnectAttempts?: number;
+  backoff?: BackoffOptions;
+  connectTimeoutMs?: number;
+  ackTimeoutMs?: number;
+  heartbeat?: boolean;
+  proactiveRefresh?: boolean;
+  /** Makes the media side of each call (see webrtc.ts); without it, offers/answers are passed by hand. */
+  media?: MediaSessionFactory;
+}
+
+export interface VoipClientEvents {
+  /** The signaling connection's state machine. */
+  connection: ConnectionSnapshot;
+  'incoming-call': Call;
+  /** Any call this client starts or receives. */
+  call: Call;
+  presence: ServerEventPayload<'presence'>;
+  'session-revoked': ServerEventPayload<'session-revoked'>;
+  /** The refresh token was refused: sign in again. */
+  'session-lost': ApiError;
+}
+
+const CALL_EVENTS = [
+  'call-ringing',
+  'call-accepted',
+  'call-answered-elsewhere',
+  'call-rejected',
+  'ice-candidate',
+  'renegotiate',
+  'call-ended',
+  'peer-reconnecting',
+  'peer-reconnected',
+] as const;
+
+export class VoipClient extends Emitter<VoipClientEvents> {
+  readonly rest: RestClient;
+  readonly auth: AuthApi;
+  readonly users: UsersApi;
+  readonly calls: CallsApi;
+  readonly signaling: SignalingClient;
+  readonly clientId: string;
+  readonly #calls = new Map<string, Call>();
+  readonly #transport: CallTransport;
+
+  constructor(opts: VoipClientOptions) {
+    super();
+    const storage = opts.storage ?? defaultStorage();
+    this.clientId = loadClientId(storage);
+    this.rest = new RestClient({
+      baseUrl: opts.url,
+      storage,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.proactiveRefresh !== undefined ? { proactiveRefresh: opts.proactiveRefresh } : {}),
+    });
+    this.auth = new AuthApi(this.rest);
+    this.users = new UsersApi(this.rest);
+    this.calls = new CallsApi(this.rest);
+    this.signaling = new SignalingClient({
+      url: this.rest.baseUrl,
+      clientId: this.clientId,
+      token: () => this.rest.accessToken(),
+      refreshToken: async () => (await this.rest.refresh()).accessToken,
+      ...(opts.transports ? { transports: opts.transports } : {}),
+      ...(opts.maxReconnectAttempts !== undefined ? { maxAttempts: opts.maxReconnectAttempts } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+      ...(opts.ackTimeoutMs !== undefined ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
+      ...(opts.heartbeat !== undefined ? { heartbeat: opts.heartbeat } : {}),
+    });
+    this.#transport = {
+      request: (event, payload) => this.signaling.request(event as 'heartbeat', payload as Record<string, never>),
+      ...(opts.media ? { createMedia: opts.media } : {}),
+    };
+
+    this.rest.on('session-lost', (err) => {
+      this.signaling.disconnect();
+      this.emit('session-lost', err);
+    });
+    this.signaling.on('state', (s) => this.emit('connection', s));
+    this.signaling.on('presence', (p) => this.emit('presence', p));
+    this.signaling.on('session-revoked', (p) => this.emit('session-revoked', p));
+    this.signaling.on('incoming-call', (p) => this.#onIncoming(p));
+    this.signaling.on('reconnected', () => void this.#afterReconnect());
+    for (const name of CALL_EVENTS) {
+      this.signaling.on(name, (payload) => {
+        const p = payload as { callId: string };
+        this.#calls.get(p.callId)?.handle(name, p as unknown as Record<string, unknown>);
+      });
+    }
+  }
+
+  get connection(): ConnectionSnapshot {
+    return this.signaling.snapshot;
+  }
+  get isConnected(): boolean {
+    return this.signaling.connected;
+  }
+  get signedIn(): boolean {
+    return this.rest.tokens !== null;
+  }
+  /** Calls that have not ended. */
+  get activeCalls(): Call[] {
+    return [...this.#calls.values()].filter((c) => !c.ended);
+  }
+  call(callId: string): Call | undefined {
+    return this.#calls.get(callId);
+  }
+
+  /** Opens the signaling connection (sign in first). */
+  connect(): void {
+    if (!this.rest.tokens) throw new ApiError(401, 'UNAUTHORIZED', 'sign in before connecting');
+    this.signaling.connect();
+  }
+
+  disconnect(): void {
+    this.signaling.disconnect();
+  }
+
+  /** Disconnects, ends the server session and forgets the tokens. */
+  async signOut(): Promise<void> {
+    for (const call of this.activeCalls) await call.hangUp().catch(() => undefined);
+    this.signaling.disconnect();
+    await this.auth.logout().catch(() => undefined);
+  }
+
+  /**
+   * Calls a user: POST /api/calls (busy, blocked, unknown callee fail here as ApiError), then
+   * `call-user` with the offer (from the media session, or `opts.offer`).
+   */
+  async startCall(userId: string, media: Media, opts: { offer?: Offer } = {}): Promise<Call> {
+    const res = await this.calls.initiate({ calleeId: userId, media });
+    if (res.replacedBy) {
+      // Glare: the peer called us at the same moment and their call survives; answer that one.
+      throw new ApiError(409, 'CALL_REPLACED', 'the peer is calling you at the same time', { replacedBy: res.replacedBy });
+    }
+    const call = new Call(
+      { callId: res.callId, direction: 'outgoing', peer: { id: userId }, media, iceServers: res.iceServers, expiresAt: res.expiresAt },
+      this.#transport,
+    );
+    this.#track(call);
+    try {
+      await call.dial(opts.offer);
+    } catch (err) {
+      // The server never rang anyone, or refused the offer: do not leave a ringing call behind.
+      call.hangUp().catch(() => undefined);
+      throw err;
+    }
+    return call;
+  }
+
+  #onIncoming(p: ServerEventPayload<'incoming-call'>): void {
+    if (this.#calls.has(p.callId)) return; // re-delivered after a resume
+    // TURN credentials are scoped to the call: fetch them while it rings.
+    const iceServers = this.calls.iceServers(p.callId).then((r) => r.iceServers);
+    const call = new Call(
+      { callId: p.callId, direction: 'incoming', peer: p.from, media: p.media, offer: p.offer, expiresAt: p.expiresAt, iceServers },
+      this.#transport,
+    );
+    this.#track(call);
+    this.emit('incoming-call', call);
+  }
+
+  #track(call: Call): void {
+    this.#calls.set(call.id, call);
+    call.once('ended', () => {
+      // Keep ended calls briefly so late events for them are recognised, then forget them.
+      setTimeout(() => this.#calls.delete(call.id), 60_000).unref?.();
+    });
+    this.emit('call', call);
+  }
+
+  /** After an outage, calls may have ended while we were away (resume window passed): ask the server. */
+  async #afterReconnect(): Promise<void> {
+    await Promise.all(
+      this.activeCalls.map(async (call) => {
+        call.onSignalingReconnected();
+        try {
+          const state = await this.calls.get(call.id);
+          if (state.state === 'ended')
+            call.endLocally({ callId: call.id, reason: state.endReason ?? 'connection-lost', durationMs: state.durationMs ?? 0 });
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404)
+            call.endLocally({ callId: call.id, reason: 'connection-lost', durationMs: 0 });
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,228 @@
+// The browser's media side of a call: an RTCPeerConnection wired to a Call's signaling (trickle ICE
+// with end-of-candidates, STUN/TURN from the call's iceServers, remote tracks, and ICE restarts through
+// `renegotiate` when the path breaks or the network changes). Browser-only: needs RTCPeerConnection.
+import type { Answer, Call, Candidate, Description, MediaSession, MediaSessionFactory, Offer } from './call.js';
+import { Emitter } from './emitter.js';
+
+export interface WebRtcOptions {
+  /** Local media for a call; default getUserMedia with audio, plus video for video calls. */
+  getLocalStream?: (call: Call) => Promise<MediaStream>;
+  /** Merged into the RTCPeerConnection configuration (e.g. `iceTransportPolicy: 'relay'`). */
+  rtcConfig?: RTCConfiguration;
+  /** How long ICE may stay `disconnected` before an ICE restart; default 3 s. */
+  disconnectedGraceMs?: number;
+  /** Called with each session as it is created, to subscribe to its events. */
+  onSession?: (session: WebRtcSession, call: Call) => void;
+}
+
+export interface WebRtcSessionEvents {
+  'local-stream': MediaStream;
+  'remote-stream': MediaStream;
+  'connection-state': RTCPeerConnectionState;
+  'ice-state': RTCIceConnectionState;
+  'ice-restart': { reason: string };
+}
+
+export interface InboundStats {
+  kind: string;
+  packetsReceived: number;
+  bytesReceived: number;
+  framesDecoded: number;
+}
+
+/** An RTCPeerConnection-backed MediaSession per call. */
+export function webRtcMedia(opts: WebRtcOptions = {}): MediaSessionFactory {
+  return (call) => {
+    const session = new WebRtcSession(call, opts);
+    opts.onSession?.(session, call);
+    return session;
+  };
+}
+
+export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements MediaSession {
+  readonly call: Call;
+  pc: RTCPeerConnection | null = null;
+  localStream: MediaStream | null = null;
+  readonly remoteStream: MediaStream;
+  readonly #opts: WebRtcOptions;
+  #setup: Promise<RTCPeerConnection> | null = null;
+  #closed = false;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #restarting = false;
+  readonly #onNetworkChange = () => this.#maybeRestart('network-change', false);
+
+  constructor(call: Call, opts: WebRtcOptions) {
+    super();
+    this.call = call;
+    this.#opts = opts;
+    this.remoteStream = new MediaStream();
+  }
+
+  /** The caller drives ICE restarts; the callee answers them (no renegotiation glare). */
+  get drivesRestarts(): boolean {
+    return this.call.direction === 'outgoing';
+  }
+
+  async createOffer(): Promise<Offer> {
+    const pc = await this.#ready();
+    await pc.setLocalDescription(await pc.createOffer());
+    return { type: 'offer', sdp: pc.localDescription!.sdp };
+  }
+
+  async createAnswer(offer: Offer): Promise<Answer> {
+    const pc = await this.#ready();
+    await pc.setRemoteDescription(offer);
+    await pc.setLocalDescription(await pc.createAnswer());
+    return { type: 'answer', sdp: pc.localDescription!.sdp };
+  }
+
+  async applyAnswer(answer: Answer): Promise<void> {
+    const pc = await this.#ready();
+    if (pc.signalingState === 'have-local-offer') await pc.setRemoteDescription(answer);
+  }
+
+  async addRemoteCandidate(candidate: Candidate | null): Promise<void> {
+    const pc = await this.#ready();
+    if (candidate === null) {
+      // End of candidates; older engines reject the form, which changes nothing for them.
+      await pc.addIceCandidate().catch(() => undefined);
+      return;
+    }
+    if (!candidate.candidate) return;
+    await pc.addIceCandidate(candidate);
+  }
+
+  async handleRenegotiation(description: Description): Promise<void> {
+    const pc = await this.#ready();
+    if (description.type === 'offer') {
+      // Glare (both restarting): the caller's offer wins, the callee rolls back implicitly.
+      if (pc.signalingState === 'have-local-offer' && this.drivesRestarts) return;
+      await pc.setRemoteDescription(description as RTCSessionDescriptionInit);
+      await pc.setLocalDescription(await pc.createAnswer());
+      await this.call.renegotiate({ type: 'answer', sdp: pc.localDescription!.sdp });
+    } else if (description.type === 'answer' && pc.signalingState === 'have-local-offer') {
+      await pc.setRemoteDescription(description as RTCSessionDescriptionInit);
+    }
+  }
+
+  onReconnected(who: 'self' | 'peer'): void {
+    // Signaling came back: if media broke meanwhile, the restart's offer can now reach the peer.
+    const s = this.pc?.iceConnectionState;
+    if (s === 'disconnected' || s === 'failed') this.#maybeRestart(`${who}-reconnected`, true);
+  }
+
+  /** Starts an ICE restart now (callers only; a callee's restart would race the caller's). */
+  async restartIce(reason = 'manual'): Promise<void> {
+    const pc = this.pc;
+    if (!pc || this.#closed || this.#restarting || !this.drivesRestarts) return;
+    if (pc.signalingState !== 'stable' || this.call.status !== 'accepted') return;
+    this.#restarting = true;
+    try {
+      this.emit('ice-restart', { reason });
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      await this.call.renegotiate({ type: 'offer', sdp: pc.localDescription!.sdp });
+    } finally {
+      this.#restarting = false;
+    }
+  }
+
+  /** Mutes or unmutes the local audio or video (the track keeps flowing silence/black). */
+  setMuted(kind: 'audio' | 'video', muted: boolean): void {
+    for (const track of this.localStream?.getTracks() ?? []) if (track.kind === kind) track.enabled = !muted;
+  }
+
+  isMuted(kind: 'audio' | 'video'): boolean {
+    const tracks = this.localStream?.getTracks().filter((t) => t.kind === kind) ?? [];
+    return tracks.length > 0 && tracks.every((t) => !t.enabled);
+  }
+
+  /** Inbound RTP counters per media kind (what tests and quality indicators read). */
+  async inboundStats(): Promise<InboundStats[]> {
+    if (!this.pc) return [];
+    const report = await this.pc.getStats();
+    const out: InboundStats[] = [];
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.type !== 'inbound-rtp') return;
+      out.push({
+        kind: String(s.kind ?? s.mediaType ?? ''),
+        packetsReceived: Number(s.packetsReceived ?? 0),
+        bytesReceived: Number(s.bytesReceived ?? 0),
+        framesDecoded: Number(s.framesDecoded ?? 0),
+      });
+    });
+    return out;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#graceTimer);
+    this.#watchNetwork(false);
+    for (const track of this.localStream?.getTracks() ?? []) track.stop();
+    this.pc?.close();
+  }
+
+  #ready(): Promise<RTCPeerConnection> {
+    this.#setup ??= this.#create();
+    return this.#setup;
+  }
+
+  async #create(): Promise<RTCPeerConnection> {
+    const iceServers = await this.call.iceServers;
+    const pc = new RTCPeerConnection({ ...this.#opts.rtcConfig, iceServers: [...iceServers, ...(this.#opts.rtcConfig?.iceServers ?? [])] });
+    this.pc = pc;
+    pc.onicecandidate = (e) => {
+      if (this.#closed) return;
+      // null = gathering complete: tell the peer (API.md's end of candidates).
+      if (!e.candidate) this.call.sendIceCandidate(null);
+      else if (e.candidate.candidate) this.call.sendIceCandidate(e.candidate.toJSON() as Candidate);
+    };
+    pc.ontrack = (e) => {
+      if (!this.remoteStream.getTracks().includes(e.track)) this.remoteStream.addTrack(e.track);
+      this.emit('remote-stream', this.remoteStream);
+    };
+    pc.onconnectionstatechange = () => this.emit('connection-state', pc.connectionState);
+    pc.oniceconnectionstatechange = () => {
+      const s = pc.iceConnectionState;
+      this.emit('ice-state', s);
+      clearTimeout(this.#graceTimer);
+      if (s === 'failed') this.#maybeRestart('ice-failed', false);
+      else if (s === 'disconnected') {
+        this.#graceTimer = setTimeout(() => {
+          if (pc.iceConnectionState === 'disconnected') this.#maybeRestart('ice-disconnected', false);
+        }, this.#opts.disconnectedGraceMs ?? 3000);
+      }
+    };
+    this.#watchNetwork(true);
+
+    const getStream =
+      this.#opts.getLocalStream ??
+      ((call: Call) => navigator.mediaDevices.getUserMedia({ audio: true, video: call.media === 'video' }));
+    const stream = await getStream(this.call);
+    if (this.#closed) {
+      for (const t of stream.getTracks()) t.stop();
+      throw new Error('call ended while opening local media');
+    }
+    this.localStream = stream;
+    for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    this.emit('local-stream', stream);
+    return pc;
+  }
+
+  #maybeRestart(reason: string, onlyIfBroken: boolean): void {
+    const s = this.pc?.iceConnectionState;
+    if (onlyIfBroken && s !== 'disconnected' && s !== 'failed') return;
+    this.restartIce(reason).catch(() => undefined);
+  }
+
+  #watchNetwork(on: boolean): void {
+    if (typeof window === 'undefined') return;
+    const connection = (navigator as { connection?: EventTarget }).connection;
+    window.removeEventListener('online', this.#onNetworkChange);
+    connection?.removeEventListener?.('change', this.#onNetworkChange);
+    if (on) {
+      window.addEventListener('online', this.#onNetworkChange);
+      connection?.addEventListener?.('change', this.#onNetworkChange);
+    }
+  }
+}
