@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Gauge, type Registry } from 'prom-client';
-import { installErrorHandlers } from './errors.js';
+import { installErrorHandlers, sendError } from './errors.js';
 import { loggerOptions } from './logger.js';
 import { createRegistry, instrumentHttp } from './metrics.js';
 
@@ -53,6 +53,18 @@ export function createApp(opts: AppOptions): App {
     requestTimeout: opts.requestTimeout ?? 30_000,
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    // Path parameters are bounded by their route schemas (which answer 400 in the API error shape);
+    // the router's own limit only stops absurd paths, and those get the API shape too.
+    routerOptions: { maxParamLength: 512 },
+    frameworkErrors: (err, request, reply) => {
+      reply.header('x-request-id', request.id);
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      return sendError(reply, {
+        status: 400,
+        code: tooLong ? 'VALIDATION_FAILED' : 'BAD_REQUEST',
+        message: tooLong ? 'a path parameter is too long' : 'malformed URL',
+      });
+    },
     ...(opts.disableRequestLogging ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
