@@ -3,6 +3,7 @@ import type { App } from '@voip/kit/app';
 import { createService } from '@voip/kit/service';
 import type { Config } from './config.js';
 import { domainPlugin } from './plugins/domain.js';
+import { streamConsumersPlugin } from './plugins/stream-consumers.js';
 import blockRoutes from './routes/blocks/index.js';
 import contactRoutes from './routes/contacts/index.js';
 import deviceRoutes from './routes/devices/index.js';
@@ -34,5 +35,6 @@ export async function buildApp(config: Config): Promise<App> {
   ])
     await app.register(routes, { prefix: '/api/users' });
   await app.register(internalRoutes);
+  if (config.STREAM_CONSUMERS) await app.register(streamConsumersPlugin, {});
   return app;
 }

@@ -47,7 +47,8 @@ export const SearchQuery = Type.Object(
 );
 export const SearchResponse = Type.Object({ items: Type.Array(Profile), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
-export const PresenceQuery = Type.Object({ ids: Type.String({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false });
+/** `ids` is a comma-separated list; room for 200 ids of the maximum Id length (the service caps the count). */
+export const PresenceQuery = Type.Object({ ids: Type.String({ minLength: 1, maxLength: 13_000 }) }, { additionalProperties: false });
 export const PresenceMap = Type.Record(Type.String(), Presence);
 
 export const Contact = Type.Object({ userId: Id, displayName: Type.String(), addedAt: IsoDateTime, presence: Type.Optional(Presence) });

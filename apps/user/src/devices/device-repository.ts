@@ -1,6 +1,7 @@
-// The devices collection: where to push an account's incoming calls. One document per
-// (user, device); a push token belongs to exactly one device at a time (unique on its hash), so
-// registering a token on another account moves it there and the first account stops getting pushes.
+// The devices collection: where to push an account's incoming calls. One document per push token,
+// keyed by the token's hash, saying which (user, device) holds it: registering a token elsewhere is
+// one atomic upsert that moves it, so the first account stops getting pushes at once. A device
+// holds one token at a time (unique on user + device).
 import { createHash } from 'node:crypto';
 import { type Connection, type Model, Schema } from 'mongoose';
 import { isDuplicateKey } from '../mongo-errors.js';
@@ -16,9 +17,8 @@ export interface DeviceRecord {
 }
 
 interface DeviceDoc extends DeviceRecord {
+  /** sha256 of the token: a short, fixed-size key however long providers make tokens. */
   _id: string;
-  /** sha256 of the token: a short, fixed-size unique key however long providers make tokens. */
-  tokenHash: string;
 }
 
 const deviceSchema = new Schema<DeviceDoc>(
@@ -28,18 +28,17 @@ const deviceSchema = new Schema<DeviceDoc>(
     deviceId: { type: String, required: true },
     platform: { type: String, required: true, enum: ['android', 'ios', 'web'] },
     pushToken: { type: String, required: true },
-    tokenHash: { type: String, required: true },
     updatedAt: { type: Date, required: true },
   },
   { versionKey: false, strict: 'throw', autoIndex: false, autoCreate: false },
 );
-deviceSchema.index({ tokenHash: 1 }, { unique: true });
+deviceSchema.index({ userId: 1, deviceId: 1 }, { unique: true });
 deviceSchema.index({ userId: 1, updatedAt: 1 });
 
 export interface PutDeviceResult {
   device: DeviceRecord;
-  /** Devices (of any account) the token was taken from. */
-  movedFrom: number;
+  /** The token was held by another device (of this or another account) until now. */
+  moved: boolean;
 }
 
 export interface DeviceRepository {
@@ -54,7 +53,6 @@ export interface DeviceRepository {
 }
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
-const deviceKey = (userId: string, deviceId: string) => `${userId}:${deviceId}`;
 const toRecord = (d: DeviceDoc): DeviceRecord => ({
   userId: d.userId,
   deviceId: d.deviceId,
@@ -63,7 +61,7 @@ const toRecord = (d: DeviceDoc): DeviceRecord => ({
   updatedAt: d.updatedAt,
 });
 
-/** Two registrations of one token racing can both clear it and then collide; a retry settles it. */
+/** Two registrations for one device with different tokens racing collide on (user, device): retried. */
 const MAX_PUT_ATTEMPTS = 5;
 
 export function createDeviceRepository(conn: Connection): DeviceRepository {
@@ -71,35 +69,35 @@ export function createDeviceRepository(conn: Connection): DeviceRepository {
   return {
     model,
     async put(d) {
-      const _id = deviceKey(d.userId, d.deviceId);
-      const hash = tokenHash(d.pushToken);
-      let movedFrom = 0;
+      const _id = tokenHash(d.pushToken);
       for (let attempt = 1; ; attempt++) {
-        const taken = await model.deleteMany({ tokenHash: hash, _id: { $ne: _id } });
-        movedFrom += taken.deletedCount;
+        // The device's previous token (if another) goes first: one token per device.
+        await model.deleteMany({ userId: d.userId, deviceId: d.deviceId, _id: { $ne: _id } });
         try {
-          await model.updateOne(
-            { _id },
-            {
-              $set: {
-                userId: d.userId,
-                deviceId: d.deviceId,
-                platform: d.platform,
-                pushToken: d.pushToken,
-                tokenHash: hash,
-                updatedAt: d.updatedAt,
+          const before = await model
+            .findOneAndUpdate(
+              { _id },
+              {
+                $set: {
+                  userId: d.userId,
+                  deviceId: d.deviceId,
+                  platform: d.platform,
+                  pushToken: d.pushToken,
+                  updatedAt: d.updatedAt,
+                },
               },
-            },
-            { upsert: true },
-          );
-          return { device: { ...d }, movedFrom };
+              { upsert: true, new: false },
+            )
+            .lean<DeviceDoc>();
+          const moved = before !== null && (before.userId !== d.userId || before.deviceId !== d.deviceId);
+          return { device: { ...d }, moved };
         } catch (err) {
           if (!isDuplicateKey(err) || attempt >= MAX_PUT_ATTEMPTS) throw err;
         }
       }
     },
     async remove(userId, deviceId) {
-      const r = await model.deleteOne({ _id: deviceKey(userId, deviceId) });
+      const r = await model.deleteMany({ userId, deviceId });
       return r.deletedCount > 0;
     },
     async list(userId) {
@@ -121,7 +119,7 @@ export function createDeviceRepository(conn: Connection): DeviceRepository {
     },
     async removeTokens(pushTokens) {
       if (pushTokens.length === 0) return 0;
-      const r = await model.deleteMany({ tokenHash: { $in: [...new Set(pushTokens.map(tokenHash))] } });
+      const r = await model.deleteMany({ _id: { $in: [...new Set(pushTokens.map(tokenHash))] } });
       return r.deletedCount;
     },
     async removeUsers(userIds) {

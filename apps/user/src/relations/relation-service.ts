@@ -1,7 +1,8 @@
 // Adding and removing contacts and blocks. Each real change is first appended to the owner's sync
 // feed, which hands out its sequence number, and then applied to MongoDB guarded by that number, so
 // the stored state always equals the last change in the feed even when two requests on the same
-// pair race. Redis mirrors are then rewritten from the stored state (not from the request).
+// pair race. Redis mirrors are then rewritten from the stored state (not from the request), and
+// checked again after the write (see mirrorUntilStable).
 import { AppError } from '@voip/kit/errors';
 import type { UserDomain } from '../domain.js';
 import type { RelationRecord } from './relation-repository.js';
@@ -16,13 +17,37 @@ export interface RelationResult {
 const repoFor = (domain: UserDomain, kind: RelationKind) =>
   kind === 'contact' ? domain.contacts : domain.blocks;
 
+/**
+ * Writes a mirror from MongoDB's state, then reads the state again and repeats while it moved.
+ * Two racing requests may write their reads in the wrong order, but whoever writes last checks
+ * after writing, so the mirror ends equal to the stored state.
+ */
+export async function mirrorUntilStable(
+  read: () => Promise<boolean>,
+  write: (value: boolean) => Promise<void>,
+  maxRounds = 10,
+): Promise<boolean> {
+  let value = await read();
+  for (let round = 0; round < maxRounds; round++) {
+    await write(value);
+    const now = await read();
+    if (now === value) return true;
+    value = now;
+  }
+  return false;
+}
+
 /** Contact owner→contact is watched (presence flows) iff it is active and contact has not blocked owner. */
 export async function refreshWatching(domain: UserDomain, ownerId: string, contactId: string): Promise<void> {
-  const [contact, block] = await Promise.all([
-    domain.contacts.get(ownerId, contactId),
-    domain.blocks.get(contactId, ownerId),
-  ]);
-  await domain.mirrors.setWatching(ownerId, contactId, contact?.active === true && block?.active !== true);
+  const read = async () => {
+    const [contact, block] = await Promise.all([
+      domain.contacts.get(ownerId, contactId),
+      domain.blocks.get(contactId, ownerId),
+    ]);
+    return contact?.active === true && block?.active !== true;
+  };
+  if (!(await mirrorUntilStable(read, (v) => domain.mirrors.setWatching(ownerId, contactId, v))))
+    domain.log.warn({ ownerId, contactId }, 'contact watcher mirror kept changing; left as last read');
 }
 
 async function refreshMirrors(
@@ -32,8 +57,9 @@ async function refreshMirrors(
   targetId: string,
 ): Promise<void> {
   if (kind === 'contact') return refreshWatching(domain, ownerId, targetId);
-  const block = await domain.blocks.get(ownerId, targetId);
-  await domain.mirrors.setBlocked(ownerId, targetId, block?.active === true);
+  const read = async () => (await domain.blocks.get(ownerId, targetId))?.active === true;
+  if (!(await mirrorUntilStable(read, (v) => domain.mirrors.setBlocked(ownerId, targetId, v))))
+    domain.log.warn({ ownerId, targetId }, 'block mirror kept changing; left as last read');
   // A block also stops the blocked person from seeing the blocker's presence.
   await refreshWatching(domain, targetId, ownerId);
 }

@@ -34,15 +34,14 @@ export default async function deviceRoutes(app: App) {
     },
     async (request) => {
       const userId = request.principal!.id;
-      const { device, movedFrom } = await app.domain.devices.put({
+      const { device, moved } = await app.domain.devices.put({
         userId,
         deviceId: request.params.deviceId,
         platform: request.body.platform,
         pushToken: request.body.pushToken,
         updatedAt: new Date(),
       });
-      if (movedFrom > 0)
-        request.log.info({ deviceId: device.deviceId, movedFrom }, 'push token moved to this device');
+      if (moved) request.log.info({ deviceId: device.deviceId }, 'push token moved here from another device');
       const dropped = await app.domain.devices.trim(userId, app.domain.limits.maxDevices);
       if (dropped > 0)
         request.log.info({ dropped }, 'oldest push devices dropped over the per-account limit');

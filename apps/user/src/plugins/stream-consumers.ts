@@ -1,0 +1,73 @@
+// The durable inputs of the user service: account events (group "user-service": profiles, guest
+// removal) and call events (group "user-sync": call entries of the sync feed). Redis Streams with
+// consumer groups, so nothing appended while this service was down is lost, and each instance takes
+// its share; handlers are idempotent because an entry can be delivered again after a crash.
+import { createStreamConsumer, type StreamConsumer } from '@voip/bus/streams';
+import { streams } from '@voip/contracts/redis-keys';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter } from 'prom-client';
+import { applyAccountEvent } from '../accounts/account-events.js';
+import { recordCallEnded } from '../sync/call-events.js';
+
+export const ACCOUNT_EVENTS_GROUP = 'user-service';
+export const CALL_EVENTS_GROUP = 'user-sync';
+
+export interface StreamConsumerPluginOptions {
+  /** Overrides for tests (short claim times). */
+  claimIdleMs?: number;
+  blockMs?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    streamConsumers: StreamConsumer[];
+  }
+}
+
+export const streamConsumersPlugin = fp(
+  async (app: FastifyInstance, opts: StreamConsumerPluginOptions) => {
+    const outcomes = new Counter({
+      name: 'user_stream_entries_total',
+      help: 'Stream entries handled by the user service, by stream and outcome',
+      labelNames: ['stream', 'outcome'] as const,
+      registers: [app.metrics],
+    });
+    const common = {
+      redis: app.redis,
+      consumer: app.instanceId,
+      logger: app.log,
+      ...(opts.claimIdleMs !== undefined ? { claimIdleMs: opts.claimIdleMs } : {}),
+      ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
+    };
+    const domain = app.domain;
+    const consumers = [
+      createStreamConsumer({
+        ...common,
+        stream: streams.accountEvents,
+        group: ACCOUNT_EVENTS_GROUP,
+        handlers: {
+          'user.registered': (e) => applyAccountEvent(domain, e),
+          'guest.created': (e) => applyAccountEvent(domain, e),
+          'guest.deleted': (e) => applyAccountEvent(domain, e),
+        },
+        onOutcome: (outcome) => outcomes.inc({ stream: 'account-events', outcome }),
+      }),
+      createStreamConsumer({
+        ...common,
+        stream: streams.callEvents,
+        group: CALL_EVENTS_GROUP,
+        handlers: { 'call.ended': (e) => recordCallEnded(domain, e.data) },
+        onOutcome: (outcome) => outcomes.inc({ stream: 'call-events', outcome }),
+      }),
+    ];
+    app.decorate('streamConsumers', consumers);
+    app.addHook('onReady', async () => {
+      for (const c of consumers) c.start();
+    });
+    app.addHook('onClose', async () => {
+      await Promise.all(consumers.map((c) => c.stop({ timeoutMs: 5000 })));
+    });
+  },
+  { name: 'stream-consumers', dependencies: ['domain'] },
+);
