@@ -13,8 +13,13 @@ export function toAuthUser(user: UserRecord): AuthUser {
   };
 }
 
-export function userMe(user: UserRecord, sessionId: string): MeResponse {
-  return { ...toAuthUser(user), sessionId };
+/** `kind` is what the caller's token grants, which is what every service acts on. */
+export function userMe(
+  user: UserRecord,
+  sessionId: string,
+  kind: MeResponse['kind'] = user.kind,
+): MeResponse {
+  return { ...toAuthUser(user), kind, sessionId };
 }
 
 export function guestMe(guest: GuestRecord, sessionId: string): MeResponse {

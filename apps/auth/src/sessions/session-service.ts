@@ -32,9 +32,18 @@ export interface SessionService {
   refresh(
     refreshToken: string,
     log: FastifyBaseLogger,
+    opts?: RefreshOptions,
   ): Promise<{ tokens: IssuedTokens; session: SessionRecord }>;
   revoke(sid: string, reason: RevokeReason, log: FastifyBaseLogger): Promise<SessionRecord | null>;
   revokeAllOf(userId: string, reason: RevokeReason, log: FastifyBaseLogger): Promise<number>;
+}
+
+export interface RefreshOptions {
+  /**
+   * The kind the session's owner should have now (admin follows ADMIN_USERNAMES). When it differs, the
+   * session changes kind and the new access token carries it; a failure keeps the session's kind.
+   */
+  currentKind?: (session: SessionRecord) => Promise<PrincipalKind>;
 }
 
 export interface SessionServiceDeps {
@@ -71,7 +80,7 @@ export function createSessionService({
       };
     },
 
-    async refresh(refreshToken, log) {
+    async refresh(refreshToken, log, opts = {}) {
       const next = newRefreshToken();
       const result = await store.rotate(hashRefreshToken(refreshToken), hashRefreshToken(next));
       if (result.status === 'invalid') throw new AppError('UNAUTHORIZED', 'invalid or expired refresh token');
@@ -83,7 +92,19 @@ export function createSessionService({
         );
         throw new AppError('SESSION_REVOKED', 'refresh token was already used; the session has been revoked');
       }
-      const s = result.session;
+      let s = result.session;
+      if (opts.currentKind) {
+        try {
+          const kind = await opts.currentKind(s);
+          if (kind !== s.kind && (await store.setKind(s.sid, kind))) {
+            log.info({ sid: s.sid, userId: s.userId, from: s.kind, to: kind }, 'session kind changed');
+            s = { ...s, kind };
+          }
+        } catch (err) {
+          // The token is rotated already: answer with it rather than strand the client.
+          log.warn({ err, sid: s.sid }, 'could not re-check the session kind');
+        }
+      }
       return {
         session: s,
         tokens: {

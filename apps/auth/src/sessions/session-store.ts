@@ -29,6 +29,8 @@ export interface SessionStore {
   /** Deletes the session and its current refresh token; null when it was already gone. */
   delete(sid: string): Promise<SessionRecord | null>;
   sessionIdsOf(userId: string): Promise<string[]>;
+  /** Changes the kind of a live session; false (and nothing written) when it is gone. */
+  setKind(sid: string, kind: PrincipalKind): Promise<boolean>;
 }
 
 // KEYS: refresh(old), refreshUsed(old), refresh(new), session(sid); ARGV: sid, oldHash, newHash, ttlSeconds
@@ -59,6 +61,13 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return 1
 `;
 
+// KEYS: session(sid); ARGV: kind. A bare HSET on a revoked session would bring it back to life.
+const SET_KIND = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'kind', ARGV[1])
+return 1
+`;
+
 const KINDS: ReadonlySet<string> = new Set(['user', 'guest', 'admin']);
 
 function toRecord(sid: string, h: Record<string, string>): SessionRecord | null {
@@ -81,6 +90,7 @@ function pairsToHash(flat: string[]): Record<string, string> {
 export function createSessionStore(redis: Redis, { ttlSeconds }: { ttlSeconds: number }): SessionStore {
   const rotateScript = redisScript(redis, ROTATE);
   const deleteScript = redisScript(redis, DELETE);
+  const setKindScript = redisScript(redis, SET_KIND);
   const store: SessionStore = {
     async create(s, refreshHash) {
       await redis
@@ -137,6 +147,9 @@ export function createSessionStore(redis: Redis, { ttlSeconds }: { ttlSeconds: n
     },
     async sessionIdsOf(userId) {
       return redis.smembers(keys.userSessions(userId));
+    },
+    async setKind(sid, kind) {
+      return (await setKindScript([keys.session(sid)], [kind])) === 1;
     },
   };
   return store;

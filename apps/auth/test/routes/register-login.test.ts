@@ -169,6 +169,38 @@ describe('POST /api/auth/register and /login', () => {
     }
   });
 
+  it('demotes an admin session at its next refresh once the name leaves ADMIN_USERNAMES', async () => {
+    const boss = await register(app, 'other_admin_2');
+    const promoted = await startAuth({ ...env, ADMIN_USERNAMES: 'other_admin_2' });
+    const demoted = await startAuth({ ...env, ADMIN_USERNAMES: '' });
+    try {
+      const login = await promoted.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { username: boss.username, password: PASSWORD },
+      });
+      expect(login.json().user.kind).toBe('admin');
+      const res = await demoted.inject({
+        method: 'POST',
+        url: '/api/auth/refresh',
+        payload: { refreshToken: login.json().refreshToken },
+      });
+      expect(res.statusCode).toBe(200);
+      const me = await demoted.inject({ url: '/api/auth/me', headers: bearer(res.json().accessToken) });
+      expect(me.json().kind).toBe('user');
+      const cleanup = await demoted.inject({
+        method: 'DELETE',
+        url: '/api/auth/guest/cleanup-all',
+        headers: bearer(res.json().accessToken),
+      });
+      expect(cleanup.statusCode).toBe(403);
+      expect((await demoted.accounts.users.findById(boss.userId))?.kind).toBe('user');
+    } finally {
+      await promoted.close();
+      await demoted.close();
+    }
+  });
+
   it('announces at login a user whose user.registered never reached the stream', async () => {
     const r = await register(app);
     await app.accounts.users.model.updateOne({ _id: r.userId }, { $set: { announced: false } });

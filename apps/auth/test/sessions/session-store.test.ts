@@ -82,6 +82,15 @@ describe('session store (real Redis)', () => {
     expect(await store.rotate(hash, hashRefreshToken(newRefreshToken()))).toEqual({ status: 'invalid' });
   });
 
+  it('changes the kind of a live session, and never resurrects a deleted one', async () => {
+    const { sid } = await newSession();
+    expect(await store.setKind(sid, 'admin')).toBe(true);
+    expect((await store.get(sid))?.kind).toBe('admin');
+    await store.delete(sid);
+    expect(await store.setKind(sid, 'user')).toBe(false);
+    expect(await redis.exists(keys.session(sid))).toBe(0);
+  });
+
   it('lists the sessions of a user', async () => {
     const userId = ulid();
     const a = await newSession(userId);

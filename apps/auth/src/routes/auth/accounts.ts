@@ -129,12 +129,16 @@ export async function accountRoutes(app: App) {
       if (principal.kind === 'guest') {
         const guest = await guests.findById(principal.id);
         if (!guest) throw new AppError('USER_NOT_FOUND', 'guest no longer exists');
-        await guests.touch(guest.id, new Date());
+        await guests
+          .touch(guest.id, new Date())
+          .catch((err: unknown) =>
+            request.log.warn({ err, userId: guest.id }, 'could not update guest lastSeenAt'),
+          );
         return guestMe(guest, principal.sessionId);
       }
       const user = await users.findById(principal.id);
       if (!user) throw new AppError('USER_NOT_FOUND', 'user no longer exists');
-      return userMe(user, principal.sessionId);
+      return userMe(user, principal.sessionId, principal.kind === 'service' ? user.kind : principal.kind);
     },
   );
 }
