@@ -1,10 +1,49 @@
-// The signaling service's configuration, read once from the environment.
+// The signaling service's configuration, read once from the environment. Defaults are documented with
+// their reasons in the service README (ping tuning, limits, resume window).
 import { baseConfigSpec, type ConfigOf, env, jwtVerifyConfigSpec, redisConfigSpec } from '@voip/kit/config';
+
+const ms = (fallback: number, min = 0) => env.int(fallback, { min });
 
 export const configSpec = {
   ...baseConfigSpec,
   PORT: env.port(3004),
   ...redisConfigSpec,
   ...jwtVerifyConfigSpec,
+
+  // Calls and resume.
+  RING_TIMEOUT_MS: ms(30_000, 100),
+  RESUME_WINDOW_MS: ms(30_000, 100),
+  /** How often each instance turns the shared ring-timeout and resume wheels. */
+  WHEEL_INTERVAL_MS: ms(1000, 10),
+  /** Messages kept for one reconnecting client; past this its peer's messages are dropped. */
+  MAX_PENDING_MESSAGES: env.int(500, { min: 1 }),
+
+  // Liveness (Socket.io ping/pong; see README "ping tuning").
+  PING_INTERVAL_MS: ms(25_000, 100),
+  PING_TIMEOUT_MS: ms(20_000, 100),
+  CONNECT_TIMEOUT_MS: ms(10_000, 100),
+  /** App-level heartbeat interval told to clients in `session`, and how often the guest manager checks. */
+  HEARTBEAT_INTERVAL_MS: ms(30_000, 10),
+  GUEST_PING_INTERVAL_MS: ms(60_000, 10),
+  GUEST_MAX_MISSED_PINGS: env.int(3, { min: 1 }),
+  GUEST_CONNECTION_TIMEOUT_MS: ms(180_000, 10),
+  CLEANUP_INTERVAL_MS: ms(300_000, 10),
+
+  // Instances.
+  INSTANCE_HEARTBEAT_MS: ms(5000, 10),
+  INSTANCE_TTL_MS: ms(15_000, 20),
+
+  // Limits.
+  MAX_PAYLOAD_BYTES: env.int(64 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
+  MAX_CONNECTIONS: env.int(60_000, { min: 1 }),
+  CONNECTIONS_PER_IP: env.int(60, { min: 1 }),
+  CONNECTIONS_PER_IP_WINDOW_MS: ms(60_000, 100),
+  EVENTS_PER_SECOND: env.int(50, { min: 1 }),
+  EVENT_BURST: env.int(100, { min: 1 }),
+
+  // Graceful shutdown.
+  SHUTDOWN_DRAIN_MS: ms(5000),
+  SHUTDOWN_RECONNECT_AFTER_MS: ms(500),
+  SHUTDOWN_RECONNECT_JITTER_MS: ms(2000),
 };
 export type Config = ConfigOf<typeof configSpec>;

@@ -35,6 +35,8 @@ export const keys = {
   liveCalls: () => `${ns}:calls-live`,
   /** zset userId:clientId scored by resume deadline (ms): the shared wheel ending calls of clients that never came back. */
   resumeDeadlines: () => `${ns}:resume-deadlines`,
+  /** list: the caller's ICE candidates sent while ringing, replayed to a callee device that connects later. */
+  callCandidates: (callId: string) => `${ns}:call-candidates:${callId}`,
   /** list: signaling messages queued for a reconnecting client. */
   pending: (userId: string, clientId: string) => `${ns}:pending:${userId}:${clientId}`,
   /** set of userIds that have userId among their contacts (written by the user service): who sees its presence. */

@@ -1,0 +1,185 @@
+// The client → server events of API.md. Each one is rate-limited, validated against its schema from
+// @voip/contracts, run after the socket's previous events (order matters: an answer before its ICE),
+// and answered with an ack `{ok: true, ...}` or `{ok: false, error: {code, message}}`.
+import type { TransitionResult } from '@voip/call-state/call-store';
+import { keys } from '@voip/contracts/redis-keys';
+import { type ClientEventName, ClientEventSchemas } from '@voip/contracts/socket';
+import { validator } from '@voip/contracts/validate';
+import type { Static } from '@sinclair/typebox';
+import { activeCalls } from '../connections/connection-lifecycle.js';
+import type { Signaling } from '../realtime/context.js';
+import { clientRoom, userRoom } from '../realtime/rooms.js';
+import type { SignalingSocket } from '../realtime/types.js';
+
+type AckBody = { ok: true; [k: string]: unknown } | { ok: false; error: { code: string; message: string } };
+type Payload<K extends ClientEventName> = Static<(typeof ClientEventSchemas)[K]>;
+type Handler<K extends ClientEventName> = (
+  ctx: Signaling,
+  socket: SignalingSocket,
+  payload: Payload<K>,
+) => Promise<AckBody>;
+
+const ok = (extra: Record<string, unknown> = {}): AckBody => ({ ok: true, ...extra });
+const fail = (code: string, message: string): AckBody => ({ ok: false, error: { code, message } });
+const validators = Object.fromEntries(
+  Object.entries(ClientEventSchemas).map(([k, s]) => [k, validator(s)]),
+) as {
+  [K in ClientEventName]: ReturnType<typeof validator<(typeof ClientEventSchemas)[K]>>;
+};
+
+function transitionFailure(t: Extract<TransitionResult, { ok: false }>): AckBody {
+  return fail(t.code === 'NOT_FOUND' ? 'CALL_NOT_FOUND' : t.code, t.message);
+}
+
+const handlers: { [K in ClientEventName]: Handler<K> } = {
+  async 'call-user'(ctx, socket, p) {
+    const d = socket.data;
+    const r = await ctx.calls.recordOffer(p.callId, {
+      byUserId: d.userId,
+      clientId: d.clientId,
+      offer: p.offer,
+    });
+    if (!r.ok) return fail(r.code === 'NOT_FOUND' ? 'CALL_NOT_FOUND' : r.code, r.message);
+    const call = r.call;
+    activeCalls.set(socket, call.callId);
+    await ctx.registry.setCall(d.userId, d.clientId, call.callId);
+    ctx.relay.toUser(call.calleeId, 'incoming-call', {
+      callId: call.callId,
+      from: { id: call.callerId, displayName: call.callerName || d.displayName, kind: call.callerKind },
+      media: call.media,
+      offer: p.offer,
+      expiresAt: call.expiresAt,
+    });
+    // "Ringing" once a callee device has it; with none connected (push wakes one), it comes when one connects.
+    if (await ctx.registry.hasConnectedClient(call.calleeId))
+      await ctx.relay.toDevice(d.userId, d.clientId, 'call-ringing', { callId: call.callId });
+    await Promise.all([ctx.presence.update(d.userId, d.kind), ctx.presence.update(call.calleeId)]);
+    return ok();
+  },
+
+  async 'accept-call'(ctx, socket, p) {
+    const d = socket.data;
+    const t = await ctx.calls.transition(
+      p.callId,
+      { type: 'accept' },
+      { byUserId: d.userId, clientId: d.clientId },
+    );
+    if (!t.ok) return transitionFailure(t);
+    if (t.changed) {
+      activeCalls.set(socket, p.callId);
+      await ctx.registry.setCall(d.userId, d.clientId, p.callId);
+      await ctx.relay.toDevice(t.call.callerId, t.call.callerClientId, 'call-accepted', {
+        callId: p.callId,
+        answer: p.answer,
+      });
+      ctx.io
+        .to(userRoom(d.userId))
+        .except(clientRoom(d.userId, d.clientId))
+        .emit('call-answered-elsewhere', { callId: p.callId });
+      await ctx.redis.del(keys.callCandidates(p.callId));
+    }
+    return ok();
+  },
+
+  async 'reject-call'(ctx, socket, p) {
+    const d = socket.data;
+    const t = await ctx.calls.transition(
+      p.callId,
+      { type: 'reject', reason: p.reason === 'busy' ? 'busy' : 'rejected' },
+      { byUserId: d.userId, clientId: d.clientId },
+    );
+    if (!t.ok) return transitionFailure(t);
+    if (t.changed)
+      await Promise.all([ctx.presence.update(t.call.callerId), ctx.presence.update(t.call.calleeId)]);
+    return ok();
+  },
+
+  async 'end-call'(ctx, socket, p) {
+    const d = socket.data;
+    // One event covers every end: hanging up a ringing call is a cancel from the caller and a decline
+    // from the callee (call-state decides by role), so `reason` only documents the client's intent.
+    const t = await ctx.calls.transition(
+      p.callId,
+      { type: 'hangup' },
+      { byUserId: d.userId, clientId: d.clientId },
+    );
+    if (!t.ok) return transitionFailure(t);
+    if (t.changed)
+      await Promise.all([ctx.presence.update(t.call.callerId), ctx.presence.update(t.call.calleeId)]);
+    return ok();
+  },
+
+  async 'ice-candidate'(ctx, socket, p) {
+    const r = await ctx.relay.relay(socket.data, 'ice-candidate', {
+      callId: p.callId,
+      candidate: p.candidate,
+    });
+    return r.ok ? ok() : fail(r.code, r.message);
+  },
+
+  async renegotiate(ctx, socket, p) {
+    const r = await ctx.relay.relay(socket.data, 'renegotiate', {
+      callId: p.callId,
+      description: p.description,
+    });
+    return r.ok ? ok() : fail(r.code, r.message);
+  },
+
+  async heartbeat() {
+    return ok({ serverTime: new Date().toISOString() });
+  },
+};
+
+/** Token bucket per socket, refilled on use: no timer per socket. */
+function takeToken(ctx: Signaling, socket: SignalingSocket): boolean {
+  const d = socket.data;
+  const now = Date.now();
+  const { EVENTS_PER_SECOND: rate, EVENT_BURST: burst } = ctx.config;
+  d.tokens = Math.min(burst, d.tokens + ((now - d.tokensAtMs) * rate) / 1000);
+  d.tokensAtMs = now;
+  if (d.tokens < 1) return false;
+  d.tokens -= 1;
+  return true;
+}
+
+export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): void {
+  const { metrics, app } = ctx;
+  const reject = (reply: (a: AckBody) => void, code: string, message: string) => {
+    metrics.rejected.inc({ reason: code });
+    reply(fail(code, message));
+  };
+
+  for (const name of Object.keys(handlers) as ClientEventName[]) {
+    const handler = handlers[name] as Handler<ClientEventName>;
+    const check = validators[name];
+    (socket.on as (ev: string, fn: (...args: unknown[]) => void) => void)(name, (...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const reply = typeof last === 'function' ? (last as (a: AckBody) => void) : () => {};
+      const payload = typeof args[0] === 'function' ? undefined : args[0];
+      if (!takeToken(ctx, socket)) return reject(reply, 'RATE_LIMITED', 'too many events; slow down');
+      if (!check.check(payload))
+        return reject(reply, 'VALIDATION_FAILED', check.explain(payload) || 'invalid payload');
+      socket.data.lastSeenMs = Date.now();
+      void ctx.enqueue(socket, async () => {
+        let res: AckBody;
+        try {
+          res = await handler(ctx, socket, payload as Payload<ClientEventName>);
+        } catch (err) {
+          app.log.error({ err, event: name, userId: socket.data.userId }, 'socket event failed');
+          res = fail('INTERNAL', 'something went wrong; retry');
+        }
+        if (res.ok) metrics.messages.inc({ event: name });
+        else metrics.rejected.inc({ reason: res.error.code });
+        reply(res);
+      });
+    });
+  }
+
+  socket.onAny((event: string, ...args: unknown[]) => {
+    if (Object.hasOwn(handlers, event)) return;
+    const last = args[args.length - 1];
+    if (typeof last === 'function')
+      reject(last as (a: AckBody) => void, 'BAD_REQUEST', `unknown event ${String(event).slice(0, 64)}`);
+    else metrics.rejected.inc({ reason: 'BAD_REQUEST' });
+  });
+}

@@ -1,0 +1,149 @@
+// The hot path: relaying ICE candidates and renegotiations between the two devices of a call. One Lua
+// script checks membership (a participant, on the device that is in the call), picks the peer device and
+// either reports it connected (then the adapter delivers it) or queues the message while the peer is
+// reconnecting: one Redis round trip per message, no MongoDB, no per-socket timers.
+import { keys } from '@voip/contracts/redis-keys';
+import type { ServerEventName, ServerEventPayload } from '@voip/contracts/socket';
+import type { Redis } from 'ioredis';
+import {
+  clientKeyTemplate,
+  type ClientRegistry,
+  pendingKeyTemplate,
+} from '../connections/client-registry.js';
+import { luaScript } from '../realtime/lua-script.js';
+import { clientRoom, userRoom } from '../realtime/rooms.js';
+import type { SignalingServer } from '../realtime/types.js';
+
+const ROUTE = luaScript(`
+local c = redis.call('HMGET', KEYS[1], 'callerId', 'calleeId', 'state', 'callerClientId', 'answeredByClientId')
+if not c[3] then return {'NOT_FOUND'} end
+local sender, dev = ARGV[1], ARGV[2]
+local role
+if sender == c[1] then role = 'caller' elseif sender == c[2] then role = 'callee' else return {'FORBIDDEN'} end
+if c[3] == 'ended' then return {'ENDED'} end
+local targetUser, targetClient
+if role == 'caller' then
+  if c[4] and c[4] ~= '' and c[4] ~= dev then return {'WRONG_DEVICE'} end
+  targetUser = c[2]
+  if c[3] == 'accepted' then targetClient = c[5] end
+else
+  if c[3] ~= 'accepted' then return {'NOT_ANSWERED'} end
+  if c[5] ~= dev then return {'WRONG_DEVICE'} end
+  targetUser = c[1]
+  targetClient = c[4]
+end
+if not targetClient or targetClient == '' then
+  -- Ringing: every callee device gets it; candidates are also kept for a device that connects later.
+  if ARGV[8] == '1' and role == 'caller' then
+    if redis.call('LLEN', KEYS[2]) < 100 then redis.call('RPUSH', KEYS[2], ARGV[5]) end
+    redis.call('PEXPIRE', KEYS[2], ARGV[7])
+  end
+  return {'USER', targetUser}
+end
+local ck = string.gsub(string.gsub(ARGV[3], '{u}', targetUser), '{c}', targetClient)
+local st = redis.call('HGET', ck, 'state')
+if st == 'connected' then return {'LIVE', targetUser, targetClient} end
+if st == 'reconnecting' then
+  local pk = string.gsub(string.gsub(ARGV[4], '{u}', targetUser), '{c}', targetClient)
+  if redis.call('LLEN', pk) >= tonumber(ARGV[6]) then return {'OVERFLOW'} end
+  redis.call('RPUSH', pk, ARGV[9])
+  redis.call('PEXPIRE', pk, ARGV[7])
+  return {'QUEUED'}
+end
+return {'GONE'}
+`);
+
+export type RelayEvent = 'ice-candidate' | 'renegotiate';
+
+export type RelayOutcome =
+  | { ok: true; delivery: 'live' | 'queued' | 'ringing' | 'gone' }
+  | { ok: false; code: 'CALL_NOT_FOUND' | 'FORBIDDEN' | 'INVALID_STATE' | 'RATE_LIMITED'; message: string };
+
+export interface Relay {
+  relay<K extends RelayEvent>(
+    sender: { userId: string; clientId: string },
+    event: K,
+    payload: ServerEventPayload<K> & { callId: string },
+  ): Promise<RelayOutcome>;
+  /** One device (queued while it reconnects), or every device of the user when clientId is null. */
+  toDevice<K extends ServerEventName>(
+    userId: string,
+    clientId: string | null,
+    event: K,
+    payload: ServerEventPayload<K>,
+  ): Promise<void>;
+  toUser<K extends ServerEventName>(userId: string, event: K, payload: ServerEventPayload<K>): void;
+}
+
+export function createRelay(
+  io: SignalingServer,
+  redis: Redis,
+  registry: ClientRegistry,
+  opts: { maxPending: number; ringTimeoutMs: number },
+): Relay {
+  const ttl = registry.recordTtlMs;
+  const emit = (room: string, event: string, payload: unknown) =>
+    (io.to(room).emit as (ev: string, p: unknown) => boolean)(event, payload);
+
+  return {
+    async relay(sender, event, payload) {
+      const message = JSON.stringify([event, payload]);
+      const r = (await ROUTE(
+        redis,
+        [keys.call(payload.callId), keys.callCandidates(payload.callId)],
+        [
+          sender.userId,
+          sender.clientId,
+          clientKeyTemplate,
+          pendingKeyTemplate,
+          JSON.stringify(payload),
+          opts.maxPending,
+          Math.max(ttl, opts.ringTimeoutMs + 60_000),
+          event === 'ice-candidate' ? '1' : '0',
+          message,
+        ],
+      )) as string[];
+      switch (r[0]) {
+        case 'LIVE':
+          emit(clientRoom(r[1]!, r[2]!), event, payload);
+          return { ok: true, delivery: 'live' };
+        case 'USER':
+          emit(userRoom(r[1]!), event, payload);
+          return { ok: true, delivery: 'ringing' };
+        case 'QUEUED':
+          return { ok: true, delivery: 'queued' };
+        case 'GONE':
+          return { ok: true, delivery: 'gone' };
+        case 'OVERFLOW':
+          return {
+            ok: false,
+            code: 'RATE_LIMITED',
+            message: 'too many messages queued for the reconnecting peer',
+          };
+        case 'NOT_FOUND':
+          return { ok: false, code: 'CALL_NOT_FOUND', message: 'no such call' };
+        case 'FORBIDDEN':
+          return { ok: false, code: 'FORBIDDEN', message: 'not a participant of this call' };
+        case 'WRONG_DEVICE':
+          return { ok: false, code: 'FORBIDDEN', message: 'this call is on another of your devices' };
+        case 'NOT_ANSWERED':
+          return { ok: false, code: 'INVALID_STATE', message: 'accept the call first' };
+        default:
+          return { ok: false, code: 'INVALID_STATE', message: 'the call has ended' };
+      }
+    },
+
+    async toDevice(userId, clientId, event, payload) {
+      if (!clientId) {
+        emit(userRoom(userId), event, payload);
+        return;
+      }
+      const status = await registry.deliver(userId, clientId, [event, payload]);
+      if (status === 'live') emit(clientRoom(userId, clientId), event, payload);
+    },
+
+    toUser(userId, event, payload) {
+      emit(userRoom(userId), event, payload);
+    },
+  };
+}

@@ -1,0 +1,131 @@
+// A socket's life: join its rooms, register (or resume) in the shared client map, get `session`, the
+// messages queued while it was away and any call ringing for it; on disconnect, keep its calls in
+// `reconnecting` for the resume window instead of ending them.
+import { randomBytes } from 'node:crypto';
+import { keys } from '@voip/contracts/redis-keys';
+import { ulid } from 'ulid';
+import { deviceOf, endCallOfLostDevice, notifyPeer } from '../calls/call-devices.js';
+import type { Signaling } from '../realtime/context.js';
+import { clientRoom, userRoom } from '../realtime/rooms.js';
+import type { SignalingSocket } from '../realtime/types.js';
+import { sha256 } from './handshake.js';
+
+/** Sockets ask this for their current call; set when the device places or answers one. */
+export const activeCalls = new WeakMap<SignalingSocket, string>();
+
+export async function registerSocket(ctx: Signaling, socket: SignalingSocket): Promise<void> {
+  const { registry, calls, config, metrics, app, io } = ctx;
+  const d = socket.data;
+  await socket.join([userRoom(d.userId), clientRoom(d.userId, d.clientId)]);
+  // The adapter subscribes to the new rooms on its own connection; a PING there returns after the
+  // subscriptions are in place, so nothing published to these rooms from now on can be missed.
+  await ctx.adapterSub.ping();
+
+  const resumeToken = randomBytes(24).toString('base64url');
+  const reg = await registry.register({
+    userId: d.userId,
+    clientId: d.clientId,
+    kind: d.kind,
+    sessionId: d.sessionId,
+    presentedResumeTokenHash: d.presentedResumeTokenHash,
+    newResumeTokenHash: sha256(resumeToken),
+    instanceId: app.instanceId,
+    socketId: socket.id,
+    newConnSessionId: ulid(),
+  });
+  if (d.presentedResumeTokenHash) metrics.resumes.inc({ result: reg.resumed ? 'success' : 'failure' });
+  // The same device connected twice: the newer connection wins, wherever the old one is.
+  if (reg.previousState === 'connected' && reg.previousSocketId && reg.previousSocketId !== socket.id)
+    io.in(reg.previousSocketId).disconnectSockets(true);
+
+  socket.emit('session', {
+    sessionId: reg.connSessionId,
+    resumeToken,
+    resumeWindowMs: config.RESUME_WINDOW_MS,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    resumed: reg.resumed,
+  });
+  const emit = socket.emit as (event: string, payload: unknown) => boolean;
+  for (const [event, payload] of reg.pending) emit.call(socket, event, payload);
+  app.log.debug(
+    { userId: d.userId, clientId: d.clientId, resumed: reg.resumed, flushed: reg.pending.length },
+    'client registered',
+  );
+
+  if (reg.callId) {
+    const call = await calls.get(reg.callId);
+    if (reg.resumed) {
+      if (!call || call.state === 'ended') {
+        // It ended while this device was away: say so now, the pub/sub message could not reach it.
+        if (call)
+          socket.emit('call-ended', {
+            callId: call.callId,
+            reason: call.endReason ?? 'failed',
+            durationMs: call.durationMs ?? 0,
+          });
+        await registry.setCall(d.userId, d.clientId, null);
+      } else {
+        activeCalls.set(socket, call.callId);
+        if (reg.previousState === 'reconnecting')
+          await notifyPeer(ctx, call.callId, d.userId, d.clientId, 'peer-reconnected');
+      }
+    } else if (call && call.state !== 'ended' && deviceOf(call, d.userId) === d.clientId) {
+      // A fresh session of the device that carried the call: its media state is gone with the old one.
+      await endCallOfLostDevice(ctx, call.callId, d.userId, d.clientId);
+    }
+  }
+
+  if (!reg.resumed) await offerRingingCall(ctx, socket);
+  await ctx.presence.update(d.userId, d.kind);
+}
+
+/** A callee device that connects while its call rings (e.g. woken by a push) gets the call and the caller's early candidates. */
+async function offerRingingCall(ctx: Signaling, socket: SignalingSocket): Promise<void> {
+  const d = socket.data;
+  const call = await ctx.calls.activeCallOf(d.userId);
+  if (call?.state !== 'ringing' || call.calleeId !== d.userId || !call.offer) return;
+  socket.emit('incoming-call', {
+    callId: call.callId,
+    from: { id: call.callerId, displayName: call.callerName, kind: call.callerKind },
+    media: call.media,
+    offer: call.offer,
+    expiresAt: call.expiresAt,
+  });
+  const candidates = await ctx.redis.lrange(keys.callCandidates(call.callId), 0, -1);
+  for (const raw of candidates) {
+    try {
+      socket.emit('ice-candidate', JSON.parse(raw));
+    } catch {
+      // skip a corrupt entry
+    }
+  }
+  await ctx.relay.toDevice(call.callerId, call.callerClientId, 'call-ringing', { callId: call.callId });
+}
+
+export async function unregisterSocket(
+  ctx: Signaling,
+  socket: SignalingSocket,
+  reason: string,
+): Promise<void> {
+  const d = socket.data;
+  const kick = d.kick;
+  // Revoked or deleted accounts are gone for good; every other drop may come back within the window.
+  const mode =
+    kick === 'revoked' || kick === 'guest-deleted' || kick === 'replaced'
+      ? 'remove'
+      : reason === 'client namespace disconnect' && !activeCalls.has(socket)
+        ? 'remove'
+        : 'reconnecting';
+  const r = await ctx.registry.disconnect(d.userId, d.clientId, socket.id, ctx.app.instanceId, mode);
+  ctx.app.log.debug(
+    { userId: d.userId, clientId: d.clientId, reason, kick, status: r.status },
+    'client disconnected',
+  );
+  if (r.status === 'stale') return;
+  if (r.callId) {
+    if (r.status === 'reconnecting')
+      await notifyPeer(ctx, r.callId, d.userId, d.clientId, 'peer-reconnecting');
+    else await endCallOfLostDevice(ctx, r.callId, d.userId, d.clientId);
+  }
+  await ctx.presence.update(d.userId, d.kind);
+}

@@ -1,0 +1,216 @@
+// The guest connection manager (seed 000), rebuilt on shared state: guests' liveness is watched with one
+// timer for all of them (heartbeats, missed-ping counting, a hard time-out); a periodic clean-up
+// reconciles Redis, this instance's memory and its real sockets; guests deleted by the auth/user
+// housekeeping (`guest.deleted` on the account stream) are disconnected and forgotten on every instance.
+import { createStreamConsumer, type StreamConsumer } from '@voip/bus/streams';
+import { keys, streams } from '@voip/contracts/redis-keys';
+import type { Signaling } from '../realtime/context.js';
+import { userRoom } from '../realtime/rooms.js';
+import type { SignalingSocket } from '../realtime/types.js';
+import { memberOf, splitMember } from './client-registry.js';
+
+export interface ConnectionStats {
+  connections: number;
+  users: number;
+  guests: number;
+  responsiveGuests: number;
+}
+
+export interface CleanupReport {
+  staleMemory: number;
+  orphanedRecords: number;
+  replacedSockets: number;
+  goneGuests: number;
+}
+
+export interface GuestManager {
+  /** One liveness pass over this instance's guests; returns how many were timed out. */
+  checkLiveness(now?: number): number;
+  /** Reconciles Redis, memory and sockets (runs every CLEANUP_INTERVAL_MS). */
+  cleanup(): Promise<CleanupReport>;
+  /** Disconnects and forgets deleted guests everywhere (the guest.deleted handler). */
+  removeGuests(guestIds: string[]): Promise<void>;
+  stats(now?: number): ConnectionStats;
+  stop(): Promise<void>;
+}
+
+const BATCH = 500;
+
+export function startGuestManager(ctx: Signaling): GuestManager {
+  const { io, redis, app, config, local, calls } = ctx;
+  const me = app.instanceId;
+
+  function stats(now = Date.now()): ConnectionStats {
+    let guests = 0;
+    let responsive = 0;
+    for (const s of local.guests()) {
+      guests++;
+      if (now - s.data.lastSeenMs < config.GUEST_PING_INTERVAL_MS) responsive++;
+    }
+    return {
+      connections: local.connectionCount(),
+      users: local.userCount(),
+      guests,
+      responsiveGuests: responsive,
+    };
+  }
+
+  function checkLiveness(now = Date.now()): number {
+    let timedOut = 0;
+    for (const s of [...local.guests()]) {
+      const idle = now - s.data.lastSeenMs;
+      const missed = Math.floor(idle / config.GUEST_PING_INTERVAL_MS);
+      if (missed >= config.GUEST_MAX_MISSED_PINGS || idle >= config.GUEST_CONNECTION_TIMEOUT_MS) {
+        app.log.info(
+          { guestId: s.data.userId, clientId: s.data.clientId, idleMs: idle, missedPings: missed },
+          'guest timed out',
+        );
+        // Like a dropped network: the guest may resume within the window.
+        s.data.kick = 'timeout';
+        s.disconnect(true);
+        timedOut++;
+      }
+    }
+    return timedOut;
+  }
+
+  function kickGuest(s: SignalingSocket, reason: string) {
+    s.data.kick = 'guest-deleted';
+    s.emit('session-revoked', { reason });
+    s.disconnect(true);
+  }
+
+  async function cleanup(): Promise<CleanupReport> {
+    const report: CleanupReport = { staleMemory: 0, orphanedRecords: 0, replacedSockets: 0, goneGuests: 0 };
+    const live = io.of('/').sockets;
+
+    // Memory vs sockets: index entries whose socket is gone.
+    for (const s of [...local.all()]) {
+      if (!s.connected || !live.has(s.id)) {
+        local.remove(s);
+        report.staleMemory++;
+      }
+    }
+
+    // Redis vs sockets: records that say "on this instance" with no socket here.
+    const members = await redis.smembers(keys.instanceClients(me));
+    for (let i = 0; i < members.length; i += BATCH) {
+      const batch = members.slice(i, i + BATCH);
+      const pipe = redis.pipeline();
+      for (const m of batch) {
+        const [u, c] = splitMember(m);
+        pipe.hmget(keys.client(u, c), 'instanceId', 'socketId', 'state');
+      }
+      const rows = (await pipe.exec()) ?? [];
+      for (const [j, m] of batch.entries()) {
+        const [instanceId, socketId, state] = (rows[j]?.[1] as (string | null)[] | undefined) ?? [];
+        if (instanceId === me && state === 'connected' && socketId && live.has(socketId)) continue;
+        const [u, c] = splitMember(m);
+        if (instanceId === me && state === 'connected') {
+          const r = await ctx.registry.orphan(u, c, me);
+          if (r.status === 'reconnecting') report.orphanedRecords++;
+        }
+        await redis.srem(keys.instanceClients(me), m);
+      }
+    }
+
+    // Sockets vs Redis: a socket whose device record points elsewhere was replaced by a newer connection.
+    const settled = Date.now() - 10_000;
+    const sockets = [...local.all()].filter((s) => s.handshake.issued < settled);
+    for (let i = 0; i < sockets.length; i += BATCH) {
+      const batch = sockets.slice(i, i + BATCH);
+      const pipe = redis.pipeline();
+      for (const s of batch) pipe.hget(keys.client(s.data.userId, s.data.clientId), 'socketId');
+      const rows = (await pipe.exec()) ?? [];
+      for (const [j, s] of batch.entries()) {
+        if (rows[j]?.[1] === s.id) continue;
+        s.data.kick = 'replaced';
+        s.disconnect(true);
+        report.replacedSockets++;
+      }
+    }
+
+    // Guests whose session is gone (deleted by the auth housekeeping while we missed the event).
+    const guests = [...local.guests()];
+    for (let i = 0; i < guests.length; i += BATCH) {
+      const batch = guests.slice(i, i + BATCH);
+      const pipe = redis.pipeline();
+      for (const s of batch) pipe.exists(keys.session(s.data.sessionId));
+      const rows = (await pipe.exec()) ?? [];
+      for (const [j, s] of batch.entries()) {
+        if (rows[j]?.[1] === 1) continue;
+        kickGuest(s, 'guest-session-ended');
+        report.goneGuests++;
+      }
+    }
+    app.log.info({ ...stats(), ...report }, 'connection stats');
+    return report;
+  }
+
+  async function removeGuests(guestIds: string[]): Promise<void> {
+    for (const guestId of guestIds) {
+      const active = await calls.activeCallOf(guestId);
+      if (active)
+        await calls.transition(
+          active.callId,
+          { type: 'fail', reason: 'connection-lost' },
+          { endedBy: guestId },
+        );
+      const clientIds = await redis.hkeys(keys.userClients(guestId));
+      const tx = redis.multi();
+      for (const c of clientIds)
+        tx.del(keys.client(guestId, c), keys.pending(guestId, c)).zrem(
+          keys.resumeDeadlines(),
+          memberOf(guestId, c),
+        );
+      tx.del(keys.userClients(guestId), keys.presence(guestId));
+      await tx.exec();
+      for (const s of local.byUser(guestId)) s.data.kick = 'guest-deleted';
+      // Cluster-wide: the record is gone, so other instances' disconnect handlers find nothing to keep.
+      io.to(userRoom(guestId)).emit('session-revoked', { reason: 'guest-deleted' });
+      io.in(userRoom(guestId)).disconnectSockets(true);
+      if (active) {
+        const other = active.callerId === guestId ? active.calleeId : active.callerId;
+        await ctx.presence.update(other);
+      }
+    }
+    if (guestIds.length > 0)
+      app.log.info({ guests: guestIds.length }, 'deleted guests disconnected and forgotten');
+  }
+
+  const livenessTimer = setInterval(() => checkLiveness(), config.HEARTBEAT_INTERVAL_MS);
+  livenessTimer.unref();
+  let cleaning: Promise<unknown> | null = null;
+  const cleanupTimer = setInterval(() => {
+    if (cleaning) return;
+    cleaning = cleanup()
+      .catch((err: unknown) => app.log.warn({ err }, 'connection clean-up failed'))
+      .finally(() => {
+        cleaning = null;
+      });
+  }, config.CLEANUP_INTERVAL_MS);
+  cleanupTimer.unref();
+
+  const consumer: StreamConsumer = createStreamConsumer({
+    redis,
+    stream: streams.accountEvents,
+    group: 'signaling',
+    consumer: me,
+    logger: app.log,
+    handlers: { 'guest.deleted': (env) => removeGuests(env.data.guestIds) },
+  });
+  consumer.start();
+
+  return {
+    checkLiveness,
+    cleanup,
+    removeGuests,
+    stats,
+    async stop() {
+      clearInterval(livenessTimer);
+      clearInterval(cleanupTimer);
+      await cleaning;
+      await consumer.stop({ timeoutMs: 2000 });
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The signaling metrics on the app's Prometheus registry: connections, users, guests, calls by state,
+// reconnecting clients, messages by event, rejections by reason, resume outcomes and event-loop lag.
+// Gauges are computed when scraped, so the hot path only ever increments a counter.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { CallStore } from '@voip/call-state/call-store';
+import { keys } from '@voip/contracts/redis-keys';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { LocalSockets } from '../realtime/local-sockets.js';
+
+export interface SignalingMetrics {
+  messages: Counter<'event'>;
+  rejected: Counter<'reason'>;
+  resumes: Counter<'result'>;
+  connections: Counter<'result'>;
+  disconnects: Counter<'reason'>;
+  stop(): void;
+}
+
+export function createSignalingMetrics(
+  registry: Registry,
+  local: LocalSockets,
+  calls: CallStore,
+  redis: Redis,
+): SignalingMetrics {
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+
+  new Gauge({
+    name: 'signaling_connections',
+    help: 'Open Socket.io connections on this instance',
+    registers: [registry],
+    collect() {
+      this.set(local.connectionCount());
+    },
+  });
+  new Gauge({
+    name: 'signaling_users',
+    help: 'Distinct users connected to this instance',
+    registers: [registry],
+    collect() {
+      this.set(local.userCount());
+    },
+  });
+  new Gauge({
+    name: 'signaling_guests',
+    help: 'Distinct guests connected to this instance',
+    registers: [registry],
+    collect() {
+      this.set(local.guestCount());
+    },
+  });
+  new Gauge({
+    name: 'signaling_calls',
+    help: 'Live calls in the cluster by state',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const c = await calls.countLive().catch(() => null);
+      if (!c) return;
+      this.set({ state: 'ringing' }, c.ringing);
+      this.set({ state: 'accepted' }, c.accepted);
+    },
+  });
+  new Gauge({
+    name: 'signaling_reconnecting_clients',
+    help: 'Clients in the cluster inside their resume window',
+    registers: [registry],
+    async collect() {
+      const n = await redis.zcard(keys.resumeDeadlines()).catch(() => null);
+      if (n !== null) this.set(n);
+    },
+  });
+  new Gauge({
+    name: 'signaling_event_loop_lag_p99_seconds',
+    help: 'p99 event-loop delay since the last scrape',
+    registers: [registry],
+    collect() {
+      this.set(lag.percentile(99) / 1e9);
+      lag.reset();
+    },
+  });
+
+  return {
+    messages: new Counter({
+      name: 'signaling_messages_total',
+      help: 'Client events accepted, by event',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'signaling_rejected_messages_total',
+      help: 'Client events refused, by reason (error code)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    resumes: new Counter({
+      name: 'signaling_resumes_total',
+      help: 'Reconnections presenting a resume token, by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    connections: new Counter({
+      name: 'signaling_connection_attempts_total',
+      help: 'Handshakes by result (accepted or the connect_error code)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    disconnects: new Counter({
+      name: 'signaling_disconnects_total',
+      help: 'Disconnections by Socket.io reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    stop: () => lag.disable(),
+  };
+}

@@ -1,0 +1,194 @@
+// Socket.io on the Fastify app's own HTTP server, with the sharded Redis adapter for cross-instance
+// delivery, and everything around it: handshake, the shared client map, presence, the call events, the
+// wheels, the instance heartbeat, the guest manager, bus subscriptions and the graceful drain.
+import { createShardedAdapter } from '@socket.io/redis-adapter';
+import { createCallStore } from '@voip/call-state/call-store';
+import type { App } from '@voip/kit/app';
+import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
+import fp from 'fastify-plugin';
+import { Server } from 'socket.io';
+import { installCallHandlers } from '../calls/call-handlers.js';
+import { createRelay } from '../calls/relay.js';
+import { startWheels, type Wheels } from '../calls/wheels.js';
+import type { Config } from '../config.js';
+import { createClientRegistry } from '../connections/client-registry.js';
+import { activeCalls, registerSocket, unregisterSocket } from '../connections/connection-lifecycle.js';
+import { type GuestManager, startGuestManager } from '../connections/guest-manager.js';
+import { installHandshake } from '../connections/handshake.js';
+import { type InstanceRegistry, startInstanceRegistry } from '../connections/instance-registry.js';
+import { createPresence } from '../connections/presence.js';
+import { createSignalingMetrics } from '../ops/metrics.js';
+import { statusRoute } from '../ops/status-route.js';
+import type { Signaling } from '../realtime/context.js';
+import { drain } from '../realtime/drain.js';
+import { createLocalSockets } from '../realtime/local-sockets.js';
+import { userRoom } from '../realtime/rooms.js';
+import type { SignalingServer, SignalingSocket } from '../realtime/types.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    signaling: Signaling & { wheels: Wheels; instances: InstanceRegistry; guests: GuestManager };
+  }
+}
+
+export const signalingPlugin = fp(
+  async (fastify, opts: { config: Config }) => {
+    const app = fastify as unknown as App;
+    const { config } = opts;
+    const log = app.log;
+
+    const adapterSub = app.redis.duplicate({ connectionName: `${app.instanceId}-adapter` });
+    adapterSub.on('error', (err) => log.warn({ err: err.message }, 'adapter subscriber connection error'));
+    await adapterSub.connect();
+
+    const io: SignalingServer = new Server(app.server, {
+      path: '/socket.io',
+      serveClient: false,
+      // Signaling messages are small and latency-bound; compression costs CPU and memory per socket.
+      perMessageDeflate: false,
+      httpCompression: false,
+      maxHttpBufferSize: config.MAX_PAYLOAD_BYTES,
+      pingInterval: config.PING_INTERVAL_MS,
+      pingTimeout: config.PING_TIMEOUT_MS,
+      connectTimeout: config.CONNECT_TIMEOUT_MS,
+      cleanupEmptyChildNamespaces: true,
+      // Sharded pub/sub (Redis 7): a message for one room goes to the instances holding that room only.
+      adapter: createShardedAdapter(app.redis, adapterSub, { subscriptionMode: 'dynamic' }),
+    });
+
+    const local = createLocalSockets();
+    const calls = createCallStore(app.redis, {
+      producerSource: app.instanceId,
+      ringTimeoutMs: config.RING_TIMEOUT_MS,
+    });
+    const registry = createClientRegistry(app.redis, {
+      resumeWindowMs: config.RESUME_WINDOW_MS,
+      maxPending: config.MAX_PENDING_MESSAGES,
+    });
+    const relay = createRelay(io, app.redis, registry, {
+      maxPending: config.MAX_PENDING_MESSAGES,
+      ringTimeoutMs: config.RING_TIMEOUT_MS,
+    });
+    const presence = createPresence(io, app.redis, app.bus, log);
+    const metrics = createSignalingMetrics(app.metrics, local, calls, app.redis);
+    const inflight = new Set<Promise<void>>();
+
+    const ctx: Signaling = {
+      app,
+      io,
+      config,
+      redis: app.redis,
+      adapterSub,
+      calls,
+      registry,
+      relay,
+      presence,
+      local,
+      metrics,
+      state: { draining: false, startedAt: Date.now() },
+      enqueue(socket: SignalingSocket, work: () => Promise<void>) {
+        const p = socket.data.queue.then(work).catch((err: unknown) => {
+          log.error(
+            { err, userId: socket.data.userId, clientId: socket.data.clientId },
+            'socket work failed',
+          );
+        });
+        socket.data.queue = p;
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+        return p;
+      },
+      async idle() {
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
+      },
+    };
+
+    installHandshake(
+      ctx,
+      createFixedWindowLimiter(
+        app.redis,
+        'signaling-connect-ip',
+        config.CONNECTIONS_PER_IP,
+        config.CONNECTIONS_PER_IP_WINDOW_MS,
+      ),
+    );
+
+    io.on('connection', (socket) => {
+      local.add(socket);
+      // Any packet or pong from the client counts as a sign of life (the guest manager reads it).
+      socket.conn.on('heartbeat', () => {
+        socket.data.lastSeenMs = Date.now();
+      });
+      void ctx.enqueue(socket, async () => {
+        try {
+          await registerSocket(ctx, socket);
+        } catch (err) {
+          log.error({ err, userId: socket.data.userId }, 'registration failed; closing the socket');
+          socket.disconnect(true);
+        }
+      });
+      installCallHandlers(ctx, socket);
+      socket.on('disconnect', (reason) => {
+        local.remove(socket);
+        metrics.disconnects.inc({ reason });
+        void ctx.enqueue(socket, () => unregisterSocket(ctx, socket, reason));
+      });
+    });
+
+    // Revoked sessions: every instance closes its own sockets of that session.
+    await app.subscriber.on('session.revoked', (e) => {
+      for (const s of local.bySession(e.data.sessionId)) {
+        s.data.kick = 'revoked';
+        s.emit('session-revoked', { reason: e.data.reason });
+        s.disconnect(true);
+      }
+    });
+    // Ended calls, whoever ended them (this or another instance, the call service, a wheel): every
+    // instance tells its own sockets of both users, so each device hears it exactly once.
+    await app.subscriber.on('call.ended', (e) => {
+      const d = e.data;
+      if (!d.answeredAt && (d.endReason === 'rejected' || d.endReason === 'busy'))
+        io.local.to(userRoom(d.callerId)).emit('call-rejected', { callId: d.callId, reason: d.endReason });
+      io.local.to([userRoom(d.callerId), userRoom(d.calleeId)]).emit('call-ended', {
+        callId: d.callId,
+        reason: d.endReason,
+        durationMs: d.durationMs,
+        ...(d.replacedBy ? { replacedBy: d.replacedBy } : {}),
+      });
+      for (const s of [...local.byUser(d.callerId), ...local.byUser(d.calleeId)]) {
+        if (activeCalls.get(s) !== d.callId) continue;
+        activeCalls.delete(s);
+        void ctx.enqueue(s, () => registry.setCall(s.data.userId, s.data.clientId, null));
+      }
+    });
+
+    const instances = startInstanceRegistry(ctx);
+    // On start, only what THIS instance left behind (a crash with the same INSTANCE_ID) is cleaned up.
+    const leftovers = await instances.orphanClientsOf(app.instanceId);
+    if (leftovers > 0)
+      log.warn({ clients: leftovers }, 'clients left by a previous run of this instance are reconnecting');
+    await instances.beat();
+    const wheels = startWheels(ctx);
+    const guests = startGuestManager(ctx);
+
+    app.decorate('signaling', Object.assign(ctx, { wheels, instances, guests }));
+    app.readiness.set('signaling', () => {
+      if (ctx.state.draining) throw new Error('draining');
+    });
+    statusRoute(app, ctx);
+
+    app.addHook('preClose', async () => {
+      await drain(ctx);
+    });
+    app.addHook('onClose', async () => {
+      wheels.stop();
+      await guests.stop();
+      await instances.stop();
+      metrics.stop();
+      io.engine.close();
+      await Promise.resolve(io.of('/').adapter.close()).catch(() => undefined);
+      await adapterSub.quit().catch(() => adapterSub.disconnect());
+    });
+  },
+  { name: 'signaling', dependencies: ['redis'] },
+);

@@ -1,0 +1,31 @@
+// Everything the socket handlers share, built once per app instance (two apps can live in one process).
+import type { CallStore } from '@voip/call-state/call-store';
+import type { App } from '@voip/kit/app';
+import type { Redis } from 'ioredis';
+import type { Relay } from '../calls/relay.js';
+import type { Config } from '../config.js';
+import type { ClientRegistry } from '../connections/client-registry.js';
+import type { Presence } from '../connections/presence.js';
+import type { SignalingMetrics } from '../ops/metrics.js';
+import type { LocalSockets } from './local-sockets.js';
+import type { SignalingServer, SignalingSocket } from './types.js';
+
+export interface Signaling {
+  app: App;
+  io: SignalingServer;
+  config: Config;
+  redis: Redis;
+  /** The adapter's subscriber connection (a PING on it is a barrier after joining rooms). */
+  adapterSub: Redis;
+  calls: CallStore;
+  registry: ClientRegistry;
+  relay: Relay;
+  presence: Presence;
+  local: LocalSockets;
+  metrics: SignalingMetrics;
+  state: { draining: boolean; startedAt: number };
+  /** Runs work for a socket after everything queued before it (its events keep their order). */
+  enqueue(socket: SignalingSocket, work: () => Promise<void>): Promise<void>;
+  /** Resolves when every queued piece of socket work has finished (graceful shutdown). */
+  idle(): Promise<void>;
+}

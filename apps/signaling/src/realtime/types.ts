@@ -1,0 +1,40 @@
+// The typed Socket.io server of this service: event maps from @voip/contracts and what each socket knows
+// about itself (set once at the handshake; no Redis needed to answer "who is this").
+import type { PrincipalKind } from '@voip/contracts/common';
+import type { ClientToServerEvents, ServerToClientEvents } from '@voip/contracts/socket';
+import type { Server, Socket } from 'socket.io';
+
+export type KickReason = 'revoked' | 'guest-deleted' | 'replaced' | 'timeout' | 'shutdown';
+
+export interface SocketData {
+  userId: string;
+  kind: PrincipalKind;
+  displayName: string;
+  /** The auth session (`sid` of the access token). */
+  sessionId: string;
+  clientId: string;
+  ip: string;
+  /** sha256 of the resume token the client presented, '' when none. */
+  presentedResumeTokenHash: string;
+  /** Events of one socket are handled one after another, in the order they arrived. */
+  queue: Promise<void>;
+  lastSeenMs: number;
+  tokens: number;
+  tokensAtMs: number;
+  kick?: KickReason;
+}
+
+// biome-ignore lint/complexity/noBannedTypes: no server-to-server events
+export type InterServerEvents = {};
+export type SignalingServer = Server<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  SocketData
+>;
+export type SignalingSocket = Socket<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  SocketData
+>;
