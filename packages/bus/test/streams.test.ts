@@ -6,7 +6,7 @@ import { redisUrl } from '@voip/testkit/env';
 import { uniqueName } from '@voip/testkit/servers';
 import { Redis } from 'ioredis';
 import { ulid } from 'ulid';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEnvelope } from '../src/envelope.js';
 import {
   type ConsumerOutcome,
@@ -19,6 +19,9 @@ import {
 } from '../src/streams.js';
 import { gate, waitFor } from './wait.js';
 
+// Counters move when a consumer reads Redis's reply to its XACK, a moment after the ack is visible to
+// the test's own connection: checks of stats therefore wait (vi.waitFor) rather than read once.
+const eventually = (check: () => void) => vi.waitFor(check, { timeout: 5000, interval: 20 });
 let redis: Redis;
 const running: StreamConsumer[] = [];
 const children: ChildProcess[] = [];
@@ -131,7 +134,7 @@ describe('stream consumer', () => {
     expect(c.stats.processed).toBe(0);
     held.open();
     await waitFor(async () => (await pendingOf(stream, group)).length === 0, { what: 'ack' });
-    expect(c.stats.processed).toBe(1);
+    await eventually(() => expect(c.stats.processed).toBe(1));
   });
 
   it('delivers every entry appended before any consumer or group existed, in order', async () => {
@@ -214,7 +217,9 @@ describe('stream consumer', () => {
     await waitFor(async () => (await pendingOf(stream, group)).length === 0, {
       what: 'acks by the survivor',
     });
-    expect(survivor.stats).toMatchObject({ processed: 3, claimed: 3, deadLettered: 0 });
+    await vi.waitFor(() =>
+      expect(survivor.stats).toMatchObject({ processed: 3, claimed: 3, deadLettered: 0 }),
+    );
   });
 
   it('dead-letters malformed entries at once, with the reason and the raw payload, and carries on', async () => {
@@ -261,7 +266,7 @@ describe('stream consumer', () => {
     expect(JSON.parse(letters[2]!.raw!)).toEqual(badData);
     expect(letters[2]!.type).toBe('user.registered');
     expect(JSON.parse(letters[3]!.raw!)).toEqual(['something', 'else']);
-    expect(c.stats).toMatchObject({ processed: 1, deadLettered: 4, failed: 0 });
+    await eventually(() => expect(c.stats).toMatchObject({ processed: 1, deadLettered: 4, failed: 0 }));
     expect(outcomes.filter((o) => o === 'dead-lettered')).toHaveLength(4);
   });
 
@@ -286,7 +291,7 @@ describe('stream consumer', () => {
     await waitFor(() => seen.length === 1, { what: 'the known entry' });
     expect(seen).toEqual([last.envelope.id]);
     await waitFor(async () => (await pendingOf(stream, group)).length === 0, { what: 'acks' });
-    expect(c.stats).toMatchObject({ processed: 1, skipped: 2, deadLettered: 0 });
+    await eventually(() => expect(c.stats).toMatchObject({ processed: 1, skipped: 2, deadLettered: 0 }));
     expect(await redis.exists(deadLetterStream)).toBe(0);
   });
 
@@ -330,7 +335,7 @@ describe('stream consumer', () => {
     expect(JSON.parse(letter!.raw!)).toEqual(envelope);
     expect(deliveries).toEqual([1, 2, 3]);
     expect(await pendingOf(stream, group)).toEqual([]);
-    expect(c.stats).toMatchObject({ failed: 3, deadLettered: 1, processed: 0 });
+    await eventually(() => expect(c.stats).toMatchObject({ failed: 3, deadLettered: 1, processed: 0 }));
   });
 
   it('handles an entry on a later delivery when the handler failed once', async () => {
@@ -354,7 +359,7 @@ describe('stream consumer', () => {
     await waitFor(() => done.length === 1, { what: 'the retry' });
     expect(done).toEqual([2]);
     await waitFor(async () => (await pendingOf(stream, group)).length === 0, { what: 'ack' });
-    expect(c.stats).toMatchObject({ failed: 1, processed: 1, deadLettered: 0 });
+    await eventually(() => expect(c.stats).toMatchObject({ failed: 1, processed: 1, deadLettered: 0 }));
     expect(await redis.exists(deadLetterStream)).toBe(0);
   });
 
