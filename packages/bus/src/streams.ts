@@ -172,7 +172,9 @@ export function createStreamConsumer(opts: StreamConsumerOptions): StreamConsume
 
   // Blocking XREADGROUP would stall every other command on a shared connection, so the consumer owns one.
   // A command that fails while Redis is away is not retried here: the loop below backs off and starts over.
-  const conn = opts.redis.duplicate({ connectionName: `bus:${group}:${consumer}`, lazyConnect: true });
+  // CLIENT SETNAME refuses spaces (ioredis then leaves the connection unnamed): keep it findable in CLIENT LIST.
+  const connectionName = `bus:${group}:${consumer}`.replace(/[^\w.:-]/g, '_');
+  const conn = opts.redis.duplicate({ connectionName, lazyConnect: true });
   conn.on('error', (err) => log.debug({ ...ctx, err: err.message }, 'stream consumer connection error'));
 
   let loop: Promise<void> | undefined;

@@ -155,6 +155,25 @@ describe('stream consumer', () => {
     await waitFor(async () => (await pendingOf(stream, group)).length === 0, { what: 'acks' });
   });
 
+  it('accepts group and consumer names Redis would refuse as a connection name, and names it anyway', async () => {
+    const { stream } = names();
+    const seen: string[] = [];
+    consumer({
+      stream,
+      group: 'call history',
+      consumer: 'call 1 (blue)',
+      handlers: { 'user.registered': (e) => void seen.push(e.id) },
+    });
+    const { envelope } = await createStreamProducer(redis, 'auth-1').append(
+      stream,
+      'user.registered',
+      registered(),
+    );
+    await waitFor(() => seen.length === 1, { what: 'delivery' });
+    expect(seen).toEqual([envelope.id]);
+    expect(String(await redis.client('LIST'))).toContain('name=bus:call_history:call_1__blue_ ');
+  });
+
   it('tolerates a group that already exists (BUSYGROUP) and shares entries between its consumers', async () => {
     const { stream, group } = names();
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
