@@ -1,0 +1,65 @@
+// The docker-compose nginx.conf is the rendered template (not a hand-edited copy), and real Nginx
+// accepts it.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const render = join(root, 'infra', 'nginx', 'render-config.mjs');
+
+describe('infra/nginx', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'voip-nginx-conf-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has a nginx.conf for docker-compose that is up to date with the template', () => {
+    const r = spawnSync(process.execPath, [render, '--check'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const conf = readFileSync(join(root, 'infra', 'nginx', 'nginx.conf'), 'utf8');
+    expect(conf).toContain('server gateway:3000;');
+    expect(conf).toContain('server signaling-1:3004;');
+    expect(conf).toContain('server signaling-2:3004;');
+    expect(conf).toContain('root /usr/share/nginx/html;');
+    expect(conf).not.toContain('@@');
+  });
+
+  it('notices a stale nginx.conf', () => {
+    const stale = join(dir, 'stale.conf');
+    writeFileSync(stale, '# hand-edited\n');
+    const r = spawnSync(process.execPath, [render, '--check', '--out', stale], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('out of date');
+  });
+
+  it('renders a configuration real Nginx accepts', () => {
+    // Same renderer, addresses that resolve here, and paths this user may write.
+    const out = join(dir, 'nginx.conf');
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
+    execFileSync(process.execPath, [
+      render,
+      '--port=18081',
+      '--gateway=127.0.0.1:3000',
+      '--signaling=127.0.0.1:3004,127.0.0.1:3005',
+      `--web-root=${dir}`,
+      `--out=${out}`,
+    ]);
+    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+      .map((t) => `${t}_temp_path ${join(dir, 'tmp', t)};`)
+      .join(' ');
+    writeFileSync(
+      out,
+      readFileSync(out, 'utf8')
+        .replace('pid /tmp/nginx.pid;', `pid ${join(dir, 'nginx.pid')};`)
+        .replace('/var/log/nginx/access.log', join(dir, 'access.log'))
+        .replace('include /etc/nginx/mime.types;', `include /etc/nginx/mime.types; ${temp}`),
+    );
+    const r = spawnSync('nginx', ['-t', '-p', dir, '-e', join(dir, 'error.log'), '-c', out], {
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toContain('syntax is ok');
+    expect(r.status).toBe(0);
+  });
+});

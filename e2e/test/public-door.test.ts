@@ -1,0 +1,208 @@
+// Issue 4's acceptance, end to end: Nginx + gateway + auth + user + two signaling instances as real
+// processes (built dist/), driven only through Nginx's port.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Stack, startStack } from '@voip/testkit/stack';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  type Account,
+  type ClientSocket,
+  call,
+  connect,
+  register,
+  type Transport,
+} from './support/public-client.js';
+
+describe('the public door (Nginx in front of gateway and signaling)', () => {
+  let stack: Stack;
+  let stateDir: string;
+  let base: string;
+  let alice: Account;
+  let bob: Account;
+  /** Every socket opened, by user id, so the tests can close all of one user's devices. */
+  const sockets = new Map<string, ClientSocket[]>();
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'voip-e2e-'));
+    stack = await startStack({
+      stateDir,
+      services: ['auth', 'user', 'signaling', 'gateway'],
+      signalingInstances: 2,
+      nginx: true,
+      coturn: false,
+      logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'warn',
+      serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200' } },
+    });
+    base = stack.url;
+    [alice, bob] = await Promise.all([register(base, 'Alice'), register(base, 'Bob')]);
+  });
+
+  afterAll(async () => {
+    for (const s of [...sockets.values()].flat()) s.disconnect();
+    await stack?.stopAll();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const open = async (account: Account, transport: Transport) => {
+    const c = await connect(base, account, transport);
+    sockets.set(account.id, [...(sockets.get(account.id) ?? []), c.socket]);
+    return c;
+  };
+
+  it('registers users and serves their REST calls through Nginx → gateway', async () => {
+    const me = await call(base, 'GET', '/api/auth/me', { token: alice.accessToken });
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ id: alice.id });
+    // The user service learns of new accounts from the bus; its profile appears shortly after.
+    await vi.waitFor(
+      async () => {
+        const profile = await call(base, 'GET', '/api/users/me', { token: bob.accessToken });
+        expect(profile.status).toBe(200);
+        expect(profile.body).toMatchObject({ id: bob.id, displayName: 'Bob' });
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+    const anonymous = await call(base, 'GET', '/api/users/me');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+  });
+
+  it('carries a request id from the client to the answer', async () => {
+    const res = await call(base, 'GET', '/api/auth/me', {
+      token: alice.accessToken,
+      headers: { 'x-request-id': 'e2e-req-42' },
+    });
+    expect(res.headers.get('x-request-id')).toBe('e2e-req-42');
+    const generated = await call(base, 'GET', '/api/auth/me', { token: alice.accessToken });
+    expect(generated.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9._:-]+$/);
+  });
+
+  it.each<Transport>(['websocket', 'polling'])(
+    'connects both users over %s and exchanges acks',
+    async (transport) => {
+      const a = await open(alice, transport);
+      const b = await open(bob, transport);
+      for (const c of [a, b]) {
+        expect(c.socket.io.engine.transport.name).toBe(transport);
+        const ack = await c.socket.timeout(10_000).emitWithAck('heartbeat', {});
+        expect(ack).toMatchObject({ ok: true, serverTime: expect.any(String) });
+      }
+    },
+  );
+
+  it('keeps long-polling sessions on their instance (sticky routing) for many clients at once', async () => {
+    // With two instances and several clientIds, sessions land on both; every one of them must keep
+    // working over many polling round trips, which only holds if each request reaches its instance.
+    const clients = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => open(i % 2 ? bob : alice, 'polling')),
+    );
+    for (let round = 0; round < 3; round++) {
+      const acks = await Promise.all(
+        clients.map((c) => c.socket.timeout(10_000).emitWithAck('heartbeat', {})),
+      );
+      for (const ack of acks) expect(ack).toMatchObject({ ok: true });
+    }
+    for (const c of clients) {
+      expect(c.socket.connected).toBe(true);
+      expect(c.socket.io.engine.transport.name).toBe('polling');
+    }
+  });
+
+  it('shows contacts online over REST and pushes presence changes to sockets', async () => {
+    for (const [me, other] of [
+      [alice, bob],
+      [bob, alice],
+    ] as const) {
+      await vi.waitFor(
+        async () => {
+          const res = await call(base, 'PUT', `/api/users/me/contacts/${other.id}`, {
+            token: me.accessToken,
+          });
+          expect(res.status, res.text).toBe(200);
+        },
+        { timeout: 15_000, interval: 200 },
+      );
+    }
+    const watcher = await open(alice, 'websocket');
+    await open(bob, 'polling');
+    await vi.waitFor(
+      async () => {
+        const res = await call(base, 'GET', `/api/users/presence?ids=${alice.id},${bob.id}`, {
+          token: alice.accessToken,
+        });
+        expect(res.status).toBe(200);
+        expect(res.body[alice.id]?.status).toBe('online');
+        expect(res.body[bob.id]?.status).toBe('online');
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+
+    // Bob goes away entirely (every socket of his), then comes back over polling: Alice hears both.
+    const seen: string[] = [];
+    watcher.socket.on('presence', (p) => {
+      if (p.userId === bob.id) seen.push(p.status);
+    });
+    for (const s of sockets.get(bob.id) ?? []) s.disconnect();
+    await vi.waitFor(() => expect(seen).toContain('offline'), { timeout: 15_000, interval: 100 });
+    await open(bob, 'polling');
+    await vi.waitFor(() => expect(seen.at(-1)).toBe('online'), { timeout: 15_000, interval: 100 });
+  });
+
+  it('never lets operational or internal endpoints out', async () => {
+    const paths = [
+      '/metrics',
+      '/health',
+      '/ready',
+      '/status',
+      '/internal/users/x/devices',
+      '/api/metrics',
+      '/api/users/internal/users/x/reachability',
+      '/api/users/%2e%2e/%2e%2e/internal/users/x/devices',
+      '/api/../metrics',
+      '/socket.io/../status',
+      '/socket.io/status',
+      '/api/auth/health',
+      '/METRICS',
+    ];
+    for (const path of paths) {
+      const res = await call(base, 'GET', path, { token: alice.accessToken });
+      expect(res.status, path).toBe(404);
+      expect(res.text, path).not.toMatch(
+        /process_cpu|http_request_duration|instanceId|"connections"|"exists"/,
+      );
+    }
+    // The internal credential header from a client is worth nothing.
+    const forged = await call(base, 'GET', '/internal/users/x/devices', {
+      headers: { 'x-internal-token': stack.internalToken },
+    });
+    expect(forged.status).toBe(404);
+  });
+
+  it('serves the API docs through Nginx', async () => {
+    const res = await call(base, 'GET', '/api/docs/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ openapi: '3.1.0' });
+    expect(Object.keys(res.body.paths)).toContain('/api/users/presence');
+  });
+
+  it('answers a clean 503 UPSTREAM_UNAVAILABLE when the user service is stopped, and recovers', async () => {
+    await stack.stop('user');
+    for (let i = 0; i < 3; i++) {
+      const res = await call(base, 'GET', '/api/users/me', { token: alice.accessToken });
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({
+        error: { code: 'UPSTREAM_UNAVAILABLE', message: expect.any(String), details: { service: 'users' } },
+      });
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+    }
+    // Everything else keeps working.
+    expect((await call(base, 'GET', '/api/auth/me', { token: alice.accessToken })).status).toBe(200);
+    await stack.restart('user');
+    await vi.waitFor(
+      async () =>
+        expect((await call(base, 'GET', '/api/users/me', { token: alice.accessToken })).status).toBe(200),
+      { timeout: 15_000, interval: 200 },
+    );
+  });
+});
