@@ -1,0 +1,163 @@
+import { createSubscriber } from '@voip/bus/pubsub';
+import { createStreamProducer } from '@voip/bus/streams';
+import { keys, streams } from '@voip/contracts/redis-keys';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  answer,
+  connect,
+  eventually,
+  type Instance,
+  offer,
+  principal,
+  startInstance,
+  type TestClient,
+  testCallStore,
+  testRedis,
+} from './support/cluster.js';
+
+let a: Instance;
+let b: Instance;
+let redis: Redis;
+const clients: TestClient[] = [];
+const track = (c: TestClient) => {
+  clients.push(c);
+  return c;
+};
+
+beforeAll(async () => {
+  redis = testRedis();
+  [a, b] = await Promise.all([startInstance(), startInstance()]);
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await Promise.all([a?.close(), b?.close()]);
+  await redis.quit();
+});
+
+describe('presence', () => {
+  it('pushes online → busy → offline to contacts on any instance, keeps it in Redis, publishes presence.changed', async () => {
+    const watcher = await principal(redis);
+    const x = await principal(redis);
+    const y = await principal(redis);
+    await redis.sadd(keys.contactWatchers(x.userId), watcher.userId);
+    const cw = track(await connect(b.url, { token: watcher.token }));
+    const seen: { userId: string; status: string }[] = [];
+    const sub = createSubscriber(redis, { source: 'presence-test' });
+    await sub.on('presence.changed', (e) => {
+      if (e.data.userId === x.userId) seen.push({ userId: e.data.userId, status: e.data.status });
+    });
+    try {
+      const cx = track(await connect(a.url, { token: x.token }));
+      expect(await cw.waitFor('presence', (p) => p.userId === x.userId)).toMatchObject({
+        userId: x.userId,
+        status: 'online',
+      });
+      expect(await redis.hgetall(keys.presence(x.userId))).toMatchObject({
+        status: 'online',
+        lastSeenAt: expect.any(String),
+        kind: 'user',
+      });
+      // The user service answers "which devices" from the same map.
+      expect(JSON.parse((await redis.hget(keys.userClients(x.userId), cx.clientId))!)).toMatchObject({
+        instanceId: a.app.instanceId,
+        socketId: cx.socket.id,
+        connectedAt: expect.any(String),
+      });
+
+      const cy = track(await connect(b.url, { token: y.token }));
+      const res = await testCallStore(redis).create({
+        callerId: x.userId,
+        callerKind: 'user',
+        callerName: 'x',
+        calleeId: y.userId,
+        media: 'audio',
+      });
+      if (!res.ok) throw new Error('create failed');
+      await cx.ack('call-user', { callId: res.call.callId, offer: offer() });
+      await cy.ack('accept-call', { callId: res.call.callId, answer: answer() });
+      expect(await cw.waitFor('presence', (p) => p.userId === x.userId)).toMatchObject({ status: 'busy' });
+      await cx.ack('end-call', { callId: res.call.callId });
+      expect(await cw.waitFor('presence', (p) => p.userId === x.userId)).toMatchObject({ status: 'online' });
+
+      cx.close();
+      expect(await cw.waitFor('presence', (p) => p.userId === x.userId)).toMatchObject({ status: 'offline' });
+      expect(await redis.hget(keys.presence(x.userId), 'status')).toBe('offline');
+      await eventually(() => seen.length >= 4);
+      expect(seen.map((s) => s.status)).toEqual(['online', 'busy', 'online', 'offline']);
+    } finally {
+      await sub.close();
+    }
+  });
+});
+
+describe('guest connection manager', () => {
+  it('guest.deleted on the account stream disconnects the guest on every instance and forgets it', async () => {
+    const guest = await principal(redis, 'guest', 'Guest 1');
+    const ga = track(await connect(a.url, { token: guest.token }));
+    const gb = track(await connect(b.url, { token: guest.token }));
+    const closedA = new Promise<string>((r) => ga.socket.once('disconnect', r));
+    const closedB = new Promise<string>((r) => gb.socket.once('disconnect', r));
+    await createStreamProducer(redis, 'auth-test').append(streams.accountEvents, 'guest.deleted', {
+      guestIds: [guest.userId],
+    });
+    expect(await ga.waitFor('session-revoked')).toEqual({ reason: 'guest-deleted' });
+    expect(await gb.waitFor('session-revoked')).toEqual({ reason: 'guest-deleted' });
+    expect(await closedA).toBe('io server disconnect');
+    expect(await closedB).toBe('io server disconnect');
+    await eventually(
+      async () => (await redis.exists(keys.userClients(guest.userId), keys.presence(guest.userId))) === 0,
+    );
+    expect(await redis.exists(keys.client(guest.userId, ga.clientId))).toBe(0);
+  });
+
+  it('times out guests that stop answering, not users', async () => {
+    const quiet = await startInstance({
+      PING_INTERVAL_MS: '60000',
+      PING_TIMEOUT_MS: '60000',
+      HEARTBEAT_INTERVAL_MS: '50',
+      GUEST_PING_INTERVAL_MS: '100',
+      GUEST_MAX_MISSED_PINGS: '3',
+      GUEST_CONNECTION_TIMEOUT_MS: '10000',
+    });
+    try {
+      const guest = await principal(redis, 'guest');
+      const user = await principal(redis, 'user');
+      const g = await connect(quiet.url, { token: guest.token });
+      const u = await connect(quiet.url, { token: user.token });
+      const closed = new Promise<string>((r) => g.socket.once('disconnect', r));
+      expect(await closed).toBe('io server disconnect');
+      expect(u.socket.connected).toBe(true);
+      // Timed out like a lost network: it may resume within the window.
+      expect(await redis.hget(keys.client(guest.userId, g.clientId), 'state')).toBe('reconnecting');
+      u.close();
+    } finally {
+      await quiet.close();
+    }
+  });
+
+  it('the periodic clean-up reconciles Redis, memory and sockets', async () => {
+    const me = a.app.instanceId;
+    // A record this instance supposedly holds, with no socket behind it (e.g. a lost disconnect).
+    const ghost = await principal(redis, 'guest');
+    await redis.hset(keys.client(ghost.userId, 'ghost-device'), {
+      userId: ghost.userId,
+      clientId: 'ghost-device',
+      instanceId: me,
+      socketId: 'no-such-socket-000000',
+      state: 'connected',
+    });
+    await redis.sadd(keys.instanceClients(me), `${ghost.userId}:ghost-device`);
+    // A guest whose session the auth housekeeping removed while we missed the event.
+    const gone = await principal(redis, 'guest');
+    const cg = track(await connect(a.url, { token: gone.token }));
+    await redis.del(keys.session(gone.sessionId));
+
+    const report = await a.app.signaling.guests.cleanup();
+    expect(report.orphanedRecords).toBeGreaterThanOrEqual(1);
+    expect(report.goneGuests).toBeGreaterThanOrEqual(1);
+    expect(await redis.hget(keys.client(ghost.userId, 'ghost-device'), 'state')).toBe('reconnecting');
+    expect(await redis.sismember(keys.instanceClients(me), `${ghost.userId}:ghost-device`)).toBe(0);
+    expect(await cg.waitFor('session-revoked')).toEqual({ reason: 'guest-session-ended' });
+  });
+});

@@ -1,0 +1,151 @@
+import type { CallStore } from '@voip/call-state/call-store';
+import { keys } from '@voip/contracts/redis-keys';
+import type { Redis } from 'ioredis';
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  answer,
+  candidate,
+  connect,
+  connectError,
+  eventually,
+  type Instance,
+  offer,
+  type Principal,
+  principal,
+  startInstance,
+  type TestClient,
+  testCallStore,
+  testRedis,
+} from './support/cluster.js';
+import { type ChildInstance, spawnInstance } from './support/process.js';
+
+let survivor: Instance;
+let redis: Redis;
+let store: CallStore;
+const clients: TestClient[] = [];
+const children: ChildInstance[] = [];
+const track = (c: TestClient) => {
+  clients.push(c);
+  return c;
+};
+const BEAT = { INSTANCE_HEARTBEAT_MS: '100', INSTANCE_TTL_MS: '400', RESUME_WINDOW_MS: '15000' };
+
+beforeAll(async () => {
+  redis = testRedis();
+  store = testCallStore(redis);
+  survivor = await startInstance(BEAT);
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  for (const ch of children) await ch.kill('SIGKILL');
+  await survivor?.close();
+  await redis.quit();
+});
+
+async function callAcross(
+  child: ChildInstance,
+): Promise<{ x: Principal; cx: TestClient; cy: TestClient; callId: string }> {
+  const x = await principal(redis);
+  const y = await principal(redis);
+  const cx = track(await connect(child.url, { token: x.token }));
+  const cy = track(await connect(survivor.url, { token: y.token }));
+  const res = await store.create({
+    callerId: x.userId,
+    callerKind: 'user',
+    callerName: 'x',
+    calleeId: y.userId,
+    media: 'video',
+  });
+  if (!res.ok) throw new Error('create failed');
+  const callId = res.call.callId;
+  expect(await cx.ack('call-user', { callId, offer: offer() })).toEqual({ ok: true });
+  await cy.waitFor('incoming-call');
+  expect(await cy.ack('accept-call', { callId, answer: answer() })).toEqual({ ok: true });
+  await cx.waitFor('call-accepted');
+  expect(await cx.ack('ice-candidate', { callId, candidate: candidate(1) })).toEqual({ ok: true });
+  await cy.waitFor('ice-candidate');
+  return { x, cx, cy, callId };
+}
+
+describe('an instance killed mid-call', () => {
+  it('its clients resume on the survivor and the call goes on; the dead instance is cleaned up', async () => {
+    const child = await spawnInstance(BEAT);
+    children.push(child);
+    const { x, cx, cy, callId } = await callAcross(child);
+    const resumeToken = cx.session!.resumeToken;
+
+    expect((await child.kill('SIGKILL')).signal).toBe('SIGKILL');
+    // The survivor notices the missing heartbeat and tells the peer.
+    expect(await cy.waitFor('peer-reconnecting', () => true, 10_000)).toEqual({ callId });
+    expect(await redis.sismember(keys.instances(), child.instanceId)).toBe(0);
+    expect(await redis.exists(keys.instanceClients(child.instanceId))).toBe(0);
+    expect(await redis.hget(keys.client(x.userId, cx.clientId), 'state')).toBe('reconnecting');
+    expect(await cy.ack('ice-candidate', { callId, candidate: candidate(2) })).toEqual({ ok: true });
+
+    const back = track(await connect(survivor.url, { token: x.token, clientId: cx.clientId, resumeToken }));
+    expect(back.session?.resumed).toBe(true);
+    expect(await back.waitFor('ice-candidate')).toEqual({ callId, candidate: candidate(2) });
+    expect(await cy.waitFor('peer-reconnected')).toEqual({ callId });
+    expect(await back.ack('ice-candidate', { callId, candidate: candidate(3) })).toEqual({ ok: true });
+    expect(await cy.waitFor('ice-candidate')).toEqual({ callId, candidate: candidate(3) });
+    expect((await store.get(callId))?.state).toBe('accepted');
+  });
+
+  it('a client that reconnects before anyone noticed the death resumes too', async () => {
+    const child = await spawnInstance({ ...BEAT, INSTANCE_TTL_MS: '60000' });
+    children.push(child);
+    const { x, cx, cy, callId } = await callAcross(child);
+    await child.kill('SIGKILL');
+    const back = track(
+      await connect(survivor.url, {
+        token: x.token,
+        clientId: cx.clientId,
+        resumeToken: cx.session!.resumeToken,
+      }),
+    );
+    expect(back.session?.resumed).toBe(true);
+    expect(await cy.ack('ice-candidate', { callId, candidate: candidate(4) })).toEqual({ ok: true });
+    expect(await back.waitFor('ice-candidate')).toEqual({ callId, candidate: candidate(4) });
+  });
+});
+
+describe('graceful shutdown (SIGTERM)', () => {
+  it('tells clients to move, refuses new ones, waits (bounded), exits 0, and the call survives', async () => {
+    const child = await spawnInstance({
+      SHUTDOWN_DRAIN_MS: '1500',
+      SHUTDOWN_RECONNECT_AFTER_MS: '100',
+      SHUTDOWN_RECONNECT_JITTER_MS: '100',
+    });
+    children.push(child);
+    const { x, cx, cy, callId } = await callAcross(child);
+    // A second client that never moves: the drain must not wait for it forever.
+    const idle = track(await connect(child.url, { token: (await principal(redis)).token }));
+    const idleClosed = new Promise<string>((r) => idle.socket.once('disconnect', r));
+
+    child.child.kill('SIGTERM');
+    const notice = await cx.waitFor<{ reconnectAfterMs: number }>('server-shutdown');
+    expect(notice.reconnectAfterMs).toBeGreaterThanOrEqual(100);
+    expect(notice.reconnectAfterMs).toBeLessThanOrEqual(200);
+    expect((await connectError(child.url, { token: x.token, clientId: ulid() }))?.data?.code).toBe(
+      'OVERLOADED',
+    );
+    expect((await fetch(`${child.url}/ready`)).status).toBe(503);
+
+    // The client moves to another instance, as told.
+    const resumeToken = cx.session!.resumeToken;
+    cx.close();
+    const back = track(await connect(survivor.url, { token: x.token, clientId: cx.clientId, resumeToken }));
+    expect(back.session?.resumed).toBe(true);
+
+    expect(await idleClosed).toBe('io server disconnect');
+    const exit = await child.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+
+    expect(await cy.ack('ice-candidate', { callId, candidate: candidate(5) })).toEqual({ ok: true });
+    expect(await back.waitFor('ice-candidate')).toEqual({ callId, candidate: candidate(5) });
+    expect((await store.get(callId))?.state).toBe('accepted');
+    await eventually(async () => (await redis.sismember(keys.instances(), child.instanceId)) === 0);
+    expect(await redis.exists(keys.instance(child.instanceId))).toBe(0);
+  });
+});

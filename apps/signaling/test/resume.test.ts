@@ -1,0 +1,182 @@
+import type { CallStore } from '@voip/call-state/call-store';
+import { keys } from '@voip/contracts/redis-keys';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  answer,
+  callEvents,
+  candidate,
+  connect,
+  eventually,
+  type Instance,
+  offer,
+  type Principal,
+  principal,
+  startInstance,
+  type TestClient,
+  testCallStore,
+  testRedis,
+} from './support/cluster.js';
+
+let a: Instance;
+let b: Instance;
+let redis: Redis;
+let store: CallStore;
+const clients: TestClient[] = [];
+const track = (c: TestClient) => {
+  clients.push(c);
+  return c;
+};
+
+beforeAll(async () => {
+  redis = testRedis();
+  store = testCallStore(redis);
+  [a, b] = await Promise.all([
+    startInstance({ RESUME_WINDOW_MS: '1500' }),
+    startInstance({ RESUME_WINDOW_MS: '1500' }),
+  ]);
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await Promise.all([a?.close(), b?.close()]);
+  await redis.quit();
+});
+
+/** Caller on instance a, callee on instance b, call accepted. */
+async function callInProgress(): Promise<{
+  x: Principal;
+  y: Principal;
+  cx: TestClient;
+  cy: TestClient;
+  callId: string;
+}> {
+  const x = await principal(redis);
+  const y = await principal(redis);
+  const cx = track(await connect(a.url, { token: x.token }));
+  const cy = track(await connect(b.url, { token: y.token }));
+  const res = await store.create({
+    callerId: x.userId,
+    callerKind: 'user',
+    callerName: 'x',
+    calleeId: y.userId,
+    media: 'audio',
+  });
+  if (!res.ok) throw new Error('create failed');
+  const callId = res.call.callId;
+  await cx.ack('call-user', { callId, offer: offer() });
+  await cy.waitFor('incoming-call');
+  await cy.ack('accept-call', { callId, answer: answer() });
+  await cx.waitFor('call-accepted');
+  return { x, y, cx, cy, callId };
+}
+
+describe('resume', () => {
+  it('a dropped caller resumes on the OTHER instance and gets what was sent meanwhile, in order', async () => {
+    const { x, cx, cy, callId } = await callInProgress();
+    const resumeToken = cx.session!.resumeToken;
+    const sessionId = cx.session!.sessionId;
+
+    cx.socket.io.engine.close(); // the network drops
+    expect(await cy.waitFor('peer-reconnecting')).toEqual({ callId });
+    for (let i = 1; i <= 4; i++)
+      expect(await cy.ack('ice-candidate', { callId, candidate: candidate(i) })).toEqual({ ok: true });
+    const restart = { type: 'offer' as const, sdp: 'v=0\r\na=ice-restart\r\n' };
+    expect(await cy.ack('renegotiate', { callId, description: restart })).toEqual({ ok: true });
+
+    const back = track(await connect(b.url, { token: x.token, clientId: cx.clientId, resumeToken }));
+    expect(back.session).toMatchObject({ resumed: true, sessionId });
+    expect(back.session?.resumeToken).not.toBe(resumeToken);
+    const got = back.received
+      .filter((r) => r.event === 'ice-candidate' || r.event === 'renegotiate')
+      .map((r) => r.payload);
+    expect(got).toEqual([
+      { callId, candidate: candidate(1) },
+      { callId, candidate: candidate(2) },
+      { callId, candidate: candidate(3) },
+      { callId, candidate: candidate(4) },
+      { callId, description: restart },
+    ]);
+    expect(await cy.waitFor('peer-reconnected')).toEqual({ callId });
+
+    // The call goes on from the new instance, both ways.
+    expect(await back.ack('ice-candidate', { callId, candidate: candidate(7) })).toEqual({ ok: true });
+    expect(await cy.waitFor('ice-candidate')).toEqual({ callId, candidate: candidate(7) });
+    expect(await cy.ack('ice-candidate', { callId, candidate: candidate(8) })).toEqual({ ok: true });
+    expect(
+      await back.waitFor(
+        'ice-candidate',
+        (p) => (p.candidate as { candidate: string } | null)?.candidate === candidate(8).candidate,
+      ),
+    ).toBeTruthy();
+    expect(await redis.hget(keys.client(x.userId, cx.clientId), 'instanceId')).toBe(b.app.instanceId);
+    expect((await store.get(callId))?.state).toBe('accepted');
+
+    // The old resume token is spent.
+    back.close();
+    await cy.waitFor('peer-reconnecting');
+    const replay = track(await connect(a.url, { token: x.token, clientId: cx.clientId, resumeToken }));
+    expect(replay.session?.resumed).toBe(false);
+  });
+
+  it('past the window the call ends with connection-lost, and a late resume is refused', async () => {
+    const { x, cx, cy, callId } = await callInProgress();
+    const resumeToken = cx.session!.resumeToken;
+    cx.socket.io.engine.close();
+    await cy.waitFor('peer-reconnecting');
+    expect(await cy.waitFor('call-ended', () => true, 10_000)).toMatchObject({
+      callId,
+      reason: 'connection-lost',
+    });
+    const ended = (await callEvents(redis, callId)).filter((e) => e.type === 'call.ended');
+    expect(ended).toHaveLength(1);
+    expect(ended[0]?.data).toMatchObject({
+      endReason: 'connection-lost',
+      outcome: 'answered',
+      endedBy: x.userId,
+    });
+    await eventually(async () => (await redis.exists(keys.client(x.userId, cx.clientId))) === 0);
+
+    const late = track(await connect(a.url, { token: x.token, clientId: cx.clientId, resumeToken }));
+    expect(late.session?.resumed).toBe(false);
+    const metrics = (await a.app.inject('/metrics')).body + (await b.app.inject('/metrics')).body;
+    expect(metrics).toMatch(/signaling_resumes_total\{result="failure"[^}]*\} [1-9]/);
+  });
+
+  it('a device that resumes after its call ended elsewhere is told so', async () => {
+    const { cx, cy, callId, x } = await callInProgress();
+    const resumeToken = cx.session!.resumeToken;
+    cx.socket.io.engine.close();
+    await cy.waitFor('peer-reconnecting');
+    expect(await cy.ack('end-call', { callId })).toEqual({ ok: true });
+    const back = track(await connect(b.url, { token: x.token, clientId: cx.clientId, resumeToken }));
+    expect(back.session?.resumed).toBe(true);
+    expect(await back.waitFor('call-ended')).toMatchObject({ callId, reason: 'hangup' });
+  });
+
+  it('a fresh session (no resume token) of the device carrying a call ends that call', async () => {
+    const { x, cx, cy, callId } = await callInProgress();
+    cx.socket.io.engine.close();
+    await cy.waitFor('peer-reconnecting');
+    track(await connect(a.url, { token: x.token, clientId: cx.clientId }));
+    expect(await cy.waitFor('call-ended')).toMatchObject({ callId, reason: 'connection-lost' });
+  });
+
+  it('the same device connecting twice: the newer connection wins', async () => {
+    const x = await principal(redis);
+    const first = track(await connect(a.url, { token: x.token }));
+    const disconnected = new Promise<string>((r) => first.socket.once('disconnect', r));
+    const second = track(
+      await connect(b.url, {
+        token: x.token,
+        clientId: first.clientId,
+        resumeToken: first.session!.resumeToken,
+      }),
+    );
+    expect(second.session?.resumed).toBe(true);
+    expect(await disconnected).toBe('io server disconnect');
+    await eventually(
+      async () => (await redis.hget(keys.client(x.userId, first.clientId), 'socketId')) === second.socket.id,
+    );
+    expect(await redis.hget(keys.client(x.userId, first.clientId), 'state')).toBe('connected');
+  });
+});
