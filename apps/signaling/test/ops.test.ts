@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis';
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Instance, principal, startInstance, testRedis } from './support/cluster.js';
+
+let inst: Instance;
+let redis: Redis;
+
+beforeAll(async () => {
+  redis = testRedis();
+  inst = await startInstance();
+});
+afterAll(async () => {
+  await inst?.close();
+  await redis.quit();
+});
+
+describe('operations endpoints', () => {
+  it('GET /status counts this instance and the cluster', async () => {
+    const user = await principal(redis, 'user');
+    const guest = await principal(redis, 'guest');
+    const c1 = await connect(inst.url, { token: user.token });
+    const c2 = await connect(inst.url, { token: user.token });
+    const c3 = await connect(inst.url, { token: guest.token });
+    const res = await inst.app.inject('/status');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      instanceId: inst.app.instanceId,
+      status: 'running',
+      connections: 3,
+      users: 2,
+      guests: 1,
+      activeCalls: expect.any(Number),
+      calls: { ringing: expect.any(Number), accepted: expect.any(Number) },
+      reconnecting: expect.any(Number),
+      instances: expect.any(Number),
+    });
+    for (const c of [c1, c2, c3]) c.close();
+  });
+
+  it('GET /metrics has connections, messages by event, rejections by reason, calls, resumes and event-loop lag', async () => {
+    const user = await principal(redis);
+    const c = await connect(inst.url, { token: user.token });
+    await c.ack('heartbeat', {});
+    await c.ack('ice-candidate', { callId: 'nope' });
+    await c.ack('ice-candidate', { callId: ulid(), candidate: null });
+    const body = (await inst.app.inject('/metrics')).body;
+    expect(body).toMatch(/signaling_connections\{[^}]*\} 1\n/);
+    expect(body).toMatch(/signaling_messages_total\{event="heartbeat"[^}]*\} 1\n/);
+    expect(body).toMatch(/signaling_rejected_messages_total\{reason="VALIDATION_FAILED"[^}]*\} 1\n/);
+    expect(body).toMatch(/signaling_rejected_messages_total\{reason="CALL_NOT_FOUND"[^}]*\} 1\n/);
+    expect(body).toContain('signaling_calls{state="ringing"');
+    expect(body).toContain('signaling_reconnecting_clients');
+    expect(body).toContain('signaling_resumes_total');
+    expect(body).toContain('signaling_connection_attempts_total{result="accepted"');
+    expect(body).toContain('nodejs_eventloop_lag_seconds');
+    expect(body).toContain('signaling_event_loop_lag_p99_seconds');
+    c.close();
+  });
+
+  it('/ready reports Redis and the socket server', async () => {
+    const ready = await inst.app.inject('/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().checks).toEqual({ redis: 'ok', signaling: 'ok' });
+  });
+});
