@@ -104,6 +104,13 @@ end
 return 0
 `);
 
+// Only an existing record gets the call marker: a write after the record was removed must not resurrect it.
+const SET_CALL = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'callId') else redis.call('HSET', KEYS[1], 'callId', ARGV[1]) end
+return 1
+`);
+
 export interface RegisterInput {
   userId: string;
   clientId: string;
@@ -271,8 +278,7 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
 
     /** Marks the call a device is in, so a resume or the resume wheel knows which call to restore or end. */
     async setCall(userId: string, clientId: string, callId: string | null): Promise<void> {
-      if (callId) await redis.hset(keys.client(userId, clientId), 'callId', callId);
-      else await redis.hdel(keys.client(userId, clientId), 'callId');
+      await SET_CALL(redis, [keys.client(userId, clientId)], [callId ?? '']);
     },
 
     async socketOf(
