@@ -68,7 +68,7 @@ async function callAcross(
   return { x, cx, cy, callId };
 }
 
-describe('an instance killed mid-call', () => {
+describe('an instance killed mid-call', { timeout: 60_000 }, () => {
   it('its clients resume on the survivor and the call goes on; the dead instance is cleaned up', async () => {
     const child = await spawnInstance(BEAT);
     children.push(child);
@@ -110,7 +110,7 @@ describe('an instance killed mid-call', () => {
   });
 });
 
-describe('graceful shutdown (SIGTERM)', () => {
+describe('graceful shutdown (SIGTERM)', { timeout: 60_000 }, () => {
   it('tells clients to move, refuses new ones, waits (bounded), exits 0, and the call survives', async () => {
     const child = await spawnInstance({
       SHUTDOWN_DRAIN_MS: '1500',
