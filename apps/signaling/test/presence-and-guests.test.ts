@@ -160,4 +160,38 @@ describe('guest connection manager', () => {
     expect(await redis.sismember(keys.instanceClients(me), `${ghost.userId}:ghost-device`)).toBe(0);
     expect(await cg.waitFor('session-revoked')).toEqual({ reason: 'guest-session-ended' });
   });
+
+  it('on start-up an instance cleans what it left behind, never another live instance entries', async () => {
+    const mine = `restart-${Date.now().toString(36)}`;
+    const other = b.app.instanceId;
+    const plant = async (instanceId: string) => {
+      const p = await principal(redis, 'guest');
+      await redis.hset(keys.client(p.userId, 'device-0001'), {
+        userId: p.userId,
+        clientId: 'device-0001',
+        instanceId,
+        socketId: 'gone-socket-00000000',
+        state: 'connected',
+      });
+      await redis.hset(
+        keys.userClients(p.userId),
+        'device-0001',
+        JSON.stringify({ instanceId, socketId: 'gone-socket-00000000', state: 'connected' }),
+      );
+      await redis.sadd(keys.instanceClients(instanceId), `${p.userId}:device-0001`);
+      return p;
+    };
+    const leftover = await plant(mine);
+    const foreign = await plant(other);
+    const restarted = await startInstance({ INSTANCE_ID: mine });
+    try {
+      expect(await redis.hget(keys.client(leftover.userId, 'device-0001'), 'state')).toBe('reconnecting');
+      expect(await redis.exists(keys.instanceClients(mine))).toBe(0);
+      expect(await redis.hget(keys.client(foreign.userId, 'device-0001'), 'state')).toBe('connected');
+      expect(await redis.sismember(keys.instanceClients(other), `${foreign.userId}:device-0001`)).toBe(1);
+    } finally {
+      await restarted.close();
+      await redis.srem(keys.instanceClients(other), `${foreign.userId}:device-0001`);
+    }
+  });
 });
