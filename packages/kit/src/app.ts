@@ -2,6 +2,8 @@
 // limits, /health, /ready (honest dependency checks), /metrics, and TypeBox as the type provider.
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Gauge, type Registry } from 'prom-client';
@@ -66,8 +68,22 @@ export function createApp(opts: AppOptions): App {
       });
     },
     ...(opts.disableRequestLogging ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Query strings, params and headers arrive as strings and are coerced to their schema types; JSON
+  // bodies are not: `{"calleeId": 42}` or `["x"]` where a string belongs is a 400, not silently fixed.
+  const coercing = buildAjv('array');
+  const strict = buildAjv(false);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+
+  // Some HTTP clients send `content-type: application/json` with an empty body on POSTs such as
+  // logout; treat that as "no body" (routes that need one still fail their schema with a 400).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    return parseJson(request, text, done);
+  });
 
   app.decorate('serviceName', opts.service);
   app.decorate('instanceId', instanceId);
@@ -129,6 +145,13 @@ function registerReadinessGauge(registry: Registry, readiness: Map<string, Readi
       for (const [check, result] of Object.entries(checks)) this.set({ check }, result === 'ok' ? 1 : 0);
     },
   });
+}
+
+function buildAjv(coerceTypes: 'array' | false) {
+  // The options Fastify's default compiler uses, so schemas behave the same, with our coercion policy.
+  const ajv = new Ajv.default({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, addUsedSchema: false, strict: false });
+  addFormats.default(ajv);
+  return ajv;
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

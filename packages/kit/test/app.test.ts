@@ -37,7 +37,7 @@ describe('createApp request handling', () => {
     expect(res.json()).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
   });
 
-  it.each(['{"name":', '{name: "alice"}', '{"name":"a"}}', ''])(
+  it.each(['{"name":', '{name: "alice"}', '{"name":"a"}}'])(
     'answers invalid JSON %j with 400 BAD_REQUEST',
     async (payload) => {
       const res = await post(payload);
@@ -45,6 +45,22 @@ describe('createApp request handling', () => {
       expect(res.json()).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } });
     },
   );
+
+  it('treats an empty JSON body as no body: the route schema answers 400 VALIDATION_FAILED', async () => {
+    for (const payload of ['', '  ']) {
+      const res = await post(payload);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('VALIDATION_FAILED');
+    }
+  });
+
+  it('does not coerce JSON body types (a number or an array where a string belongs is a 400)', async () => {
+    for (const body of [{ name: 42 }, { name: ['alice'] }, { name: true }]) {
+      const res = await post(JSON.stringify(body));
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('VALIDATION_FAILED');
+    }
+  });
 
   it('answers schema violations and operator injection with 400 VALIDATION_FAILED', async () => {
     for (const body of [
