@@ -22,6 +22,7 @@ export async function buildApp(config: Config): Promise<App> {
       presenceMaxIds: config.PRESENCE_MAX_IDS,
       syncPageSize: config.SYNC_PAGE_SIZE,
     },
+    syncHoleGraceMs: config.SYNC_HOLE_GRACE_MS,
   });
   // The gateway forwards /api/users/* unchanged, so the public routes live under that prefix here too.
   for (const routes of [

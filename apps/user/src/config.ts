@@ -22,6 +22,11 @@ export const configSpec = {
   MAX_DEVICES: env.int(20, { min: 1, max: 1000 }),
   /** Changes per GET /sync/changes page when the client does not say. */
   SYNC_PAGE_SIZE: env.int(100, { min: 1, max: 500 }),
+  /**
+   * A sync-feed number taken but not written for this long is taken for a writer that died and is
+   * filled, so readers move on (see sync/change-log.ts).
+   */
+  SYNC_HOLE_GRACE_MS: env.int(30_000, { min: 0, max: 3_600_000 }),
   /** Consume the account and call streams (off only for tools that must not take messages). */
   STREAM_CONSUMERS: env.bool(true),
 };

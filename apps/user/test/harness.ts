@@ -107,3 +107,18 @@ export async function drainSync(app: App, a: Account, since?: string, limit = 50
   }
   throw new Error('sync never finished');
 }
+
+/** Polls `check` until it returns a value other than undefined (stream consumers work in the background). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

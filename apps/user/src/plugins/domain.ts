@@ -18,6 +18,7 @@ declare module 'fastify' {
 
 export interface DomainOptions {
   limits: UserDomain['limits'];
+  syncHoleGraceMs: number;
 }
 
 export const domainPlugin = fp(
@@ -28,7 +29,8 @@ export const domainPlugin = fp(
     const blocks = createRelationRepository(conn, 'Block', 'blocks');
     const devices = createDeviceRepository(conn);
     const changes = createChangeLog(conn, {
-      onGap: (info) => app.log.error(info, 'sync feed has a hole that a second read did not fill'),
+      holeGraceMs: opts.syncHoleGraceMs,
+      onHoleFilled: (info) => app.log.warn(info, 'sync feed hole left by a writer that died was filled'),
     });
     const domain: UserDomain = {
       profiles,

@@ -1,7 +1,7 @@
 // One collection per directed relation between accounts: `contacts` (owner has target in their
 // contacts) and `blocks` (owner has blocked target). One document per (owner, target) pair, kept as
-// a tombstone (active: false) after removal, so the sync-feed sequence number of the last change
-// applied to the pair survives and an older, slower write can never overwrite a newer one.
+// a tombstone (active: false) after removal, carrying the owner's sync-feed number of the change it
+// reflects, so relation-service can tell whether it is behind the feed.
 import { type Connection, type Model, Schema } from 'mongoose';
 import { isDuplicateKey } from '../mongo-errors.js';
 
@@ -24,8 +24,8 @@ export interface RelationRepository {
   get(ownerId: string, targetId: string): Promise<RelationRecord | null>;
   listActive(ownerId: string, limit: number): Promise<RelationRecord[]>;
   countActive(ownerId: string): Promise<number>;
-  /** Writes the pair's state unless a newer change (higher seq) is already applied; false when superseded. */
-  apply(state: RelationRecord): Promise<boolean>;
+  /** Writes the pair's state (relation-service decides which state is current). */
+  put(state: RelationRecord): Promise<void>;
   /** Owners holding an active relation to targetId. */
   ownersOf(targetId: string): Promise<string[]>;
   /** Active pairs where any of ids is the owner or the target. */
@@ -74,19 +74,19 @@ export function createRelationRepository(
     async countActive(ownerId) {
       return model.countDocuments({ ownerId, active: true }, { sanitizeFilter: true });
     },
-    async apply(state) {
-      // Matches only an older state. When a newer one exists the upsert tries to insert the same
-      // _id and fails with a duplicate key: that is the "superseded" answer, atomically.
-      try {
-        await model.updateOne(
-          { _id: pairId(state.ownerId, state.targetId), seq: { $lt: state.seq } },
+    async put(state) {
+      const write = () =>
+        model.updateOne(
+          { _id: pairId(state.ownerId, state.targetId) },
           { $set: { ...state } },
           { upsert: true },
         );
-        return true;
+      try {
+        await write();
       } catch (err) {
-        if (isDuplicateKey(err)) return false;
-        throw err;
+        // Two first writes of a pair raced to insert it: it exists now, so this one updates.
+        if (!isDuplicateKey(err)) throw err;
+        await write();
       }
     },
     async ownersOf(targetId) {

@@ -1,10 +1,11 @@
-// Adding and removing contacts and blocks. Each real change is first appended to the owner's sync
-// feed, which hands out its sequence number, and then applied to MongoDB guarded by that number, so
-// the stored state always equals the last change in the feed even when two requests on the same
-// pair race. Redis mirrors are then rewritten from the stored state (not from the request), and
-// checked again after the write (see mirrorUntilStable).
+// Adding and removing contacts and blocks. The owner's sync feed is the order of truth: a real change
+// is appended there first, and the stored pair is then made equal to the newest change about it in
+// the feed (reconcilePair), so the store and the feed agree even when requests on one pair race.
+// Redis mirrors are then rewritten from the stored state (not from the request). Both steps check
+// again after writing (no transactions, and FerretDB has no atomic conditional update either).
 import { AppError } from '@voip/kit/errors';
 import type { UserDomain } from '../domain.js';
+import type { ChangeRecord } from '../sync/change-log.js';
 import type { RelationRecord } from './relation-repository.js';
 
 export type RelationKind = 'contact' | 'block';
@@ -64,6 +65,45 @@ async function refreshMirrors(
   await refreshWatching(domain, targetId, ownerId);
 }
 
+/** The pair's state as a change about it says (the time it was made comes from its data). */
+function stateOf(ownerId: string, targetId: string, change: ChangeRecord): RelationRecord {
+  const data = (change.data ?? {}) as { addedAt?: string; blockedAt?: string };
+  const made = change.op === 'upsert' ? (data.addedAt ?? data.blockedAt) : undefined;
+  return {
+    ownerId,
+    targetId,
+    active: change.op === 'upsert',
+    since: made ? new Date(made) : change.at,
+    seq: change.seq,
+  };
+}
+
+/**
+ * Makes the stored pair equal the newest change about it in the owner's feed, and reads both again
+ * after each write: whoever writes last checks after writing, so the store ends equal to the feed.
+ */
+export async function reconcilePair(
+  domain: UserDomain,
+  kind: RelationKind,
+  ownerId: string,
+  targetId: string,
+  maxRounds = 10,
+): Promise<RelationRecord | null> {
+  const repo = repoFor(domain, kind);
+  let stored: RelationRecord | null = null;
+  for (let round = 0; round < maxRounds; round++) {
+    const [latest, current] = await Promise.all([
+      domain.changes.latest(ownerId, kind, targetId),
+      repo.get(ownerId, targetId),
+    ]);
+    stored = current;
+    if (!latest || current?.seq === latest.seq) return current;
+    await repo.put(stateOf(ownerId, targetId, latest));
+  }
+  domain.log.warn({ kind, ownerId, targetId }, 'relation kept changing while reconciling; left as last read');
+  return stored;
+}
+
 export async function setRelation(
   domain: UserDomain,
   kind: RelationKind,
@@ -90,15 +130,18 @@ export async function setRelation(
     : kind === 'contact'
       ? { userId: targetId, displayName: target?.displayName ?? '', addedAt: now.toISOString() }
       : { userId: targetId, blockedAt: now.toISOString() };
-  const seq = await domain.changes.append(
-    ownerId,
-    { entity: kind, op: active ? 'upsert' : 'delete', id: targetId, ...(data ? { data } : {}) },
-    now,
-  );
-  const record: RelationRecord = { ownerId, targetId, active, since: now, seq };
-  const applied = await repo.apply(record);
-  if (!applied)
-    domain.log.info({ kind, ownerId, targetId, seq }, 'relation change superseded by a newer one');
+  const seq = await domain.changes.append(ownerId, {
+    entity: kind,
+    op: active ? 'upsert' : 'delete',
+    id: targetId,
+    ...(data ? { data } : {}),
+  });
+  const stored = await reconcilePair(domain, kind, ownerId, targetId);
+  if (stored && stored.seq !== seq)
+    domain.log.info(
+      { kind, ownerId, targetId, seq, current: stored.seq },
+      'relation change superseded by a newer one',
+    );
   await refreshMirrors(domain, kind, ownerId, targetId);
-  return { record, changed: true };
+  return { record: { ownerId, targetId, active, since: now, seq }, changed: true };
 }

@@ -8,10 +8,6 @@ export async function recordCallEnded(domain: UserDomain, call: CallEnded): Prom
     const item = historyItemFor(call, participantId);
     if (!item) continue;
     if (await domain.changes.has(participantId, 'call', call.callId)) continue;
-    await domain.changes.append(
-      participantId,
-      { entity: 'call', op: 'upsert', id: call.callId, data: item },
-      new Date(call.endedAt),
-    );
+    await domain.changes.append(participantId, { entity: 'call', op: 'upsert', id: call.callId, data: item });
   }
 }
