@@ -114,10 +114,20 @@ export async function setRelation(
   if (ownerId === targetId)
     throw new AppError('BAD_REQUEST', `you cannot ${active ? 'add' : 'remove'} yourself as a ${kind}`);
   const repo = repoFor(domain, kind);
-  const [target, current] = await Promise.all([domain.profiles.get(targetId), repo.get(ownerId, targetId)]);
+  const [target, latest, stored] = await Promise.all([
+    domain.profiles.get(targetId),
+    domain.changes.latest(ownerId, kind, targetId),
+    repo.get(ownerId, targetId),
+  ]);
+  // The feed is the truth: the store may lag it if a request died between the two writes.
+  const current = latest ? stateOf(ownerId, targetId, latest) : stored;
   // Removing what is already gone stays fine after the other account disappeared; adding needs it.
   if (!target && (active || !current)) throw new AppError('USER_NOT_FOUND', 'no such user');
   if ((current?.active ?? false) === active) {
+    if (latest && stored?.seq !== latest.seq) {
+      await reconcilePair(domain, kind, ownerId, targetId);
+      await refreshMirrors(domain, kind, ownerId, targetId);
+    }
     const record = current ?? { ownerId, targetId, active, since: new Date(), seq: 0 };
     return { record, changed: false };
   }
@@ -136,10 +146,10 @@ export async function setRelation(
     id: targetId,
     ...(data ? { data } : {}),
   });
-  const stored = await reconcilePair(domain, kind, ownerId, targetId);
-  if (stored && stored.seq !== seq)
+  const settled = await reconcilePair(domain, kind, ownerId, targetId);
+  if (settled && settled.seq !== seq)
     domain.log.info(
-      { kind, ownerId, targetId, seq, current: stored.seq },
+      { kind, ownerId, targetId, seq, current: settled.seq },
       'relation change superseded by a newer one',
     );
   await refreshMirrors(domain, kind, ownerId, targetId);

@@ -9,7 +9,9 @@ import {
 
 describe('search helpers', () => {
   it('escapes every regex metacharacter', () => {
-    const special = ['.', '*', '+', '?', '^', '$', '{', '}', '(', ')', '|', '[', ']', '\\', '/', '-'].join('');
+    const special = ['.', '*', '+', '?', '^', '$', '{', '}', '(', ')', '|', '[', ']', '\\', '/', '-'].join(
+      '',
+    );
     expect(new RegExp(`^${escapeRegex(special)}$`).test(special)).toBe(true);
     expect(new RegExp(escapeRegex('a.c')).test('abc')).toBe(false);
   });

@@ -70,6 +70,25 @@ describe('contacts', () => {
     });
   });
 
+  it('repairs a store left behind the feed by a request that died between the two writes', async () => {
+    const a = await withProfile(svc.app);
+    const friend = await withProfile(svc.app);
+    // What a crash right after the feed append leaves: the change, but no stored pair.
+    await svc.app.domain.changes.append(a.id, {
+      entity: 'contact',
+      op: 'upsert',
+      id: friend.id,
+      data: { userId: friend.id, displayName: 'x', addedAt: '2025-01-01T00:00:00.000Z' },
+    });
+    expect((await list(a)).items).toEqual([]);
+    // The client retries: nothing new goes to the feed, and the store and mirror catch up.
+    const retry = await put(a, friend.id);
+    expect(retry.json().addedAt).toBe('2025-01-01T00:00:00.000Z');
+    expect((await list(a)).items.map((c: { userId: string }) => c.userId)).toEqual([friend.id]);
+    expect(await svc.app.redis.sismember(keys.contactWatchers(friend.id), a.id)).toBe(1);
+    expect((await drainSync(svc.app, a)).changes).toHaveLength(1);
+  });
+
   it('refuses yourself (400), unknown users (404) and malformed ids (400)', async () => {
     const self = await put(me, me.id);
     expect(self.statusCode).toBe(400);
