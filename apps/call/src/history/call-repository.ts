@@ -134,81 +134,55 @@ const toRecord = ({ _id, ...rest }: CallDoc): CallRecord => ({
   recordedAt: rest.recordedAt ?? null,
 });
 
+/**
+ * Runs the writes to one call's document one after another within this process. MongoDB applies each
+ * update atomically anyway; FerretDB (dev and tests) reads, modifies and writes back the whole document,
+ * so two concurrent updates of one call (the history consumer ending it while the push dispatcher records
+ * its outcome) would lose one of them.
+ */
+function createWriteQueue() {
+  const tails = new Map<string, Promise<unknown>>();
+  return function serial<T>(callId: string, write: () => Promise<T>): Promise<T> {
+    const previous = tails.get(callId) ?? Promise.resolve();
+    const next = previous.then(write, write);
+    const tail = next.catch(() => undefined);
+    tails.set(callId, tail);
+    void tail.then(() => {
+      if (tails.get(callId) === tail) tails.delete(callId);
+    });
+    return next;
+  };
+}
+
 export function createCallRepository(conn: Connection): CallRepository {
   const model = conn.model<CallDoc>('Call', callSchema, 'calls');
   const col = model.collection;
+  const serial = createWriteQueue();
 
   return {
     model,
-    async recordCreated(c) {
-      await col.updateOne(
-        { _id: c.callId as never },
-        {
-          $setOnInsert: {
-            callerId: c.callerId,
-            calleeId: c.calleeId,
-            media: c.media,
-            state: 'ringing',
-            createdAt: c.createdAt,
-            expiresAt: c.expiresAt,
-            answeredAt: null,
-            endedAt: null,
-            endReason: null,
-            outcome: null,
-            durationMs: null,
-            endedBy: null,
-            replacedBy: null,
-            push: c.push ?? null,
-            pushReport: null,
-            recordedAt: null,
-          },
-        },
-        { upsert: true },
-      );
+    recordCreated(c) {
+      return serial(c.callId, () => insertCreated(c));
     },
-    async recordAccepted(callId, answeredAt) {
+    recordAccepted(callId, answeredAt) {
       // Never over an ended record: a late or re-delivered call.accepted must not resurrect a call.
-      await col.updateOne(
-        { _id: callId as never, state: 'ringing' },
-        { $set: { state: 'accepted', answeredAt } },
-      );
-    },
-    async recordEnded(e) {
-      try {
-        // Matches only a record that is not final yet; when the final record exists the upsert tries to
-        // insert a second document with the same _id, which the unique _id refuses: that is a repeat.
-        const res = await col.updateOne(
-          { _id: e.callId as never, state: { $ne: 'ended' } },
-          {
-            $set: {
-              callerId: e.callerId,
-              calleeId: e.calleeId,
-              media: e.media,
-              state: 'ended',
-              createdAt: e.createdAt,
-              answeredAt: e.answeredAt,
-              endedAt: e.endedAt,
-              endReason: e.endReason,
-              outcome: e.outcome,
-              durationMs: e.durationMs,
-              endedBy: e.endedBy,
-              replacedBy: e.replacedBy,
-              recordedAt: new Date(),
-            },
-          },
-          { upsert: true },
+      return serial(callId, async () => {
+        await col.updateOne(
+          { _id: callId as never, state: 'ringing' },
+          { $set: { state: 'accepted', answeredAt } },
         );
-        return res.modifiedCount + res.upsertedCount > 0 ? 'recorded' : 'duplicate';
-      } catch (err) {
-        if (isDuplicateKey(err)) return 'duplicate';
-        throw err;
-      }
+      });
     },
-    async setPush(callId, push, report) {
-      await col.updateOne(
-        { _id: callId as never },
-        { $set: { push, ...(report ? { pushReport: report } : {}) } },
-      );
+    recordEnded(e) {
+      return serial(e.callId, () => writeEnded(e));
+    },
+    setPush(callId, push, report) {
+      return serial(callId, async () => {
+        await col.updateOne(
+          { _id: callId as never },
+          { $set: { push, ...(report ? { pushReport: report } : {}) } },
+        );
+      });
     },
     async findForParticipant(callId, userId) {
       const doc = await col.findOne<CallDoc>({
@@ -236,4 +210,77 @@ export function createCallRepository(conn: Connection): CallRepository {
       return docs.map(toRecord);
     },
   };
+
+  async function insertCreated(c: CallCreated): Promise<void> {
+    try {
+      await col.updateOne(
+        { _id: c.callId as never },
+        {
+          $setOnInsert: {
+            callerId: c.callerId,
+            calleeId: c.calleeId,
+            media: c.media,
+            state: 'ringing',
+            createdAt: c.createdAt,
+            expiresAt: c.expiresAt,
+            answeredAt: null,
+            endedAt: null,
+            endReason: null,
+            outcome: null,
+            durationMs: null,
+            endedBy: null,
+            replacedBy: null,
+            push: c.push ?? null,
+            pushReport: null,
+            recordedAt: null,
+          },
+        },
+        { upsert: true },
+      );
+    } catch (err) {
+      // Another instance's upsert inserted it first (MongoDB retries this itself, FerretDB does not).
+      if (!isDuplicateKey(err)) throw err;
+    }
+    // The request knows whether a push was started; the consumer's insert could not have known.
+    if (c.push) await col.updateOne({ _id: c.callId as never, push: null }, { $set: { push: c.push } });
+  }
+
+  async function writeEnded(e: CallEnded): Promise<'recorded' | 'duplicate'> {
+    const final = {
+      callerId: e.callerId,
+      calleeId: e.calleeId,
+      media: e.media,
+      state: 'ended',
+      createdAt: e.createdAt,
+      answeredAt: e.answeredAt,
+      endedAt: e.endedAt,
+      endReason: e.endReason,
+      outcome: e.outcome,
+      durationMs: e.durationMs,
+      endedBy: e.endedBy,
+      replacedBy: e.replacedBy,
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        // Matches only a record that is not final yet. When the final record exists, the upsert tries
+        // to insert a second document with the same _id, which the unique _id refuses.
+        const res = await col.updateOne(
+          { _id: e.callId as never, state: { $ne: 'ended' } },
+          { $set: { ...final, recordedAt: new Date() } },
+          { upsert: true },
+        );
+        if (res.modifiedCount + res.upsertedCount > 0) return 'recorded';
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      // Refused or matched nothing: either the final record is there (a repeat), or a ringing record was
+      // inserted at the same moment by another instance (then the next attempt updates it).
+      const current = await col.findOne<Pick<CallDoc, 'state'>>(
+        { _id: e.callId as never },
+        { projection: { state: 1 } },
+      );
+      if (current?.state === 'ended') return 'duplicate';
+    }
+    throw new Error(`could not write the final record of call ${e.callId}`);
+  }
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Starts coturn on loopback for development in the mode the call service uses (TURN_MODE):
+#   TURN_MODE=rest          (default) REST-API credentials checked with TURN_SECRET
+#   TURN_MODE=call-scoped   long-term users the call service writes to coturn's Redis user db
+# Env: TURN_PORT (3478), TURN_REALM (voip.local), TURN_SECRET (rest), TURN_REDIS_URL (call-scoped,
+# redis://host:port/db), TURN_PID_FILE. Extra arguments are passed to turnserver.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+mode="${TURN_MODE:-rest}"
+args=(-c "$here/turnserver.dev.conf" "--listening-port=${TURN_PORT:-3478}" "--realm=${TURN_REALM:-voip.local}")
+[ -n "${TURN_PID_FILE:-}" ] && args+=("--pidfile=$TURN_PID_FILE")
+case "$mode" in
+  rest)
+    [ -n "${TURN_SECRET:-}" ] || { echo "start-dev.sh: TURN_SECRET is required in rest mode" >&2; exit 1; }
+    args+=(--use-auth-secret "--static-auth-secret=$TURN_SECRET")
+    ;;
+  call-scoped)
+    url="${TURN_REDIS_URL:?start-dev.sh: TURN_REDIS_URL is required in call-scoped mode}"
+    hostport="${url#*://}"; hostport="${hostport#*@}"; db="${hostport##*/}"; hostport="${hostport%%/*}"
+    host="${hostport%%:*}"; port="${hostport##*:}"; [ "$port" = "$hostport" ] && port=6379
+    args+=(--lt-cred-mech "--redis-userdb=ip=$host port=$port dbname=$db connect_timeout=5")
+    ;;
+  *) echo "start-dev.sh: TURN_MODE must be rest or call-scoped" >&2; exit 1 ;;
+esac
+exec turnserver "${args[@]}" "$@"
