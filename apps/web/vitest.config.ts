@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// End-to-end tests: a whole stack per file and a real Chromium, hence the generous limits.
+// End-to-end tests: each file starts a whole stack (its own Redis, MongoDB-compatible server, services,
+// coturn, Nginx) and a real Chromium, hence no globalSetup, generous limits and one file at a time.
 export default defineConfig({
   test: {
-    globalSetup: ['@voip/testkit/global-setup'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',

@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+// No globalSetup: the pure tests need no servers, and each stack test file starts a whole stack (its own
+// Redis, MongoDB-compatible server, services, Nginx) through @voip/testkit/stack. One file at a time.
 export default defineConfig({
   test: {
-    globalSetup: ['@voip/testkit/global-setup'],
-    testTimeout: 20_000,
-    hookTimeout: 60_000,
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
     pool: 'forks',
+    fileParallelism: false,
   },
 });

@@ -302,6 +302,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       reconnection: false,
       autoConnect: false,
       forceNew: true,
+      // Nginx hashes on it so every long-polling request of a session reaches the same instance.
+      query: { clientId: this.clientId },
       timeout: this.#opts.connectTimeoutMs ?? 10_000,
       auth: (cb) => cb(this.#handshake ?? {}),
     });

@@ -1,0 +1,132 @@
+// Issue 6's acceptance, in a real browser: two Chromium pages load the demo through Nginx, sign up, one
+// calls the other, media flows both ways over real RTCPeerConnections (fake camera and microphone), the
+// call ends for both and lands in the history; and a call survives the caller's network going away.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Stack, startStack } from '@voip/testkit/stack';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  activeCallId,
+  addContact,
+  events,
+  expectMediaFlowing,
+  launchChromium,
+  openDemo,
+  type Person,
+  pcState,
+  screenshot,
+  waitForConnection,
+} from './support/browser.js';
+
+describe('the demo in headless Chromium, through Nginx', () => {
+  let stack: Stack;
+  let stateDir: string;
+  let browser: Browser;
+  const people: Person[] = [];
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'voip-web-'));
+    stack = await startStack({
+      stateDir,
+      signalingInstances: 2,
+      logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'warn',
+    });
+    browser = await launchChromium();
+  });
+
+  afterEach((ctx) => {
+    // On failure, what the pages said is the first thing to read.
+    if (ctx.task.result?.state === 'fail')
+      for (const p of people) if (p.logs.length) process.stderr.write(`[${p.name}]\n${p.logs.join('\n')}\n`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stopAll();
+    if (stateDir && !process.env.VOIP_KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function twoPeople(a: string, b: string): Promise<[Person, Person]> {
+    const pair = await Promise.all([openDemo(browser, stack.url, a), openDemo(browser, stack.url, b)]);
+    people.push(...pair);
+    return pair;
+  }
+
+  /** `caller` calls `callee` from the contact list; `callee` accepts; both peer connections connect. */
+  async function connectedCall(caller: Person, callee: Person, media: 'audio' | 'video'): Promise<string> {
+    await addContact(caller, callee);
+    await caller.page.click(`[data-test="contact"]:has-text("${callee.name}") [data-test="call-${media}"]`);
+    await callee.page.waitForSelector('[data-test="incoming"]:not([hidden])', { timeout: 15_000 });
+    expect(await callee.page.textContent('#incoming-text')).toContain(caller.name);
+    await callee.page.click('[data-test="accept"]');
+    for (const p of [caller, callee]) {
+      await expect.poll(() => pcState(p), { timeout: 30_000, interval: 250 }).toBe('connected');
+      await p.page.waitForSelector('[data-test="call-status"][data-status="accepted"]');
+    }
+    const callId = await activeCallId(caller);
+    expect(callId).toBeTruthy();
+    expect(await activeCallId(callee)).toBe(callId);
+    return callId!;
+  }
+
+  it('serves the built demo at /', () => {
+    // Nginx serves apps/web/dist when it exists: the test would otherwise run against a stale page.
+    expect(existsSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'app.js'))).toBe(true);
+  });
+
+  it('calls with video: both peer connections connect, media flows, hang-up ends it for both, history says answered', async () => {
+    const [alice, bob] = await twoPeople('Alice', 'Bob');
+    const callId = await connectedCall(alice, bob, 'video');
+    await Promise.all([expectMediaFlowing(alice, true), expectMediaFlowing(bob, true)]);
+    await screenshot(alice, 'call-caller.png');
+    await screenshot(bob, 'call-callee.png');
+
+    await alice.page.click('[data-test="hang-up"]');
+    for (const p of [alice, bob]) {
+      await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
+      expect(await p.page.getAttribute('[data-test="call-status"]', 'data-end-reason')).toBe('hangup');
+      expect(await pcState(p)).not.toBe('connected');
+    }
+    for (const p of [alice, bob]) {
+      const row = p.page.locator(`[data-test="history-item"][data-call-id="${callId}"]`);
+      await row.waitFor({ timeout: 20_000 });
+      expect(await row.getAttribute('data-outcome')).toBe('answered');
+      expect(Number(await row.getAttribute('data-duration-ms'))).toBeGreaterThan(0);
+    }
+    await screenshot(alice, 'history-caller.png');
+  });
+
+  it('keeps the call when the caller’s network goes away and comes back', async () => {
+    const [carol, dave] = await twoPeople('Carol', 'Dave');
+    const callId = await connectedCall(carol, dave, 'video');
+    await expectMediaFlowing(dave, true);
+
+    // The caller's network goes: the page is offline and its socket dies, as when a phone loses its network.
+    await carol.context.setOffline(true);
+    await carol.page.evaluate(() => (window as unknown as { voipDemo: { dropSignaling(): void } }).voipDemo.dropSignaling());
+    await carol.page.waitForSelector('[data-test="connection"]:is([data-state="reconnecting"], [data-state="failed"])');
+    await dave.page.waitForSelector('[data-test="call-status"][data-peer-reconnecting="true"]', { timeout: 15_000 });
+    await screenshot(carol, 'offline-caller.png');
+    await screenshot(dave, 'offline-callee.png');
+
+    await carol.context.setOffline(false);
+    await waitForConnection(carol.page, 'connected');
+    await dave.page.waitForSelector('[data-test="call-status"][data-peer-reconnecting="false"]', { timeout: 15_000 });
+    expect(await events(dave)).toEqual(expect.arrayContaining(['peer-reconnecting', 'peer-reconnected']));
+    for (const p of [carol, dave]) {
+      expect(await activeCallId(p)).toBe(callId);
+      expect(await p.page.getAttribute('[data-test="call-status"]', 'data-status')).toBe('accepted');
+      await expect.poll(() => pcState(p), { timeout: 30_000, interval: 250 }).toBe('connected');
+    }
+    await Promise.all([expectMediaFlowing(carol, true), expectMediaFlowing(dave, true)]);
+    await screenshot(carol, 'resumed-caller.png');
+    await screenshot(dave, 'resumed-callee.png');
+
+    await dave.page.click('[data-test="hang-up"]');
+    for (const p of [carol, dave])
+      await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
+  });
+});

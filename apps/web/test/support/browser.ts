@@ -1,0 +1,127 @@
+// Real headless Chromium (Debian's, driven by playwright-core, which downloads no browser) with fake
+// camera and microphone, and the steps a person takes in the demo, for the end-to-end tests.
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+export const CHROMIUM = process.env.VOIP_CHROMIUM ?? '/usr/bin/chromium';
+export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results');
+
+export async function launchChromium(): Promise<Browser> {
+  // launch() gives every run a fresh, temporary user data dir.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      '--disable-quic',
+      // Real host addresses in ICE candidates (no .local mDNS names nobody here can resolve).
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  });
+}
+
+export interface Person {
+  context: BrowserContext;
+  page: Page;
+  name: string;
+  username: string;
+  /** What the page logged (console errors, page errors), printed when a test fails. */
+  logs: string[];
+}
+
+/** A new browser context (its own storage: a separate device) with the demo open and signed up. */
+export async function openDemo(browser: Browser, url: string, name: string): Promise<Person> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await context.grantPermissions(['camera', 'microphone'], { origin: url });
+  const page = await context.newPage();
+  const logs: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') logs.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(url);
+  const username = `${name.toLowerCase()}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+  await page.click('[data-tab="register"]');
+  await page.fill('#form-register [name="username"]', username);
+  await page.fill('#form-register [name="displayName"]', `${name} ${username}`);
+  await page.fill('#form-register [name="password"]', 'correct horse battery');
+  await page.click('#form-register button[type="submit"]');
+  await page.waitForSelector('#home:not([hidden])');
+  await waitForConnection(page, 'connected');
+  return { context, page, name: `${name} ${username}`, username, logs };
+}
+
+export async function waitForConnection(page: Page, state: string, timeout = 30_000): Promise<void> {
+  await page.waitForSelector(`[data-test="connection"][data-state="${state}"]`, { timeout });
+}
+
+/** Finds `other` by name and adds them as a contact (their profile appears once the bus delivered it). */
+export async function addContact(me: Person, other: Person): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        await me.page.fill('#search [name="q"]', other.name);
+        await me.page.click('#search button');
+        return me.page.locator('[data-test="add-contact"]').count();
+      },
+      { timeout: 15_000, interval: 500 },
+    )
+    .toBe(1);
+  await me.page.click('[data-test="add-contact"]');
+  await me.page.waitForSelector(`[data-test="contact"] >> text=${other.name}`);
+}
+
+export const pcState = (p: Person) =>
+  p.page.evaluate(() => (window as unknown as { voipDemo: { peerConnectionState(): string | null } }).voipDemo.peerConnectionState());
+
+export interface Inbound {
+  kind: string;
+  packetsReceived: number;
+  framesDecoded: number;
+}
+export const inbound = (p: Person) =>
+  p.page.evaluate(() => (window as unknown as { voipDemo: { inboundStats(): Promise<Inbound[]> } }).voipDemo.inboundStats());
+
+/** Inbound audio packets and video frames keep growing: media really flows into this page. */
+export async function expectMediaFlowing(p: Person, withVideo: boolean): Promise<void> {
+  const total = (stats: Inbound[], kind: string, key: 'packetsReceived' | 'framesDecoded') =>
+    stats.filter((s) => s.kind === kind).reduce((n, s) => n + s[key], 0);
+  const first = await inbound(p);
+  await expect
+    .poll(
+      async () => {
+        const now = await inbound(p);
+        return {
+          audio: total(now, 'audio', 'packetsReceived') > total(first, 'audio', 'packetsReceived'),
+          video: !withVideo || total(now, 'video', 'framesDecoded') > total(first, 'video', 'framesDecoded'),
+        };
+      },
+      { timeout: 20_000, interval: 500 },
+    )
+    .toEqual({ audio: true, video: true });
+}
+
+export const events = (p: Person) =>
+  p.page.evaluate(() =>
+    (window as unknown as { voipDemo: { events: { event: string; detail?: unknown }[] } }).voipDemo.events.map((e) => e.event),
+  );
+
+export const activeCallId = (p: Person) =>
+  p.page.evaluate(() => (window as unknown as { voipDemo: { call(): { id: string } | null } }).voipDemo.call()?.id ?? null);
+
+export async function screenshot(p: Person, file: string): Promise<string> {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, file);
+  await p.page.screenshot({ path, fullPage: true });
+  return path;
+}

@@ -1,0 +1,312 @@
+// The SDK's signaling side against the real stack (two signaling instances behind Nginx): the state
+// machine, resume with clientId + resumeToken, token refresh on connect_error, the call object API, and
+// a call that survives a SIGKILL of the caller's signaling instance.
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../src/api-error.js';
+import type { Call, Candidate, Offer } from '../src/call.js';
+import type { ConnectionState } from '../src/connection-state.js';
+import { memoryStorage } from '../src/storage.js';
+import { VoipClient, type VoipClientOptions } from '../src/voip.js';
+import { countingFetch, startTestStack, type TestStack, unique } from './support/stack.js';
+
+const PASSWORD = 'correct horse battery';
+// Signaling validates SDP as an opaque string: Node has no WebRTC, so calls carry hand-made descriptions.
+const offer: Offer = { type: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=test-offer\r\n' };
+const answer = { type: 'answer' as const, sdp: 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=test-answer\r\n' };
+const candidate = (n: number): Candidate => ({
+  candidate: `candidate:${n} 1 udp 2122260223 192.0.2.${n} 5${String(n).padStart(4, '0')} typ host`,
+  sdpMid: '0',
+  sdpMLineIndex: 0,
+});
+
+/** Rejects with `message` when `p` has not settled in time (a missing event names itself in the failure). */
+function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+interface Online {
+  client: VoipClient;
+  id: string;
+  username: string;
+  states: ConnectionState[];
+}
+
+describe('signaling client (through Nginx → two signaling instances)', () => {
+  let stack: TestStack;
+  const clients: VoipClient[] = [];
+
+  beforeAll(async () => {
+    stack = await startTestStack({
+      services: ['auth', 'user', 'call', 'signaling', 'gateway'],
+      signalingInstances: 2,
+      coturn: false,
+      serviceEnv: { auth: { ACCESS_TTL_SECONDS: '10' } },
+    });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await stack?.dispose();
+  });
+
+  const newClient = (opts: Partial<VoipClientOptions> = {}) => {
+    const client = new VoipClient({ url: stack.url, storage: memoryStorage(), ...opts });
+    clients.push(client);
+    return client;
+  };
+
+  async function online(name: string, opts: Partial<VoipClientOptions> = {}): Promise<Online> {
+    const client = newClient(opts);
+    const username = unique(name.toLowerCase());
+    const res = await client.auth.register({ username, password: PASSWORD, displayName: name });
+    const states: ConnectionState[] = [];
+    client.on('connection', (s) => states.push(s.state));
+    client.connect();
+    await vi.waitFor(() => expect(client.connection.state).toBe('connected'), { timeout: 15_000, interval: 50 });
+    return { client, id: res.user.id, username, states };
+  }
+
+  /** Which signaling instance (index) holds `n` connections, read from each instance's /status. */
+  async function connectionsPerInstance(): Promise<number[]> {
+    return Promise.all(
+      [0, 1].map(async (i) => {
+        const res = await fetch(`${stack.service('signaling', i).url}/status`);
+        return ((await res.json()) as { connections: number }).connections;
+      }),
+    );
+  }
+
+  /** Starts a call from `a` to `b` with hand-made SDP and has `b` accept it. */
+  async function connectedCall(a: Online, b: Online): Promise<{ outgoing: Call; incoming: Call }> {
+    const incomingP = b.client.next('incoming-call');
+    const outgoing = await a.client.startCall(b.id, 'audio', { offer });
+    const incoming = await incomingP;
+    expect(incoming).toMatchObject({ id: outgoing.id, direction: 'incoming', media: 'audio' });
+    expect(incoming.peer).toMatchObject({ id: a.id });
+    const accepted = outgoing.next('accepted');
+    await incoming.accept({ answer });
+    expect((await accepted).answer).toEqual(answer);
+    expect(outgoing.status).toBe('accepted');
+    return { outgoing, incoming };
+  }
+
+  it('connects with a persisted clientId, reports its states, and resumes its session after a drop', async () => {
+    const storage = memoryStorage();
+    const ann = await online('Ann', { storage });
+    expect(ann.states).toEqual(['connecting', 'connected']);
+    expect(storage.getItem('voip.clientId')).toBe(ann.client.clientId);
+    expect(ann.client.clientId).toMatch(/^[0-9A-Z]{26}$/);
+    // The same storage is the same install: the same clientId.
+    expect(new VoipClient({ url: stack.url, storage }).clientId).toBe(ann.client.clientId);
+
+    const first = ann.client.signaling.session!;
+    expect(first.resumeToken).toBeTruthy();
+    const reconnected = ann.client.signaling.next('reconnected');
+    ann.client.signaling.dropTransport();
+    const session = await reconnected;
+    expect(session.resumed).toBe(true);
+    expect(ann.states.slice(2)).toEqual(['reconnecting', 'reconnecting', 'connected']);
+    expect(ann.client.connection).toEqual({ state: 'connected', attempt: 0 });
+
+    ann.client.disconnect();
+    expect(ann.client.connection.state).toBe('disconnected');
+    await expect(ann.client.signaling.request('heartbeat', {})).rejects.toMatchObject({ code: 'DISCONNECTED' });
+  });
+
+  it('refreshes an expired access token when the handshake is refused with TOKEN_EXPIRED', async () => {
+    const counting = countingFetch();
+    // proactiveRefresh off: the client presents the expired token and must react to connect_error.
+    const ben = await online('Ben', { fetch: counting.fetch, proactiveRefresh: false });
+    const old = ben.client.rest.tokens!;
+    await new Promise((r) => setTimeout(r, Math.max(0, old.expiresAt - Date.now()) + 1500));
+    counting.calls.length = 0;
+    const reconnected = ben.client.signaling.next('reconnected');
+    ben.client.signaling.dropTransport();
+    await reconnected;
+    expect(counting.calls.filter((c) => c.path === '/api/auth/refresh')).toHaveLength(1);
+    expect(ben.client.rest.tokens!.accessToken).not.toBe(old.accessToken);
+    // One outage, one try: the expired token was not counted as a failed attempt.
+    expect(ben.states.slice(2)).toEqual(['reconnecting', 'reconnecting', 'connected']);
+  });
+
+  it('fails with the code of a refused handshake instead of retrying it', async () => {
+    const client = newClient();
+    await client.auth.guest('Mallory');
+    // A token the server cannot verify: UNAUTHORIZED is fatal, retrying cannot fix it.
+    client.rest.setTokens({ ...client.rest.tokens!, accessToken: 'not.a.token', expiresAt: Date.now() + 60_000 });
+    client.connect();
+    await vi.waitFor(() => expect(client.connection.state).toBe('failed'), { timeout: 10_000 });
+    expect(client.connection.lastError?.code).toBe('UNAUTHORIZED');
+  });
+
+  it('runs a call: ringing, accept, trickle ICE with end of candidates, hang-up for both, answered in history', async () => {
+    const cat = await online('Cat');
+    const dan = await online('Dan');
+    const ringing = vi.fn();
+    const incomingP = dan.client.next('incoming-call');
+    const outgoing = await cat.client.startCall(dan.id, 'video', { offer });
+    outgoing.on('ringing', ringing);
+    const incoming = await incomingP;
+    expect(incoming).toMatchObject({ id: outgoing.id, media: 'video', offer, status: 'ringing' });
+    expect(incoming.peer).toMatchObject({ id: cat.id, displayName: 'Cat', kind: 'user' });
+    await vi.waitFor(() => expect(outgoing.status).toBe('ringing'));
+
+    const accepted = outgoing.next('accepted');
+    await incoming.accept({ answer });
+    await accepted;
+
+    const atDan: (Candidate | null)[] = [];
+    const atCat: (Candidate | null)[] = [];
+    incoming.on('ice-candidate', (e) => atDan.push(e.candidate));
+    outgoing.on('ice-candidate', (e) => atCat.push(e.candidate));
+    outgoing.sendIceCandidate(candidate(1));
+    outgoing.sendIceCandidate(null);
+    incoming.sendIceCandidate(candidate(2));
+    incoming.sendIceCandidate(null);
+    await vi.waitFor(() => {
+      expect(atDan).toEqual([expect.objectContaining({ candidate: candidate(1).candidate }), null]);
+      expect(atCat).toEqual([expect.objectContaining({ candidate: candidate(2).candidate }), null]);
+    });
+
+    const renegotiated = incoming.next('renegotiate');
+    await outgoing.renegotiate({ type: 'offer', sdp: `${offer.sdp}a=ice-restart\r\n` });
+    expect((await renegotiated).description.sdp).toContain('ice-restart');
+
+    await new Promise((r) => setTimeout(r, 1100)); // a call that lasts a measurable second
+    const endedAtDan = incoming.next('ended');
+    await outgoing.hangUp();
+    expect(outgoing.endInfo).toMatchObject({ reason: 'hangup' });
+    expect((await endedAtDan).reason).toBe('hangup');
+    expect(incoming.status).toBe('ended');
+
+    await vi.waitFor(
+      async () => {
+        const item = (await cat.client.calls.history()).items.find((x) => x.callId === outgoing.id);
+        expect(item).toMatchObject({ direction: 'outgoing', outcome: 'answered', peerId: dan.id });
+        expect(item!.durationMs).toBeGreaterThan(0);
+      },
+      { timeout: 15_000, interval: 250 },
+    );
+  });
+
+  it('rejects, cancels and surfaces refused acks as ApiError codes', async () => {
+    const eve = await online('Eve');
+    const fay = await online('Fay');
+
+    const incomingP = fay.client.next('incoming-call');
+    const outgoing = await eve.client.startCall(fay.id, 'audio', { offer });
+    const incoming = await incomingP;
+    const rejected = outgoing.next('rejected');
+    await incoming.reject();
+    expect(await rejected).toMatchObject({ callId: outgoing.id });
+    await vi.waitFor(() => expect(outgoing.status).toBe('ended'));
+    expect(outgoing.endInfo?.reason).toBe('rejected');
+
+    const incomingP2 = fay.client.next('incoming-call');
+    const second = await eve.client.startCall(fay.id, 'audio', { offer });
+    const ringingAtFay = await incomingP2;
+    const cancelled = ringingAtFay.next('ended');
+    await second.hangUp();
+    expect(second.endInfo?.reason).toBe('cancelled');
+    expect((await cancelled).reason).toBe('cancelled');
+
+    // Accepting a call that is over: the ack says no, the SDK rejects with its code.
+    const err = await fay.client.signaling
+      .request('accept-call', { callId: second.id, answer })
+      .then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toMatch(/^[A-Z_]+$/);
+    // A payload that fails validation: ok:false, and the socket stays up.
+    const invalid = await fay.client.signaling
+      .request('ice-candidate', { callId: '', candidate: null })
+      .then(() => null, (e: unknown) => e);
+    expect(invalid).toBeInstanceOf(ApiError);
+    expect(fay.client.isConnected).toBe(true);
+  });
+
+  it('keeps a call across a dropped connection: the peer is told, and what it sent meanwhile arrives', async () => {
+    const ivy = await online('Ivy');
+    const jon = await online('Jon');
+    const { outgoing, incoming } = await connectedCall(ivy, jon);
+    const peerReconnecting = incoming.next('peer-reconnecting');
+    const peerReconnected = incoming.next('peer-reconnected');
+    const back = ivy.client.signaling.next('reconnected');
+    const atIvy: (Candidate | null)[] = [];
+    outgoing.on('ice-candidate', (e) => atIvy.push(e.candidate));
+
+    ivy.client.signaling.dropTransport();
+    await within(peerReconnecting, 10_000, 'the callee never got peer-reconnecting');
+    // Sent while the caller is away: the server keeps it for the caller's resume.
+    incoming.sendIceCandidate(candidate(5));
+    expect((await back).resumed).toBe(true);
+    await within(peerReconnected, 10_000, 'the callee never got peer-reconnected');
+    await vi.waitFor(() => expect(atIvy).toEqual([expect.objectContaining({ candidate: candidate(5).candidate })]));
+    expect(outgoing.status).toBe('accepted');
+
+    const ended = outgoing.next('ended');
+    await incoming.hangUp();
+    expect((await ended).reason).toBe('hangup');
+  });
+
+  it('resumes a call after the caller’s signaling instance is SIGKILLed: peer-reconnected, ICE still delivered', async () => {
+    /** Connects a new user and tells which instance took the connection (from the /status counts). */
+    const onlineAt = async (name: string, opts: Partial<VoipClientOptions> = {}) => {
+      const pre = await connectionsPerInstance();
+      const who = await online(name, opts);
+      let instance = -1;
+      await vi.waitFor(async () => {
+        const now = await connectionsPerInstance();
+        instance = now.findIndex((n, k) => n === pre[k]! + 1);
+        expect(instance).toBeGreaterThanOrEqual(0);
+      });
+      return { who, instance, pre };
+    };
+    const { who: caller, instance: callerInstance } = await onlineAt('Gus');
+    // Find a callee device that Nginx sends to the other instance (it hashes on clientId).
+    let callee: Online | undefined;
+    for (let i = 0; i < 12 && !callee; i++) {
+      const tried = await onlineAt(`Hal${i}`, { storage: memoryStorage({ 'voip.clientId': ulid() }) });
+      if (tried.instance !== callerInstance) callee = tried.who;
+      else {
+        tried.who.client.disconnect();
+        await vi.waitFor(async () => expect(await connectionsPerInstance()).toEqual(tried.pre));
+      }
+    }
+    expect(callee, 'no clientId landed on the other instance').toBeDefined();
+
+    const { outgoing, incoming } = await connectedCall(caller, callee!);
+    const peerReconnected = incoming.next('peer-reconnected');
+    const callerBack = caller.client.signaling.next('reconnected');
+
+    await stack.kill('signaling', callerInstance);
+    const session = await within(callerBack, 20_000, 'the caller did not reconnect through Nginx');
+    expect(session.resumed).toBe(true);
+    expect(caller.states).toContain('reconnecting');
+    expect(caller.client.connection.state).toBe('connected');
+    // API.md: a participant restored within the resume window → the peer gets peer-reconnected.
+    await within(peerReconnected, 20_000, 'the callee never got peer-reconnected after the caller resumed elsewhere');
+    expect(outgoing.status).toBe('accepted');
+    expect(incoming.status).toBe('accepted');
+
+    const atCaller: (Candidate | null)[] = [];
+    const atCallee: (Candidate | null)[] = [];
+    outgoing.on('ice-candidate', (e) => atCaller.push(e.candidate));
+    incoming.on('ice-candidate', (e) => atCallee.push(e.candidate));
+    incoming.sendIceCandidate(candidate(7));
+    outgoing.sendIceCandidate(candidate(8));
+    await vi.waitFor(() => {
+      expect(atCaller).toEqual([expect.objectContaining({ candidate: candidate(7).candidate })]);
+      expect(atCallee).toEqual([expect.objectContaining({ candidate: candidate(8).candidate })]);
+    });
+
+    const ended = incoming.next('ended');
+    await outgoing.hangUp();
+    expect((await ended).reason).toBe('hangup');
+  });
+});
