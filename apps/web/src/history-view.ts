@@ -59,13 +59,12 @@ export class HistoryView {
             'data-call-id': item.callId,
             'data-outcome': item.outcome,
             'data-duration-ms': item.durationMs,
-            title: `${item.media} call, ${item.endReason}`,
+            title: `${item.media} call, ${item.endReason}, ${formatTime(item.startedAt)}`,
           },
           h('span', { title: item.direction }, item.direction === 'outgoing' ? '↗' : '↙'),
           name,
           h('span', { class: `small outcome-${item.outcome}` }, item.outcome),
           h('span', { class: 'small muted' }, item.outcome === 'answered' ? formatDuration(item.durationMs) : ''),
-          h('span', { class: 'small muted' }, formatTime(item.startedAt)),
         );
       }),
     );

@@ -14,6 +14,7 @@ import {
   events,
   expectMediaFlowing,
   launchChromium,
+  untilApiAnswers,
   openDemo,
   type Person,
   pcState,
@@ -33,7 +34,10 @@ describe('the demo in headless Chromium, through Nginx', () => {
       stateDir,
       signalingInstances: 2,
       logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'warn',
+      // The gateway may first see its upstreams down (they start together): let it notice them up soon.
+      serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200' } },
     });
+    await untilApiAnswers(stack.url);
     browser = await launchChromium();
   });
 
@@ -61,9 +65,11 @@ describe('the demo in headless Chromium, through Nginx', () => {
     await caller.page.click(`[data-test="contact"]:has-text("${callee.name}") [data-test="call-${media}"]`);
     await callee.page.waitForSelector('[data-test="incoming"]:not([hidden])', { timeout: 15_000 });
     expect(await callee.page.textContent('#incoming-text')).toContain(caller.name);
+    expect(await caller.page.isVisible('[data-test="incoming"]')).toBe(false);
     await callee.page.click('[data-test="accept"]');
     for (const p of [caller, callee]) {
       await expect.poll(() => pcState(p), { timeout: 30_000, interval: 250 }).toBe('connected');
+      expect(await p.page.isVisible('[data-test="incoming"]')).toBe(false);
       await p.page.waitForSelector('[data-test="call-status"][data-status="accepted"]');
     }
     const callId = await activeCallId(caller);

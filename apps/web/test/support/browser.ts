@@ -125,3 +125,16 @@ export async function screenshot(p: Person, file: string): Promise<string> {
   await p.page.screenshot({ path, fullPage: true });
   return path;
 }
+
+/** Waits until the gateway routes to auth, user and call (an anonymous request gets no 502/503). */
+export async function untilApiAnswers(url: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (const path of ['/api/auth/me', '/api/users/me', '/api/calls']) {
+    for (;;) {
+      const res = await fetch(url + path).catch(() => null);
+      if (res && res.status !== 502 && res.status !== 503) break;
+      if (Date.now() > deadline) throw new Error(`${path} still unavailable through ${url}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
