@@ -10,6 +10,7 @@ import {
   type ClientSocket,
   call,
   connect,
+  rawGet,
   register,
   type Transport,
 } from './support/public-client.js';
@@ -160,13 +161,16 @@ describe('the public door (Nginx in front of gateway and signaling)', () => {
       '/api/users/internal/users/x/reachability',
       '/api/users/%2e%2e/%2e%2e/internal/users/x/devices',
       '/api/../metrics',
+      '/api/users/..%2f..%2fmetrics',
+      '/api//users/../../internal/users/x/devices',
+      '/socket.io/%2e%2e/metrics',
       '/socket.io/../status',
       '/socket.io/status',
       '/api/auth/health',
       '/METRICS',
     ];
     for (const path of paths) {
-      const res = await call(base, 'GET', path, { token: alice.accessToken });
+      const res = await rawGet(base, path, { authorization: `Bearer ${alice.accessToken}` });
       expect(res.status, path).toBe(404);
       expect(res.text, path).not.toMatch(
         /process_cpu|http_request_duration|instanceId|"connections"|"exists"/,

@@ -1,6 +1,7 @@
 // What a client of the public door does: JSON over HTTP to /api/..., Socket.io to /socket.io/, and
 // nothing else — the tests act only through Nginx's port, like the Android app.
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import type { ClientToServerEvents, ServerToClientEvents } from '@voip/contracts/socket';
 import { io, type Socket } from 'socket.io-client';
 
@@ -36,6 +37,31 @@ export async function call<T = any>(
     /* not JSON: keep the text */
   }
   return { status: res.status, headers: res.headers, body: body as T, text };
+}
+
+/** A GET whose path goes on the wire exactly as written (fetch would normalise `..` and `%2e`). */
+export function rawGet(
+  base: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path: rawPath, method: 'GET', headers, timeout: 20_000 },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${rawPath} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 export interface Account {
