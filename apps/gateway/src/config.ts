@@ -1,5 +1,33 @@
 // The gateway service's configuration, read once from the environment.
-import { baseConfigSpec, type ConfigOf, env, jwtVerifyConfigSpec, redisConfigSpec } from '@voip/kit/config';
+import {
+  baseConfigSpec,
+  ConfigError,
+  type ConfigOf,
+  env,
+  type Field,
+  jwtVerifyConfigSpec,
+  redisConfigSpec,
+} from '@voip/kit/config';
+
+/** Comma-separated http(s) base URLs; a bad entry stops start-up with one line naming the variable. */
+export const upstreamList = (fallback: string): Field<string[]> => ({
+  describe: 'comma-separated http(s) base URLs',
+  parse(raw, name) {
+    const list = env.list([fallback]).parse(raw, name);
+    if (list.length === 0) throw new ConfigError(name, 'needs at least one URL');
+    for (const entry of list) {
+      let url: URL;
+      try {
+        url = new URL(entry);
+      } catch {
+        throw new ConfigError(name, `has "${entry}", which is not a URL`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new ConfigError(name, `has "${entry}": only http(s) upstreams`);
+    }
+    return list;
+  },
+});
 
 export const configSpec = {
   ...baseConfigSpec,
@@ -7,9 +35,9 @@ export const configSpec = {
   ...redisConfigSpec,
   ...jwtVerifyConfigSpec,
   /** Base URLs of each service's instances, comma-separated; paths are forwarded unchanged. */
-  AUTH_UPSTREAMS: env.list(['http://127.0.0.1:3001']),
-  USER_UPSTREAMS: env.list(['http://127.0.0.1:3002']),
-  CALL_UPSTREAMS: env.list(['http://127.0.0.1:3003']),
+  AUTH_UPSTREAMS: upstreamList('http://127.0.0.1:3001'),
+  USER_UPSTREAMS: upstreamList('http://127.0.0.1:3002'),
+  CALL_UPSTREAMS: upstreamList('http://127.0.0.1:3003'),
   /** No answer headers from an upstream within this long → 504 UPSTREAM_TIMEOUT. */
   UPSTREAM_TIMEOUT_MS: env.int(10_000, { min: 100 }),
   /** TCP connect time-out to an upstream; past it the upstream counts as down. */
