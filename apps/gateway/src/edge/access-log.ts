@@ -12,7 +12,7 @@ export function installAccessLog(app: FastifyInstance) {
         path: pathOf(request.url),
         route: request.routeOptions.url ?? null,
         status: reply.statusCode,
-        service: request.upstreamService,
+        upstreamService: request.upstreamService,
         upstream: request.upstream,
         userId: request.principal?.id ?? null,
         ip: request.ip,
