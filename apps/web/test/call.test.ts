@@ -105,6 +105,72 @@ describe('the demo in headless Chromium, through Nginx', () => {
     await screenshot(alice, 'history-caller.png');
   });
 
+  it('drives a call through the WebView bundle as the Android app does (connectAsGuest, VoipUtils, AndroidVoip.onEvent)', async () => {
+    type Bridge = { AndroidVoip: { onEvent(n: string, j: string): void }; bridged: { name: string; payload: unknown }[] };
+    const open = async () => {
+      const context = await browser.newContext();
+      await context.grantPermissions(['camera', 'microphone'], { origin: stack.url });
+      const page = await context.newPage();
+      // The native side's JavaScript interface, as addJavascriptInterface(bridge, "AndroidVoip") makes it.
+      await page.addInitScript(() => {
+        const w = window as unknown as Bridge;
+        w.bridged = [];
+        w.AndroidVoip = { onEvent: (name, json) => w.bridged.push({ name, payload: JSON.parse(json) }) };
+      });
+      await page.goto(`${stack.url}/webview.html`);
+      return { context, page };
+    };
+    const bridged = (page: Awaited<ReturnType<typeof open>>['page']) =>
+      page.evaluate(() => (window as unknown as Bridge).bridged.map((e) => e.name));
+    const [a, b] = await Promise.all([open(), open()]);
+    type Api = {
+      connectAsGuest(url: string, name: string): { ready: Promise<{ guestId: string }> };
+      VoipUtils: {
+        isConnected(): boolean;
+        startCall(id: string, media: string): Promise<string>;
+        acceptCall(): Promise<void>;
+        hangUp(): Promise<void>;
+        disconnect(): void;
+        stats(): Promise<{ kind: string; packetsReceived: number }[]>;
+      };
+    };
+    const connect = (page: typeof a.page, name: string) =>
+      page.evaluate(async (n) => {
+        const w = window as unknown as Api;
+        // The seed's form: a ws:// URL of the server.
+        const { guestId } = await w.connectAsGuest(location.origin.replace(/^http/, 'ws'), n).ready;
+        return guestId;
+      }, name);
+    const [, guestB] = await Promise.all([connect(a.page, 'Web A'), connect(b.page, 'Web B')]);
+    for (const page of [a.page, b.page])
+      await expect.poll(() => page.evaluate(() => (window as unknown as Api).VoipUtils.isConnected()), { timeout: 15_000 }).toBe(true);
+
+    const callId = await a.page.evaluate((id) => (window as unknown as Api).VoipUtils.startCall(id, 'audio'), guestB);
+    await expect.poll(() => bridged(b.page), { timeout: 15_000 }).toContain('incoming-call');
+    await b.page.evaluate(() => (window as unknown as Api).VoipUtils.acceptCall());
+    await expect.poll(() => bridged(a.page), { timeout: 15_000 }).toContain('call-accepted');
+    for (const page of [a.page, b.page]) {
+      await expect
+        .poll(
+          () =>
+            page.evaluate(async () =>
+              (await (window as unknown as Api).VoipUtils.stats()).some((s) => s.kind === 'audio' && s.packetsReceived > 0),
+            ),
+          { timeout: 30_000, interval: 500 },
+        )
+        .toBe(true);
+    }
+    await a.page.evaluate(() => (window as unknown as Api).VoipUtils.hangUp());
+    await expect.poll(() => bridged(b.page), { timeout: 10_000 }).toContain('call-ended');
+    const ended = await b.page.evaluate(() => (window as unknown as Bridge).bridged.find((e) => e.name === 'call-ended')?.payload);
+    expect(ended).toMatchObject({ callId, reason: 'hangup' });
+    expect(await bridged(a.page)).toEqual(expect.arrayContaining(['guest', 'connection', 'call-ringing', 'media-state']));
+
+    await a.page.evaluate(() => (window as unknown as Api).VoipUtils.disconnect());
+    expect(await a.page.evaluate(() => (window as unknown as Api).VoipUtils.isConnected())).toBe(false);
+    await Promise.all([a.context.close(), b.context.close()]);
+  });
+
   it('keeps the call when the caller’s network goes away and comes back', async () => {
     const [carol, dave] = await twoPeople('Carol', 'Dave');
     const callId = await connectedCall(carol, dave, 'video');

@@ -1,4 +1,4 @@
-// The SDK's signaling side against the real stack (two signaling instances behind Nginx): the state
+// The SDK's signaling side against the real stack (three signaling instances behind Nginx): the state
 // machine, resume with clientId + resumeToken, token refresh on connect_error, the call object API, and
 // a call that survives a SIGKILL of the caller's signaling instance.
 import { ulid } from 'ulid';
@@ -38,14 +38,15 @@ interface Online {
   states: ConnectionState[];
 }
 
-describe('signaling client (through Nginx → two signaling instances)', () => {
+describe('signaling client (through Nginx → three signaling instances)', () => {
   let stack: TestStack;
   const clients: VoipClient[] = [];
 
   beforeAll(async () => {
     stack = await startTestStack({
       services: ['auth', 'user', 'call', 'signaling', 'gateway'],
-      signalingInstances: 2,
+      // Three, so that after one is stopped and another killed there is still somewhere to go.
+      signalingInstances: 3,
       coturn: false,
       serviceEnv: { auth: { ACCESS_TTL_SECONDS: '10' } },
     });
@@ -72,15 +73,35 @@ describe('signaling client (through Nginx → two signaling instances)', () => {
     return { client, id: res.user.id, username, states };
   }
 
-  /** Which signaling instance (index) holds `n` connections, read from each instance's /status. */
+  /** Connections per signaling instance, from each one's /status (-1 for an instance that is gone). */
   async function connectionsPerInstance(): Promise<number[]> {
     return Promise.all(
-      [0, 1].map(async (i) => {
-        const res = await fetch(`${stack.service('signaling', i).url}/status`);
-        return ((await res.json()) as { connections: number }).connections;
+      [0, 1, 2].map(async (i) => {
+        try {
+          const res = await fetch(`${stack.service('signaling', i).url}/status`);
+          return ((await res.json()) as { connections: number }).connections;
+        } catch {
+          return -1;
+        }
       }),
     );
   }
+
+  /** Connects a new user and tells which instance took the connection (from the /status counts). */
+  const onlineAt = async (name: string, opts: Partial<VoipClientOptions> = {}) => {
+    const pre = await connectionsPerInstance();
+    const who = await online(name, opts);
+    let instance = -1;
+    await vi.waitFor(
+      async () => {
+        const now = await connectionsPerInstance();
+        instance = now.findIndex((n, k) => n > pre[k]!);
+        expect(instance).toBeGreaterThanOrEqual(0);
+      },
+      { timeout: 5000, interval: 100 },
+    );
+    return { who, instance, pre };
+  };
 
   /** Starts a call from `a` to `b` with hand-made SDP and has `b` accept it. */
   async function connectedCall(a: Online, b: Online): Promise<{ outgoing: Call; incoming: Call }> {
@@ -254,19 +275,30 @@ describe('signaling client (through Nginx → two signaling instances)', () => {
     expect((await ended).reason).toBe('hangup');
   });
 
+  it('moves when its instance shuts down gracefully: leaves at server-shutdown’s time and resumes elsewhere', async () => {
+    const { who: kim, instance } = await onlineAt('Kim');
+    const lee = await online('Lee');
+    const { outgoing, incoming } = await connectedCall(kim, lee);
+    const shutdown = kim.client.signaling.next('server-shutdown');
+    const back = kim.client.signaling.next('reconnected');
+    const firstOutage = kim.client.next('connection', (s) => s.state === 'reconnecting');
+
+    const stopping = stack.stop('signaling', instance);
+    expect((await shutdown).reconnectAfterMs).toBeGreaterThanOrEqual(0);
+    // The client left on its own at the time the server asked for, before being kicked at the drain's end.
+    expect((await firstOutage).lastError?.code).toBe('SERVER_SHUTDOWN');
+    const session = await within(back, 40_000, 'the client did not come back after the graceful shutdown');
+    expect(session.resumed).toBe(true);
+    expect(kim.states).not.toContain('failed');
+    expect(outgoing.status).toBe('accepted');
+    await stopping;
+
+    const ended = incoming.next('ended');
+    await outgoing.hangUp();
+    expect((await ended).reason).toBe('hangup');
+  });
+
   it('resumes a call after the caller’s signaling instance is SIGKILLed: peer-reconnected, ICE still delivered', async () => {
-    /** Connects a new user and tells which instance took the connection (from the /status counts). */
-    const onlineAt = async (name: string, opts: Partial<VoipClientOptions> = {}) => {
-      const pre = await connectionsPerInstance();
-      const who = await online(name, opts);
-      let instance = -1;
-      await vi.waitFor(async () => {
-        const now = await connectionsPerInstance();
-        instance = now.findIndex((n, k) => n === pre[k]! + 1);
-        expect(instance).toBeGreaterThanOrEqual(0);
-      });
-      return { who, instance, pre };
-    };
     const { who: caller, instance: callerInstance } = await onlineAt('Gus');
     // Find a callee device that Nginx sends to the other instance (it hashes on clientId).
     let callee: Online | undefined;
