@@ -212,8 +212,9 @@ export function createCallRepository(conn: Connection): CallRepository {
   };
 
   async function insertCreated(c: CallCreated): Promise<void> {
+    let inserted = false;
     try {
-      await col.updateOne(
+      const res = await col.updateOne(
         { _id: c.callId as never },
         {
           $setOnInsert: {
@@ -237,12 +238,14 @@ export function createCallRepository(conn: Connection): CallRepository {
         },
         { upsert: true },
       );
+      inserted = res.upsertedCount > 0;
     } catch (err) {
       // Another instance's upsert inserted it first (MongoDB retries this itself, FerretDB does not).
       if (!isDuplicateKey(err)) throw err;
     }
-    // The request knows whether a push was started; the consumer's insert could not have known.
-    if (c.push) await col.updateOne({ _id: c.callId as never, push: null }, { $set: { push: c.push } });
+    // The request knows whether a push was started; the consumer's insert (when it came first) did not.
+    if (c.push && !inserted)
+      await col.updateOne({ _id: c.callId as never, push: null }, { $set: { push: c.push } });
   }
 
   async function writeEnded(e: CallEnded): Promise<'recorded' | 'duplicate'> {

@@ -2,7 +2,11 @@ import { createMongoConnection } from '@voip/kit/mongo';
 import { mongoUri } from '@voip/testkit/env';
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CallEnded, type CallRepository, createCallRepository } from '../../src/history/call-repository.js';
+import {
+  type CallEnded,
+  type CallRepository,
+  createCallRepository,
+} from '../../src/history/call-repository.js';
 import { newId } from '../support/harness.js';
 
 describe('calls collection', () => {
@@ -57,9 +61,13 @@ describe('calls collection', () => {
     const ids = Array.from({ length: 20 }, () => newId());
     await Promise.all(ids.map((id) => calls.recordCreated({ ...created(id), push: 'pending' })));
     await Promise.all(
-      ids.flatMap((id) => [calls.recordEnded(ended(id)), calls.setPush(id, 'sent', { devices: 1, sent: 1, failed: 0, invalidated: 0 })]),
+      ids.flatMap((id) => [
+        calls.recordEnded(ended(id)),
+        calls.setPush(id, 'sent', { devices: 1, sent: 1, failed: 0, invalidated: 0 }),
+      ]),
     );
-    for (const id of ids) expect(await calls.findForParticipant(id, 'A')).toMatchObject({ state: 'ended', push: 'sent' });
+    for (const id of ids)
+      expect(await calls.findForParticipant(id, 'A')).toMatchObject({ state: 'ended', push: 'sent' });
   });
 
   it('shows a call to its participants only', async () => {

@@ -49,8 +49,16 @@ describe('outcome from each side', () => {
 
 describe('history items', () => {
   it('are written from the viewer: direction and peer', () => {
-    expect(toHistoryItem(record(), 'A')).toMatchObject({ direction: 'outgoing', peerId: 'B', outcome: 'missed' });
-    expect(toHistoryItem(record({ endReason: 'cancelled' }), 'B')).toMatchObject({ direction: 'incoming', peerId: 'A', outcome: 'missed' });
+    expect(toHistoryItem(record(), 'A')).toMatchObject({
+      direction: 'outgoing',
+      peerId: 'B',
+      outcome: 'missed',
+    });
+    expect(toHistoryItem(record({ endReason: 'cancelled' }), 'B')).toMatchObject({
+      direction: 'incoming',
+      peerId: 'A',
+      outcome: 'missed',
+    });
   });
 });
 
