@@ -26,10 +26,13 @@ import {
 } from '@voip/contracts/calls';
 import { CursorQuery, ErrorBody } from '@voip/contracts/common';
 import {
+  Block,
+  BlocksResponse,
   Contact,
   ContactsResponse,
   Device,
   DeviceParams,
+  DevicesResponse,
   IdParams,
   OwnProfile,
   PatchMeBody,
@@ -201,7 +204,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Add a contact (idempotent)',
-    schema: { params: UserIdParams, response: { 200: Contact, ...errors(400, 404, ...standard) } },
+    schema: { params: UserIdParams, response: { 200: Contact, ...errors(400, 404, 409, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -212,12 +215,20 @@ export const publicRoutes: readonly PublicRoute[] = [
     schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, ...standard) } },
   },
   {
+    method: 'GET',
+    url: '/api/users/me/blocks',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Users you have blocked',
+    schema: { response: { 200: BlocksResponse, ...errors(...standard) } },
+  },
+  {
     method: 'PUT',
     url: '/api/users/me/blocks/:userId',
     service: 'users',
     access: 'bearer',
-    summary: 'Block a user: their calls to you are refused with 403',
-    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, 404, ...standard) } },
+    summary: 'Block a user: their calls to you are refused with 403 (idempotent)',
+    schema: { params: UserIdParams, response: { 200: Block, ...errors(400, 404, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -226,6 +237,14 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: 'Unblock a user',
     schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, ...standard) } },
+  },
+  {
+    method: 'GET',
+    url: '/api/users/me/devices',
+    service: 'users',
+    access: 'bearer',
+    summary: 'Your devices registered for push',
+    schema: { response: { 200: DevicesResponse, ...errors(...standard) } },
   },
   {
     method: 'PUT',
