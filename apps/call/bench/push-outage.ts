@@ -15,8 +15,14 @@ import { createTokenSigner } from '@voip/kit/jwt';
 import { freePort, type RunningServer, startMongo, startRedis } from '@voip/testkit/servers';
 import { Redis } from 'ioredis';
 import { ulid } from 'ulid';
-import { buildApp } from '../dist/app.js';
-import { parseCallConfig } from '../dist/config.js';
+
+// The built service (the bench script builds it first); typed from src so a type-check needs no build.
+const { buildApp } = (await import(
+  new URL('../dist/app.js', import.meta.url).href
+)) as typeof import('../src/app.js');
+const { parseCallConfig } = (await import(
+  new URL('../dist/config.js', import.meta.url).href
+)) as typeof import('../src/config.js');
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
