@@ -319,16 +319,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         });
       });
     }
-    // Auth first (the others verify its tokens), the gateway last (it probes the others).
-    const rank = (n: string) => ['auth', 'user', 'call', 'signaling', 'gateway'].indexOf(n);
-    specs.sort((a, b) => rank(a.name) - rank(b.name));
-    const waits = specs.map((spec) => {
+    // The services start together; the gateway starts once they are ready, so its first health probe
+    // finds them up instead of answering 503 until its next probe.
+    const startAndWait = (spec: Spec) => {
       const child = launch(spec);
       return waitForHttp(spec.readyUrl!, opts.readyTimeoutMs ?? 60_000, child).then(() =>
         progress(`${spec.name.padEnd(10)} ${spec.url}${spec.name === 'signaling' ? ` (instance ${spec.index + 1})` : ''}`),
       );
-    });
-    await Promise.all(waits);
+    };
+    await Promise.all(specs.filter((s) => s.name !== 'gateway').map(startAndWait));
+    await Promise.all(specs.filter((s) => s.name === 'gateway').map(startAndWait));
 
     // Nginx, the one public door.
     let publicUrl = urlOf('gateway')[0] ?? '';
