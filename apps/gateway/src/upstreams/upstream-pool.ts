@@ -71,8 +71,8 @@ export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
     s.lastError = reason;
     if (s.healthy === healthy) return;
     s.healthy = healthy;
-    if (healthy) opts.log.info({ service: opts.service, upstream: s.url }, 'upstream is up');
-    else opts.log.warn({ service: opts.service, upstream: s.url, reason }, 'upstream is down');
+    if (healthy) opts.log.info({ upstreamService: opts.service, upstream: s.url }, 'upstream is up');
+    else opts.log.warn({ upstreamService: opts.service, upstream: s.url, reason }, 'upstream is down');
     opts.onChange?.(s.url, healthy);
   };
 
