@@ -117,6 +117,12 @@ export interface CallStore {
     callId: string,
     by: { byUserId: string; clientId: string; offer: CallOffer },
   ): Promise<RecordOfferResult>;
+  /**
+   * True exactly once per call, to the first who asks while it rings (signaling's `call-ringing` to the
+   * caller, however many callee devices connect). Marks the record's `ringingNotifiedAt`; not a state
+   * change, so no rev bump and no event.
+   */
+  claimRingingNotice(callId: string): Promise<boolean>;
   /** Ends ringing calls whose deadline passed as no-answer. Safe to run on every instance: each call ends once, and only the run that ended it gets it back. */
   expireDue(now?: number, limit?: number): Promise<CallRecord[]>;
   /** Cluster-wide counts of live calls by state. */
@@ -502,6 +508,15 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
     },
     transition,
     recordOffer,
+    claimRingingNotice: (callId) =>
+      guardedWrite(
+        redis,
+        [
+          { key: keys.call(callId), field: 'state', equals: 'ringing' },
+          { key: keys.call(callId), field: 'ringingNotifiedAt', equals: null },
+        ],
+        [hset(keys.call(callId), { ringingNotifiedAt: iso(Date.now()) })],
+      ),
     expireDue,
     async countLive() {
       const res = await redis.multi().zcard(keys.ringDeadlines()).zcard(keys.liveCalls()).exec();

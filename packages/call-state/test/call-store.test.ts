@@ -315,3 +315,28 @@ describe('expireDue', () => {
     expect(after.ringing).toBe(before.ringing);
   });
 });
+
+describe('claimRingingNotice', () => {
+  it('is true once per ringing call, whoever asks concurrently, and never for a missing or answered call', async () => {
+    const [a, b] = users();
+    const call = await createRinging(a, b);
+    const other = createCallStore(redis, { producerSource: 'other-instance' });
+    const claims = await Promise.all([
+      store.claimRingingNotice(call.callId),
+      other.claimRingingNotice(call.callId),
+      store.claimRingingNotice(call.callId),
+    ]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.claimRingingNotice(call.callId)).toBe(false);
+    // Not a state change: the compare-and-set version is untouched, so nobody's transition retries.
+    expect((await store.get(call.callId))?.rev).toBe(call.rev);
+
+    const [c, d] = users();
+    const answered = await createRinging(c, d);
+    await store.transition(answered.callId, { type: 'accept' }, { byUserId: d, clientId: 'x' });
+    expect(await store.claimRingingNotice(answered.callId)).toBe(false);
+    const missing = ulid();
+    expect(await store.claimRingingNotice(missing)).toBe(false);
+    expect(await redis.exists(keys.call(missing))).toBe(0);
+  });
+});
