@@ -1,6 +1,7 @@
 import type { CallStore } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
-import type { Redis } from 'ioredis';
+import { startRedis } from '@voip/testkit/servers';
+import { Redis } from 'ioredis';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -45,12 +46,13 @@ afterAll(async () => {
 
 async function callAcross(
   child: ChildInstance,
+  other: { url: string; redis: Redis; store: CallStore } = { url: survivor.url, redis, store },
 ): Promise<{ x: Principal; cx: TestClient; cy: TestClient; callId: string }> {
-  const x = await principal(redis);
-  const y = await principal(redis);
+  const x = await principal(other.redis);
+  const y = await principal(other.redis);
   const cx = track(await connect(child.url, { token: x.token }));
-  const cy = track(await connect(survivor.url, { token: y.token }));
-  const res = await store.create({
+  const cy = track(await connect(other.url, { token: y.token }));
+  const res = await other.store.create({
     callerId: x.userId,
     callerKind: 'user',
     callerName: 'x',
@@ -105,8 +107,89 @@ describe('an instance killed mid-call', { timeout: 60_000 }, () => {
       }),
     );
     expect(back.session?.resumed).toBe(true);
+    // The peer never saw the caller leave; it still gets the pair, in order (API.md: peer-reconnected).
+    expect(await cy.waitFor('peer-reconnected')).toEqual({ callId });
+    expect(await cy.waitFor('peer-reconnecting')).toEqual({ callId });
     expect(await cy.ack('ice-candidate', { callId, candidate: candidate(4) })).toEqual({ ok: true });
     expect(await back.waitFor('ice-candidate')).toEqual({ callId, candidate: candidate(4) });
+  });
+});
+
+describe('an instance killed, its heartbeat gone, nobody has reaped it yet', { timeout: 60_000 }, () => {
+  it('messages for its clients are queued; a resume elsewhere gets them, the peer gets reconnecting then reconnected', async () => {
+    // A Redis of its own: no instance of another test file may reap the dead instance before the resume.
+    const own = await startRedis();
+    const ownRedis = new Redis(own.url);
+    const ownStore = testCallStore(ownRedis);
+    let quiet: Instance | undefined;
+    let child: ChildInstance | undefined;
+    try {
+      // The survivor beats once, at start, and not again during the test: the death goes unnoticed.
+      quiet = await startInstance({
+        REDIS_URL: own.url,
+        INSTANCE_HEARTBEAT_MS: '600000',
+        INSTANCE_TTL_MS: '1200000',
+      });
+      child = await spawnInstance({ ...BEAT, REDIS_URL: own.url });
+      const { x, cx, cy, callId } = await callAcross(child, {
+        url: quiet.url,
+        redis: ownRedis,
+        store: ownStore,
+      });
+      const peerEvents: string[] = [];
+      cy.socket.onAny((event: string) => {
+        if (event.startsWith('peer-')) peerEvents.push(event);
+      });
+
+      await child.kill('SIGKILL');
+      await eventually(async () => (await ownRedis.exists(keys.instance(child!.instanceId))) === 0);
+      // Not reaped: the record still says "connected" on the dead instance.
+      expect(await ownRedis.sismember(keys.instances(), child.instanceId)).toBe(1);
+      expect(await ownRedis.hmget(keys.client(x.userId, cx.clientId), 'state', 'instanceId')).toEqual([
+        'connected',
+        child.instanceId,
+      ]);
+
+      // The callee keeps trickling while the caller moves: nothing may vanish with the dead instance.
+      const restart = { type: 'offer' as const, sdp: 'v=0\r\na=ice-restart\r\n' };
+      expect(await cy.ack('ice-candidate', { callId, candidate: candidate(21) })).toEqual({ ok: true });
+      expect(await cy.ack('renegotiate', { callId, description: restart })).toEqual({ ok: true });
+
+      const back = track(
+        await connect(quiet.url, {
+          token: x.token,
+          clientId: cx.clientId,
+          resumeToken: cx.session!.resumeToken,
+        }),
+      );
+      expect(back.session?.resumed).toBe(true);
+      expect(
+        back.received
+          .filter((r) => r.event === 'ice-candidate' || r.event === 'renegotiate')
+          .map((r) => r.payload),
+      ).toEqual([
+        { callId, candidate: candidate(21) },
+        { callId, description: restart },
+      ]);
+      expect(await cy.waitFor('peer-reconnected')).toEqual({ callId });
+      expect(peerEvents).toEqual(['peer-reconnecting', 'peer-reconnected']);
+
+      // The call goes on from the survivor, both ways.
+      expect(await back.ack('ice-candidate', { callId, candidate: candidate(22) })).toEqual({ ok: true });
+      const is = (n: number) => (p: { candidate?: unknown }) =>
+        (p.candidate as { candidate?: string } | null)?.candidate === candidate(n).candidate;
+      expect(await cy.waitFor('ice-candidate', is(22))).toEqual({ callId, candidate: candidate(22) });
+      expect(await cy.ack('ice-candidate', { callId, candidate: candidate(23) })).toEqual({ ok: true });
+      expect(await back.waitFor('ice-candidate', is(23))).toEqual({ callId, candidate: candidate(23) });
+      expect((await ownStore.get(callId))?.state).toBe('accepted');
+      expect(await ownRedis.llen(keys.pending(x.userId, cx.clientId))).toBe(0);
+    } finally {
+      for (const c of clients.splice(0)) c.close();
+      await child?.kill('SIGKILL');
+      await quiet?.close();
+      await ownRedis.quit();
+      await own.stop();
+    }
   });
 });
 

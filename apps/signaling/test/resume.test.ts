@@ -161,6 +161,53 @@ describe('resume', () => {
     expect(await cy.waitFor('call-ended')).toMatchObject({ callId, reason: 'connection-lost' });
   });
 
+  it('a callee device that resumes while the call rings gets it again; the caller hears call-ringing once', async () => {
+    const x = await principal(redis);
+    const y = await principal(redis);
+    const cx = track(await connect(a.url, { token: x.token }));
+    const phone = track(await connect(b.url, { token: y.token }));
+    const res = await store.create({
+      callerId: x.userId,
+      callerKind: 'user',
+      callerName: 'x',
+      calleeId: y.userId,
+      media: 'audio',
+    });
+    if (!res.ok) throw new Error('create failed');
+    const callId = res.call.callId;
+    expect(await cx.ack('call-user', { callId, offer: offer() })).toEqual({ ok: true });
+    const first = await phone.waitFor('incoming-call');
+    await eventually(() => cx.count('call-ringing') === 1);
+
+    // The phone loses its network before answering; the caller's ICE goes on meanwhile.
+    phone.socket.io.engine.close();
+    await eventually(
+      async () => (await redis.hget(keys.client(y.userId, phone.clientId), 'state')) === 'reconnecting',
+    );
+    expect(await cx.ack('ice-candidate', { callId, candidate: candidate(31) })).toEqual({ ok: true });
+
+    const back = track(
+      await connect(a.url, {
+        token: y.token,
+        clientId: phone.clientId,
+        resumeToken: phone.session!.resumeToken,
+      }),
+    );
+    expect(back.session?.resumed).toBe(true);
+    expect(await back.waitFor('incoming-call')).toEqual(first);
+    expect(await back.waitFor('ice-candidate')).toEqual({ callId, candidate: candidate(31) });
+    await back.ack('heartbeat', {}); // its registration (and whatever it sends the caller) is done
+
+    // Another callee device connects fresh: it rings too, but the caller is not told "ringing" again.
+    const tablet = track(await connect(b.url, { token: y.token }));
+    expect(await tablet.waitFor('incoming-call')).toEqual(first);
+    expect(await tablet.ack('accept-call', { callId, answer: answer() })).toEqual({ ok: true });
+    // call-accepted leaves instance b after anything b sent the caller on the tablet's connect.
+    await cx.waitFor('call-accepted');
+    expect(await back.waitFor('call-answered-elsewhere')).toEqual({ callId });
+    expect(cx.count('call-ringing')).toBe(1);
+  });
+
   it('the same device connecting twice: the newer connection wins', async () => {
     const x = await principal(redis);
     const first = track(await connect(a.url, { token: x.token }));

@@ -17,18 +17,20 @@ export function peerOf(call: CallRecord, userId: string): { userId: string; clie
     : { userId: call.callerId, clientId: call.callerClientId };
 }
 
-/** Tells the peer device that this participant's connection dropped or came back. */
+type PeerEvent = 'peer-reconnecting' | 'peer-reconnected';
+
+/** Tells the peer device that this participant's connection dropped or came back (events in this order). */
 export async function notifyPeer(
   ctx: Signaling,
   callId: string,
   userId: string,
   clientId: string,
-  event: 'peer-reconnecting' | 'peer-reconnected',
+  ...events: PeerEvent[]
 ): Promise<void> {
   const call = await ctx.calls.get(callId);
   if (!call || call.state === 'ended' || deviceOf(call, userId) !== clientId) return;
   const peer = peerOf(call, userId);
-  await ctx.relay.toDevice(peer.userId, peer.clientId, event, { callId });
+  for (const event of events) await ctx.relay.toDevice(peer.userId, peer.clientId, event, { callId });
 }
 
 /** The device carrying a call is gone for good: the call ends with connection-lost (once, whoever gets here first). */

@@ -50,8 +50,12 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
       offer: p.offer,
       expiresAt: call.expiresAt,
     });
-    // "Ringing" once a callee device has it; with none connected (push wakes one), it comes when one connects.
-    if (await ctx.registry.hasConnectedClient(call.calleeId))
+    // "Ringing" once a callee device has it; with none connected (push wakes one), it comes when one
+    // connects. Once per call: a retried call-user or a second device connecting does not repeat it.
+    if (
+      (await ctx.registry.hasConnectedClient(call.calleeId)) &&
+      (await ctx.calls.claimRingingNotice(call.callId))
+    )
       await ctx.relay.toDevice(d.userId, d.clientId, 'call-ringing', { callId: call.callId });
     await Promise.all([ctx.presence.update(d.userId, d.kind), ctx.presence.update(call.calleeId)]);
     return ok();

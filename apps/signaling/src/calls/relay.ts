@@ -1,13 +1,15 @@
 // The hot path: relaying ICE candidates and renegotiations between the two devices of a call. One Lua
 // script checks membership (a participant, on the device that is in the call), picks the peer device and
 // either reports it connected (then the adapter delivers it) or queues the message while the peer is
-// reconnecting: one Redis round trip per message, no MongoDB, no per-socket timers.
+// reconnecting (or sits on a dead instance not yet reaped): one Redis round trip per message, no MongoDB,
+// no per-socket timers.
 import { keys } from '@voip/contracts/redis-keys';
 import type { ServerEventName, ServerEventPayload } from '@voip/contracts/socket';
 import type { Redis } from 'ioredis';
 import {
   clientKeyTemplate,
   type ClientRegistry,
+  instanceKeyPrefix,
   pendingKeyTemplate,
 } from '../connections/client-registry.js';
 import { luaScript } from '../realtime/lua-script.js';
@@ -41,9 +43,11 @@ if not targetClient or targetClient == '' then
   return {'USER', targetUser}
 end
 local ck = string.gsub(string.gsub(ARGV[3], '{u}', targetUser), '{c}', targetClient)
-local st = redis.call('HGET', ck, 'state')
-if st == 'connected' then return {'LIVE', targetUser, targetClient} end
-if st == 'reconnecting' then
+local cur = redis.call('HMGET', ck, 'state', 'instanceId')
+local st = cur[1]
+-- "connected" on an instance whose heartbeat is gone: dead, not yet reaped; queue for its resume.
+if st == 'connected' and redis.call('EXISTS', ARGV[10] .. (cur[2] or '')) == 1 then return {'LIVE', targetUser, targetClient} end
+if st == 'reconnecting' or st == 'connected' then
   local pk = string.gsub(string.gsub(ARGV[4], '{u}', targetUser), '{c}', targetClient)
   if redis.call('LLEN', pk) >= tonumber(ARGV[6]) then return {'OVERFLOW'} end
   redis.call('RPUSH', pk, ARGV[9])
@@ -101,6 +105,7 @@ export function createRelay(
           Math.max(ttl, opts.ringTimeoutMs + 60_000),
           event === 'ice-candidate' ? '1' : '0',
           message,
+          instanceKeyPrefix,
         ],
       )) as string[];
       switch (r[0]) {

@@ -8,6 +8,8 @@ import { luaScript } from '../realtime/lua-script.js';
 const clientKeyTemplate = keys.client('{u}', '{c}');
 const pendingKeyTemplate = keys.pending('{u}', '{c}');
 const instanceClientsPrefix = keys.instanceClients('');
+/** keys.instance(id) is this prefix + id: scripts check an instance's heartbeat by name. */
+export const instanceKeyPrefix = keys.instance('');
 
 export const memberOf = (userId: string, clientId: string) => `${userId}:${clientId}`;
 export const splitMember = (member: string): [string, string] => {
@@ -91,11 +93,14 @@ redis.call('HDEL', KEYS[2], ARGV[3])
 return {'expired', cur[3] or ''}
 `);
 
-// Deliver-or-queue for one device: 1 connected, 2 queued, 3 queue full, 0 unknown.
+// Deliver-or-queue for one device: 1 connected, 2 queued, 3 queue full, 0 unknown. A device still
+// marked connected on an instance whose heartbeat key is gone is on a dead instance nobody has reaped
+// yet: an emit would vanish with it, so its messages are queued for its resume, as if reconnecting.
 const DELIVER = luaScript(`
-local st = redis.call('HGET', KEYS[1], 'state')
-if st == 'connected' then return 1 end
-if st == 'reconnecting' then
+local cur = redis.call('HMGET', KEYS[1], 'state', 'instanceId')
+local st = cur[1]
+if st == 'connected' and redis.call('EXISTS', ARGV[4] .. (cur[2] or '')) == 1 then return 1 end
+if st == 'reconnecting' or st == 'connected' then
   if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[2]) then return 3 end
   redis.call('RPUSH', KEYS[2], ARGV[1])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -271,7 +276,7 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
       const r = await DELIVER(
         redis,
         [keys.client(userId, clientId), keys.pending(userId, clientId)],
-        [JSON.stringify(message), opts.maxPending, recordTtlMs],
+        [JSON.stringify(message), opts.maxPending, recordTtlMs, instanceKeyPrefix],
       );
       return deliverStatus[Number(r)] ?? 'gone';
     },

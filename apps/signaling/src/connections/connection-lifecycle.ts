@@ -8,6 +8,7 @@ import { deviceOf, endCallOfLostDevice, notifyPeer } from '../calls/call-devices
 import type { Signaling } from '../realtime/context.js';
 import { clientRoom, userRoom } from '../realtime/rooms.js';
 import type { SignalingSocket } from '../realtime/types.js';
+import type { RegisterResult } from './client-registry.js';
 import { sha256 } from './handshake.js';
 
 /** Sockets ask this for their current call; set when the device places or answers one. */
@@ -68,6 +69,10 @@ export async function registerSocket(ctx: Signaling, socket: SignalingSocket): P
         activeCalls.set(socket, call.callId);
         if (reg.previousState === 'reconnecting')
           await notifyPeer(ctx, call.callId, d.userId, d.clientId, 'peer-reconnected');
+        else if (tookOver(reg, app.instanceId, socket.id))
+          // Back before anyone saw it leave (its instance was killed and is not reaped yet, or its old
+          // socket is still open): the peer never got peer-reconnecting, so it gets the whole pair.
+          await notifyPeer(ctx, call.callId, d.userId, d.clientId, 'peer-reconnecting', 'peer-reconnected');
       }
     } else if (call && call.state !== 'ended' && deviceOf(call, d.userId) === d.clientId) {
       // A fresh session of the device that carried the call: its media state is gone with the old one.
@@ -75,11 +80,24 @@ export async function registerSocket(ctx: Signaling, socket: SignalingSocket): P
     }
   }
 
-  if (!reg.resumed) await offerRingingCall(ctx, socket);
+  // Fresh or resumed: a callee device that has not answered may have missed incoming-call while it was
+  // away (clients treat a repeat of the same callId as the same call).
+  await offerRingingCall(ctx, socket);
   await ctx.presence.update(d.userId, d.kind);
 }
 
-/** A callee device that connects while its call rings (e.g. woken by a push) gets the call and the caller's early candidates. */
+/** The device's record was live on another connection (a different instance or socket) when this one took it over. */
+function tookOver(reg: RegisterResult, instanceId: string, socketId: string): boolean {
+  return (
+    reg.previousState === 'connected' &&
+    (reg.previousInstanceId !== instanceId || reg.previousSocketId !== socketId)
+  );
+}
+
+/**
+ * A callee device that connects or resumes while its call rings (e.g. woken by a push) gets the call and
+ * the caller's early candidates; the caller hears call-ringing once per call, whichever device was first.
+ */
 async function offerRingingCall(ctx: Signaling, socket: SignalingSocket): Promise<void> {
   const d = socket.data;
   const call = await ctx.calls.activeCallOf(d.userId);
@@ -99,7 +117,8 @@ async function offerRingingCall(ctx: Signaling, socket: SignalingSocket): Promis
       // skip a corrupt entry
     }
   }
-  await ctx.relay.toDevice(call.callerId, call.callerClientId, 'call-ringing', { callId: call.callId });
+  if (await ctx.calls.claimRingingNotice(call.callId))
+    await ctx.relay.toDevice(call.callerId, call.callerClientId, 'call-ringing', { callId: call.callId });
 }
 
 export async function unregisterSocket(
