@@ -11,6 +11,7 @@ import {
   eventually,
   type Instance,
   principal,
+  rawHandshake,
   sign,
   startInstance,
   type TestClient,
@@ -150,15 +151,26 @@ describe('limits', () => {
     }
   });
 
-  it('max connections per instance: OVERLOADED', async () => {
+  it('max connections per instance: new handshakes get HTTP 503 OVERLOADED, the open socket stays', async () => {
     const small = await startInstance({ MAX_CONNECTIONS: '1' });
     try {
       const p = await principal(redis);
       const c = await connect(small.url, { token: p.token });
-      expect((await connectError(small.url, { token: p.token, clientId: ulid() }))?.data?.code).toBe(
-        'OVERLOADED',
-      );
+      for (const transport of ['polling', 'websocket'] as const) {
+        const refused = await rawHandshake(small.url, transport);
+        expect(refused.status, transport).toBe(503);
+        expect(refused.headers['retry-after']).toBe('1');
+        expect(JSON.parse(refused.body)).toEqual({
+          error: { code: 'OVERLOADED', message: expect.any(String) },
+        });
+      }
+      expect(await connectError(small.url, { token: p.token, clientId: ulid() })).toBeInstanceOf(Error);
+      expect(await c.ack('heartbeat', {})).toMatchObject({ ok: true });
+      const metrics = (await small.app.inject('/metrics')).body;
+      expect(metrics).toMatch(/signaling_connection_attempts_total\{result="OVERLOADED"[^}]*\} [1-9]/);
+      // Room again once it leaves.
       c.close();
+      await eventually(async () => (await rawHandshake(small.url, 'polling')).status === 200);
     } finally {
       await small.close();
     }

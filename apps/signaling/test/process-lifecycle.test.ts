@@ -14,6 +14,7 @@ import {
   offer,
   type Principal,
   principal,
+  rawHandshake,
   startInstance,
   type TestClient,
   testCallStore,
@@ -202,18 +203,34 @@ describe('graceful shutdown (SIGTERM)', { timeout: 60_000 }, () => {
     });
     children.push(child);
     const { x, cx, cy, callId } = await callAcross(child);
-    // A second client that never moves: the drain must not wait for it forever.
-    const idle = track(await connect(child.url, { token: (await principal(redis)).token }));
+    // A second client that never moves: the drain must not wait for it forever. It long-polls, so each
+    // of its requests carries the session's `sid`.
+    const idle = track(
+      await connect(child.url, {
+        token: (await principal(redis)).token,
+        extra: { transports: ['polling'] },
+      }),
+    );
     const idleClosed = new Promise<string>((r) => idle.socket.once('disconnect', r));
 
     child.child.kill('SIGTERM');
     const notice = await cx.waitFor<{ reconnectAfterMs: number }>('server-shutdown');
     expect(notice.reconnectAfterMs).toBeGreaterThanOrEqual(100);
     expect(notice.reconnectAfterMs).toBeLessThanOrEqual(200);
-    expect((await connectError(child.url, { token: x.token, clientId: ulid() }))?.data?.code).toBe(
-      'OVERLOADED',
-    );
+    // New handshakes get an HTTP 503 (Nginx retries those on the next instance), both transports.
+    for (const transport of ['polling', 'websocket'] as const) {
+      const refused = await rawHandshake(child.url, transport);
+      expect(refused.status, transport).toBe(503);
+      expect(JSON.parse(refused.body)).toEqual({
+        error: { code: 'DRAINING', message: expect.any(String) },
+      });
+    }
+    expect(await connectError(child.url, { token: x.token, clientId: ulid() })).toBeInstanceOf(Error);
     expect((await fetch(`${child.url}/ready`)).status).toBe(503);
+    // Existing sessions are served until they leave, by WebSocket and by polling (requests with a sid).
+    expect(await cx.ack('heartbeat', {})).toMatchObject({ ok: true });
+    expect(await idle.ack('heartbeat', {})).toMatchObject({ ok: true });
+    expect(idle.socket.io.engine.transport.name).toBe('polling');
 
     // The client moves to another instance, as told.
     const resumeToken = cx.session!.resumeToken;

@@ -1,4 +1,5 @@
-// Who may connect: the Socket.io handshake middleware. Refuses while draining or full, throttles
+// Who may connect: the Socket.io handshake middleware. Refuses while draining or full (a backstop: the
+// engine handshake is already refused with HTTP 503 then, see admission.ts), throttles
 // connections per IP, validates `auth: {token, clientId, resumeToken?}`, verifies the access token and
 // that its session is live. Refusals are `connect_error` with `data.code` (API.md).
 import { createHash } from 'node:crypto';

@@ -11,6 +11,7 @@ import { installCallHandlers } from '../calls/call-handlers.js';
 import { createRelay } from '../calls/relay.js';
 import { startWheels, type Wheels } from '../calls/wheels.js';
 import type { Config } from '../config.js';
+import { installHttpAdmission } from '../connections/admission.js';
 import { createClientRegistry } from '../connections/client-registry.js';
 import { activeCalls, registerSocket, unregisterSocket } from '../connections/connection-lifecycle.js';
 import { type GuestManager, startGuestManager } from '../connections/guest-manager.js';
@@ -103,6 +104,7 @@ export const signalingPlugin = fp(
       },
     };
 
+    installHttpAdmission(ctx);
     installHandshake(
       ctx,
       createFixedWindowLimiter(

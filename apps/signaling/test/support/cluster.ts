@@ -1,5 +1,7 @@
 // Test support: signaling instances on port 0 against the real Redis, principals with live sessions and
 // signed access tokens, and socket.io-client connections that record every event they receive.
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { createCallStore, type CallStore } from '@voip/call-state/call-store';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys, streams } from '@voip/contracts/redis-keys';
@@ -250,4 +252,42 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 8000, 
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(stepMs);
   }
+}
+
+/**
+ * A bare engine.io handshake (no `sid`), as a load balancer sees it: a polling GET, or a WebSocket
+ * upgrade. Resolves with the HTTP status (101 when the upgrade was accepted) and the body of a refusal.
+ */
+export function rawHandshake(
+  url: string,
+  transport: 'polling' | 'websocket',
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const target = new URL(`/socket.io/?EIO=4&transport=${transport}`, url);
+  const headers: Record<string, string> =
+    transport === 'websocket'
+      ? {
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Version': '13',
+          'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        }
+      : {};
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(target, { headers });
+    req.once('error', reject);
+    req.once('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, body: '', headers: res.headers });
+    });
+    req.once('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+      });
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.once('error', reject);
+    });
+    req.end();
+  });
 }
