@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Instance, principal, startInstance, testRedis } from './support/cluster.js';
+import {
+  answer,
+  connect,
+  type Instance,
+  offer,
+  principal,
+  startInstance,
+  testCallStore,
+  testRedis,
+} from './support/cluster.js';
 
 let inst: Instance;
 let redis: Redis;
@@ -56,6 +65,35 @@ describe('operations endpoints', () => {
     expect(body).toContain('nodejs_eventloop_lag_seconds');
     expect(body).toContain('signaling_event_loop_lag_p99_seconds');
     c.close();
+  });
+
+  it('observes call-setup latency once per answered call (signaling_call_setup_seconds)', async () => {
+    const count = async () => {
+      const body = (await inst.app.inject('/metrics')).body;
+      return Number(/signaling_call_setup_seconds_count\{[^}]*\} (\d+)/.exec(body)?.[1] ?? 0);
+    };
+    const before = await count();
+    const caller = await principal(redis);
+    const callee = await principal(redis);
+    const cc = await connect(inst.url, { token: caller.token });
+    const ce = await connect(inst.url, { token: callee.token });
+    const created = await testCallStore(redis).create({
+      callerId: caller.userId,
+      callerKind: 'user',
+      callerName: caller.displayName,
+      calleeId: callee.userId,
+      media: 'audio',
+    });
+    if (!created.ok) throw new Error(`call not created: ${created.code}`);
+    const callId = created.call.callId;
+    expect(await cc.ack('call-user', { callId, offer: offer() })).toEqual({ ok: true });
+    await ce.waitFor('incoming-call');
+    expect(await ce.ack('accept-call', { callId, answer: answer() })).toEqual({ ok: true });
+    // A retried accept is idempotent and must not be counted twice.
+    expect(await ce.ack('accept-call', { callId, answer: answer() })).toEqual({ ok: true });
+    expect(await count()).toBe(before + 1);
+    cc.close();
+    ce.close();
   });
 
   it('/ready reports Redis and the socket server', async () => {

@@ -32,6 +32,10 @@ export const ErrorStatus = {
   INTERNAL: 500,
   UPSTREAM_UNAVAILABLE: 503,
   UNAVAILABLE: 503,
+  /** signaling: a new Socket.io handshake reached an instance that is shutting down (Nginx retries another). */
+  DRAINING: 503,
+  /** signaling: a new handshake reached an instance at its connection limit. */
+  OVERLOADED: 503,
   UPSTREAM_TIMEOUT: 504,
 } as const;
 export type ErrorCode = keyof typeof ErrorStatus;

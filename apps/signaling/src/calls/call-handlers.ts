@@ -70,6 +70,8 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
     );
     if (!t.ok) return transitionFailure(t);
     if (t.changed) {
+      if (t.call.answeredAt)
+        ctx.metrics.callSetup.observe(Math.max(0, Date.parse(t.call.answeredAt) - Date.parse(t.call.createdAt)) / 1000);
       activeCalls.set(socket, p.callId);
       await ctx.registry.setCall(d.userId, d.clientId, p.callId);
       await ctx.relay.toDevice(t.call.callerId, t.call.callerClientId, 'call-accepted', {

@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CallStore } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { LocalSockets } from '../realtime/local-sockets.js';
 
 export interface SignalingMetrics {
@@ -14,6 +14,8 @@ export interface SignalingMetrics {
   resumes: Counter<'result'>;
   connections: Counter<'result'>;
   disconnects: Counter<'reason'>;
+  /** Call creation to answer, observed once per answered call by the instance that accepted it. */
+  callSetup: Histogram;
   stop(): void;
 }
 
@@ -110,6 +112,12 @@ export function createSignalingMetrics(
       name: 'signaling_disconnects_total',
       help: 'Disconnections by Socket.io reason',
       labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    callSetup: new Histogram({
+      name: 'signaling_call_setup_seconds',
+      help: 'Time from call creation (POST /api/calls) to the callee accepting',
+      buckets: [0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45],
       registers: [registry],
     }),
     stop: () => lag.disable(),
