@@ -2,11 +2,15 @@
 // gateway vs straight to the same upstream service, measured in one run on the same machine
 // (alternating rounds, so drift hits both sides), written to bench/results/gateway.{json,md}.
 // Everything is a real process: redis-server, the upstream service, the built gateway.
+// Besides throughput and latency, each round records the CPU time every process (gateway, upstream,
+// Redis) spent per request, read from /proc: on a shared, noisy machine that is the steadier measure
+// of what the gateway itself costs, and it shows the upstream doing the same work in both arms.
 // Knobs: BENCH_DURATION_S (per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50), BENCH_LOG_LEVEL (info),
-// BENCH_CPU_PROFILE=<dir> (write a V8 CPU profile of the gateway there).
+// BENCH_CPU_PROFILE=<dir> (write a V8 CPU profile of the gateway there), BENCH_GATEWAY_SERVER (the
+// gateway entry to run, dist/server.js; point it at another build to compare two versions).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +66,23 @@ async function waitReady(url: string, child: ChildProcess) {
   throw new Error(`${url} not ready`);
 }
 
+type Process = 'gateway' | 'upstream' | 'redis';
+const pids: Partial<Record<Process, number>> = {};
+
+/** CPU time (user + system, ms) a process has used so far; null where /proc is not there. */
+function cpuMs(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticksPerSecond = 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
 interface Measure {
   requestsPerSec: number;
   latencyP50Ms: number;
@@ -70,9 +91,13 @@ interface Measure {
   requests: number;
   non2xx: number;
   errors: number;
+  /** CPU ms each process spent per request of this round. */
+  cpuMsPerRequest: Record<Process, number | null>;
 }
 
 async function measure(url: string, authorization: string, seconds: number): Promise<Measure> {
+  const names: Process[] = ['gateway', 'upstream', 'redis'];
+  const before = names.map((n) => cpuMs(pids[n]));
   const r = await autocannon({
     url,
     connections,
@@ -80,6 +105,13 @@ async function measure(url: string, authorization: string, seconds: number): Pro
     duration: seconds,
     headers: { authorization },
   });
+  const after = names.map((n) => cpuMs(pids[n]));
+  const perRequest = (i: number) => {
+    const [b, a] = [before[i], after[i]];
+    return b === null || a === null || b === undefined || a === undefined || r.requests.total === 0
+      ? null
+      : Math.round(((a - b) / r.requests.total) * 1000) / 1000;
+  };
   return {
     requestsPerSec: r.requests.average,
     latencyP50Ms: r.latency.p50,
@@ -88,6 +120,7 @@ async function measure(url: string, authorization: string, seconds: number): Pro
     requests: r.requests.total,
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
+    cpuMsPerRequest: { gateway: perRequest(0), upstream: perRequest(1), redis: perRequest(2) },
   };
 }
 
@@ -96,13 +129,23 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+const cpuMedian = (ms: Measure[], p: Process) => {
+  const xs = ms.map((m) => m.cpuMsPerRequest[p]).filter((x): x is number => x !== null);
+  return xs.length ? median(xs) : null;
+};
 const summarize = (ms: Measure[]) => ({
   requestsPerSec: Math.round(median(ms.map((m) => m.requestsPerSec))),
   latencyP50Ms: median(ms.map((m) => m.latencyP50Ms)),
   latencyP99Ms: median(ms.map((m) => m.latencyP99Ms)),
   non2xx: ms.reduce((a, m) => a + m.non2xx, 0),
   errors: ms.reduce((a, m) => a + m.errors, 0),
+  cpuMsPerRequest: {
+    gateway: cpuMedian(ms, 'gateway'),
+    upstream: cpuMedian(ms, 'upstream'),
+    redis: cpuMedian(ms, 'redis'),
+  },
 });
+const fmtCpu = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
 
 async function main() {
   const redis = await startRedis();
@@ -131,7 +174,8 @@ async function main() {
     const profile = process.env.BENCH_CPU_PROFILE
       ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROFILE)}`]
       : [];
-    const gateway = launch('gateway', [...profile, 'dist/server.js'], {
+    const gatewayServer = process.env.BENCH_GATEWAY_SERVER ?? 'dist/server.js';
+    const gateway = launch('gateway', [...profile, gatewayServer], {
       ...common,
       PORT: String(gatewayPort),
       AUTH_UPSTREAMS: upstreamUrl,
@@ -140,6 +184,7 @@ async function main() {
       RATE_LIMIT_USER_MAX: '1000000000',
     });
     await Promise.all([waitReady(upstreamUrl, upstream), waitReady(gatewayUrl, gateway)]);
+    Object.assign(pids, { gateway: gateway.pid, upstream: upstream.pid, redis: redis.pid });
 
     const targets = { direct: `${upstreamUrl}/api/users/me`, gateway: `${gatewayUrl}/api/users/me` };
     for (const [name, url] of Object.entries(targets)) {
@@ -156,8 +201,9 @@ async function main() {
       for (const name of ['direct', 'gateway'] as const) {
         const m = await measure(targets[name], authorization, durationS);
         runs[name].push(m);
+        const cpu = m.cpuMsPerRequest;
         process.stdout.write(
-          `[bench] round ${i + 1}/${rounds} ${name.padEnd(7)} ${Math.round(m.requestsPerSec)} req/s  p50 ${m.latencyP50Ms} ms  p99 ${m.latencyP99Ms} ms\n`,
+          `[bench] round ${i + 1}/${rounds} ${name.padEnd(7)} ${Math.round(m.requestsPerSec)} req/s  p50 ${m.latencyP50Ms} ms  p99 ${m.latencyP99Ms} ms  cpu/req gw ${fmtCpu(cpu.gateway)} up ${fmtCpu(cpu.upstream)} redis ${fmtCpu(cpu.redis)} ms\n`,
         );
       }
     }
@@ -187,6 +233,7 @@ async function main() {
       throughputRatio: Math.round(ratio * 1000) / 1000,
       addedLatencyP50Ms: viaGateway.latencyP50Ms - direct.latencyP50Ms,
       addedLatencyP99Ms: viaGateway.latencyP99Ms - direct.latencyP99Ms,
+      gatewayCpuMsPerRequest: viaGateway.cpuMsPerRequest.gateway,
       rounds: runs,
     };
     mkdirSync(resultsDir, { recursive: true });
@@ -203,6 +250,13 @@ Authenticated \`GET /api/users/me\`, through the gateway vs straight to the same
 | through the gateway | ${viaGateway.requestsPerSec} | ${viaGateway.latencyP50Ms} | ${viaGateway.latencyP99Ms} | ${viaGateway.non2xx} | ${viaGateway.errors} |
 
 Throughput through the gateway is **${(ratio * 100).toFixed(0)} %** of direct (ratio ${result.throughputRatio}); it adds ${result.addedLatencyP50Ms} ms at p50 and ${result.addedLatencyP99Ms} ms at p99.
+
+CPU time per request (ms, user + system, median of rounds; the machine has ${result.machine.cpus} cores shared by all of these and autocannon):
+
+| target | gateway | upstream | redis |
+| --- | ---: | ---: | ---: |
+| direct to the service | ${fmtCpu(direct.cpuMsPerRequest.gateway)} | ${fmtCpu(direct.cpuMsPerRequest.upstream)} | ${fmtCpu(direct.cpuMsPerRequest.redis)} |
+| through the gateway | ${fmtCpu(viaGateway.cpuMsPerRequest.gateway)} | ${fmtCpu(viaGateway.cpuMsPerRequest.upstream)} | ${fmtCpu(viaGateway.cpuMsPerRequest.redis)} |
 `;
     writeFileSync(join(resultsDir, 'gateway.md'), md);
     process.stdout.write(`\n${md}\n[bench] written to ${resultsDir}/gateway.{json,md}\n`);
