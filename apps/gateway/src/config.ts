@@ -45,6 +45,10 @@ export const configSpec = {
   /** How often each upstream's /health is probed, and how long a probe may take. */
   HEALTH_CHECK_INTERVAL_MS: env.int(2_000, { min: 50 }),
   HEALTH_CHECK_TIMEOUT_MS: env.int(1_000, { min: 50 }),
+  /** How long a verified access token skips the signature check (capped by its expiry; 0 = off). */
+  TOKEN_CACHE_MS: env.int(5_000, { min: 0 }),
+  /** Most verified tokens remembered (least recently used evicted). */
+  TOKEN_CACHE_MAX_ENTRIES: env.int(10_000, { min: 1 }),
   /** Browser origins allowed by CORS (comma-separated, `*` for any); empty = same-origin only. */
   CORS_ORIGINS: env.list([]),
   /** Authenticated requests, counted per user id. */

@@ -121,6 +121,37 @@ describe('edge authentication', () => {
     });
   });
 
+  it('refuses a revoked session at once although its token is in the verified-token cache', async () => {
+    const s = await openSession(app);
+    for (let i = 0; i < 3; i++) {
+      const ok = await app.inject({ url: '/api/users/me', headers: { authorization: s.authorization } });
+      expect(ok.statusCode).toBe(200);
+    }
+    // The session key stays in Redis: only the bus message can make the gateway refuse it now.
+    await app.bus.publish('session.revoked', { sessionId: s.sessionId, userId: s.userId, reason: 'logout' });
+    await vi.waitFor(async () => expect(await app.sessions.isActive(s.sessionId)).toBe(false));
+    const before = forwarded();
+    const res = await app.inject({ url: '/api/users/me', headers: { authorization: s.authorization } });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('SESSION_REVOKED');
+    expect(forwarded()).toBe(before);
+  });
+
+  it('refuses a token that expired after it was accepted (and cached)', async () => {
+    const s = await openSession(app);
+    const token = createTokenSigner(testKeys().privateKey).sign(
+      { sub: s.userId, kind: 'user', sid: s.sessionId },
+      1,
+    );
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    const headers = { authorization: `Bearer ${token}` };
+    expect((await app.inject({ url: '/api/users/me', headers })).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+    const res = await app.inject({ url: '/api/users/me', headers });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('TOKEN_EXPIRED');
+  });
+
   it('answers 429 instead of 401 to a client that keeps sending bad tokens', async () => {
     const ip = uniqueClientIp();
     const codes: number[] = [];

@@ -21,6 +21,8 @@ export async function publicApi(scope: FastifyInstance, { root, config, pools }:
     root,
     failuresPerWindow: config.RATE_LIMIT_AUTH_FAILURES_MAX,
     windowMs: config.RATE_LIMIT_WINDOW_MS,
+    tokenCacheMs: config.TOKEN_CACHE_MS,
+    tokenCacheEntries: config.TOKEN_CACHE_MAX_ENTRIES,
   });
   await installRateLimits(scope, {
     redis: root.redis,
