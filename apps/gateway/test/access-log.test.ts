@@ -28,6 +28,9 @@ describe('access log', () => {
           USER_UPSTREAMS: up.url,
           AUTH_UPSTREAMS: up.url,
           CALL_UPSTREAMS: up.url,
+          // Test files share one Redis and one client IP (see support/gateway.ts).
+          RATE_LIMIT_CREDENTIALS_MAX: '100000',
+          RATE_LIMIT_ANON_MAX: '100000',
         }),
       },
       stdio: ['ignore', 'pipe', 'inherit'],

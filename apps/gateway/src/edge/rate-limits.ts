@@ -6,10 +6,13 @@ import { keys } from '@voip/contracts/redis-keys';
 import { AppError } from '@voip/kit/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
 import { pathOf } from './edge-auth.js';
+import { leasedRateStore } from './leased-rate-store.js';
 
 export interface RateLimitOptions {
   redis: Redis;
+  metrics: Registry;
   userMax: number;
   anonMax: number;
   credentialsMax: number;
@@ -32,10 +35,18 @@ export async function installRateLimits(scope: FastifyInstance, opts: RateLimitO
     user: opts.userMax,
     anon: opts.anonMax,
   };
+  const claims = new Counter({
+    name: 'gateway_rate_limit_claims_total',
+    help: 'Slices of rate-limit budget claimed from Redis (each one INCRBY; requests in between are counted locally)',
+    registers: [opts.metrics],
+  });
   await scope.register(rateLimit, {
     global: true,
-    redis: opts.redis,
-    nameSpace: keys.rateLimit('gateway', ''),
+    store: leasedRateStore({
+      redis: opts.redis,
+      prefix: keys.rateLimit('gateway', ''),
+      onClaim: () => claims.inc(),
+    }),
     timeWindow: opts.windowMs,
     // Runs after the edge's token check (a scope-level onRequest hook), so the user id is known.
     hook: 'onRequest',

@@ -26,6 +26,7 @@ export async function publicApi(scope: FastifyInstance, { root, config, pools }:
   });
   await installRateLimits(scope, {
     redis: root.redis,
+    metrics: root.metrics,
     userMax: config.RATE_LIMIT_USER_MAX,
     anonMax: config.RATE_LIMIT_ANON_MAX,
     credentialsMax: config.RATE_LIMIT_CREDENTIALS_MAX,

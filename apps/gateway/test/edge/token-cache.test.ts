@@ -12,7 +12,13 @@ const real = createTokenVerifier(parsePublicKeys(testKeys().publicKey));
 
 /** The real verifier, counting how often the cache had to ask it. */
 function counted(inner: TokenVerifier) {
-  const c = { calls: 0, verify: (t: string) => (c.calls++, inner.verify(t)) };
+  const c = {
+    calls: 0,
+    verify(t: string) {
+      c.calls++;
+      return inner.verify(t);
+    },
+  };
   return c;
 }
 const token = (sub: string, ttlSeconds = 900) => signer.sign({ sub, kind: 'user', sid: `s${sub}` }, ttlSeconds);
