@@ -1,5 +1,8 @@
 // CORS for configured origins only, and security headers on every answer.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { App } from '@voip/kit/app';
+import helmet from 'helmet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGateway, openSession } from './support/gateway.js';
 import { startUpstreamDouble, type UpstreamDouble } from './support/upstream-double.js';
@@ -72,6 +75,27 @@ describe('CORS and security headers', () => {
       expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
       expect(res.headers['content-security-policy']).toContain("default-src 'self'");
       expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+
+  it('sets exactly the headers helmet sets when run on each request', async () => {
+    // The reference: helmet's own middleware on a real Node response, per request.
+    const reference = createServer((req, res) => helmet()(req, res, () => res.end()));
+    await new Promise<void>((r) => reference.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = reference.address() as AddressInfo;
+      const expected = Object.fromEntries(
+        [...(await fetch(`http://127.0.0.1:${port}/`)).headers].filter(
+          ([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name),
+        ),
+      );
+      expect(Object.keys(expected).length).toBeGreaterThan(5);
+      const s = await openSession(app);
+      const res = await app.inject({ url: '/api/users/me', headers: { authorization: s.authorization } });
+      expect(res.statusCode).toBe(200);
+      for (const [name, value] of Object.entries(expected)) expect(res.headers[name], name).toBe(value);
+    } finally {
+      await new Promise((r) => reference.close(r));
     }
   });
 });
