@@ -3,8 +3,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serviceEnv } from '@voip/testkit/env';
+import { keys } from '@voip/contracts/redis-keys';
+import { createTokenSigner } from '@voip/kit/jwt';
+import { redisUrl, serviceEnv, testKeys } from '@voip/testkit/env';
 import { freePort, waitForPort } from '@voip/testkit/servers';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startUpstreamDouble, type UpstreamDouble } from './support/upstream-double.js';
 
@@ -15,6 +18,7 @@ describe('access log', () => {
   let child: ChildProcess;
   let base: string;
   const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
 
   beforeAll(async () => {
     up = await startUpstreamDouble('user-1');
@@ -40,7 +44,11 @@ describe('access log', () => {
       buffered += d.toString();
       const parts = buffered.split('\n');
       buffered = parts.pop() ?? '';
-      for (const p of parts) if (p.trim()) lines.push(JSON.parse(p));
+      for (const p of parts) {
+        if (!p.trim()) continue;
+        raw.push(p);
+        lines.push(JSON.parse(p));
+      }
     });
     await waitForPort(port);
     base = `http://127.0.0.1:${port}`;
@@ -92,5 +100,30 @@ describe('access log', () => {
     const line = lines.find((l) => l.msg === 'access' && l.reqId === 'log-req-2');
     expect(line).toMatchObject({ status: 401, upstream: null, path: '/api/users/me' });
     expect(JSON.stringify(lines)).not.toContain('forged.token.value');
+  });
+
+  it('names the user of an authenticated request (once), and skips the operational routes', async () => {
+    const redis = new Redis(redisUrl());
+    const sessionId = `s${Date.now()}`;
+    await redis.hset(keys.session(sessionId), { userId: 'log-user-1', kind: 'user', displayName: 'L' });
+    await redis.pexpire(keys.session(sessionId), 60_000);
+    await redis.quit();
+    const token = createTokenSigner(testKeys().privateKey).sign(
+      { sub: 'log-user-1', kind: 'user', sid: sessionId },
+      300,
+    );
+    expect((await fetch(`${base}/health`, { headers: { 'x-request-id': 'log-req-3' } })).status).toBe(200);
+    const res = await fetch(`${base}/api/users/me`, {
+      headers: { authorization: `Bearer ${token}`, 'x-request-id': 'log-req-4' },
+    });
+    expect(res.status).toBe(200);
+    await vi.waitFor(() =>
+      expect(lines.some((l) => l.msg === 'access' && l.reqId === 'log-req-4')).toBe(true),
+    );
+    const line = raw.find((l) => l.includes('"reqId":"log-req-4"') && l.includes('"access"'))!;
+    expect(JSON.parse(line)).toMatchObject({ userId: 'log-user-1', status: 200, upstreamService: 'users' });
+    expect(line.match(/"userId"/g)).toHaveLength(1);
+    expect(line).not.toContain(token);
+    expect(lines.filter((l) => l.reqId === 'log-req-3')).toEqual([]);
   });
 });

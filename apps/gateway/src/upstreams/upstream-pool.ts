@@ -37,13 +37,13 @@ export interface UpstreamPool {
 export function nextHealthy(
   states: readonly Pick<UpstreamState, 'url' | 'healthy'>[],
   cursor: number,
-  exclude: ReadonlySet<string> = new Set(),
+  exclude?: ReadonlySet<string>,
 ): { index: number; cursor: number } {
   const n = states.length;
   for (let step = 1; step <= n; step++) {
     const i = (((cursor + step) % n) + n) % n;
     const s = states[i];
-    if (s?.healthy && !exclude.has(s.url)) return { index: i, cursor: i };
+    if (s?.healthy && !exclude?.has(s.url)) return { index: i, cursor: i };
   }
   return { index: -1, cursor };
 }
