@@ -84,7 +84,11 @@ export function legend(format: string | undefined, labels: Record<string, string
 
 export function formatValue(v: number, unit = 'short', decimals?: number): string {
   if (!Number.isFinite(v)) return '–';
-  const fixed = (x: number, d: number) => x.toFixed(decimals ?? d).replace(/\.0+$/, '');
+  const fixed = (x: number, d: number) =>
+    x
+      .toFixed(decimals ?? d)
+      .replace(/(\.\d*?)0+$/, '$1')
+      .replace(/\.$/, '');
   switch (unit) {
     case 's':
       if (v === 0) return '0';
@@ -136,7 +140,7 @@ function timeseries(
   );
   lines.sort((a, b) => a.name.localeCompare(b.name));
   const legendRows = Math.min(3, Math.ceil(lines.length / 3));
-  const plot = { x: 58, y: 8, w: w - 72, h: h - 34 - legendRows * 16 };
+  const plot = { x: 72, y: 8, w: w - 86, h: h - 34 - legendRows * 16 };
   if (lines.length === 0) return noData(w, h);
   const [t0, t1] = range;
   // Stacking: cumulative sums at each timestamp, in legend order.
@@ -274,7 +278,7 @@ function stateTimeline(
       const m = mapping[String(v)];
       const c = colour(m?.color ?? thresholdColour(v, d.thresholds?.steps, '#73BF69'));
       out.push(
-        `<rect x="${X(t).toFixed(1)}" y="${y + 1}" width="${Math.max(0.5, X(end) - X(t)).toFixed(1)}" height="${rh - 3}" fill="${c}"/>`,
+        `<rect x="${X(t).toFixed(1)}" y="${y + 1}" width="${Math.max(0.5, X(end) - X(t) + 0.6).toFixed(1)}" height="${rh - 3}" fill="${c}"/>`,
       );
     }
   });
