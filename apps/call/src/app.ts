@@ -4,16 +4,18 @@
 import type { StreamConsumer } from '@voip/bus/streams';
 import type { CallStore } from '@voip/call-state/call-store';
 import { createCallStore } from '@voip/call-state/call-store';
+import { streams } from '@voip/contracts/redis-keys';
 import type { App } from '@voip/kit/app';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
 import { createRedis } from '@voip/kit/redis';
 import { createService } from '@voip/kit/service';
+import { registerStreamBacklogGauges } from '@voip/kit/stream-metrics';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { startRingSweeper } from './calls/ring-sweeper.js';
 import type { Config } from './config.js';
 import { type CallRepository, createCallRepository } from './history/call-repository.js';
-import { createHistoryConsumer } from './history/history-consumer.js';
+import { createHistoryConsumer, HISTORY_GROUP } from './history/history-consumer.js';
 import { type BreakerState, createCircuitBreaker } from './push/circuit-breaker.js';
 import { createFcmProvider } from './push/fcm-provider.js';
 import { createAccessTokenSource, FCM_SCOPE, readServiceAccount } from './push/google-oauth.js';
@@ -149,6 +151,11 @@ export async function buildApp(config: Config): Promise<App> {
         onOutcome: (outcome) => historyEvents.inc({ outcome }),
       })
     : null;
+
+  if (history)
+    registerStreamBacklogGauges(app.metrics, app.redis, [
+      { stream: streams.callEvents, group: HISTORY_GROUP },
+    ]);
 
   app.decorate('callService', { store, calls, directory, turn, push, history });
 

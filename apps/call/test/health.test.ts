@@ -23,6 +23,15 @@ describe('call service operations endpoints', () => {
     expect(res.body).toContain('process_cpu_user_seconds_total');
   });
 
+  it('exposes the call-history consumer group backlog (bus_stream_pending / bus_stream_lag)', async () => {
+    const scrape = async () => (await app.inject('/metrics')).body;
+    // The group is created when the consumer starts; the gauges report it from then on.
+    await expect
+      .poll(scrape, { timeout: 10_000 })
+      .toMatch(/bus_stream_pending\{[^}]*group="call-history"[^}]*\} \d+\n/);
+    expect(await scrape()).toMatch(/bus_stream_lag\{[^}]*stream="[^"]*call-events"[^}]*\} \d+\n/);
+  });
+
   it('answers unknown routes with the API error shape and a request id', async () => {
     const res = await app.inject({ url: '/nope', headers: { 'x-request-id': 'req-123' } });
     expect(res.statusCode).toBe(404);

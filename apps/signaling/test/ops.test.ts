@@ -64,6 +64,9 @@ describe('operations endpoints', () => {
     expect(body).toContain('signaling_connection_attempts_total{result="accepted"');
     expect(body).toContain('nodejs_eventloop_lag_seconds');
     expect(body).toContain('signaling_event_loop_lag_p99_seconds');
+    await expect
+      .poll(async () => (await inst.app.inject('/metrics')).body, { timeout: 10_000 })
+      .toMatch(/bus_stream_pending\{[^}]*group="signaling"[^}]*\} \d+\n/);
     c.close();
   });
 

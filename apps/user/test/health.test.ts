@@ -27,6 +27,17 @@ describe('user service operations endpoints', () => {
     expect(res.body).toContain('process_cpu_user_seconds_total');
   });
 
+  it('exposes the backlog of both consumer groups it reads (bus_stream_pending / bus_stream_lag)', async () => {
+    const scrape = async () => (await app.inject('/metrics')).body;
+    await expect
+      .poll(scrape, { timeout: 10_000 })
+      .toMatch(/bus_stream_pending\{[^}]*group="user-service"[^}]*\} \d+\n/);
+    await expect
+      .poll(scrape, { timeout: 10_000 })
+      .toMatch(/bus_stream_pending\{[^}]*group="user-sync"[^}]*\} \d+\n/);
+    expect(await scrape()).toMatch(/bus_stream_lag\{[^}]*group="user-sync"[^}]*\} \d+\n/);
+  });
+
   it('answers unknown routes with the API error shape and a request id', async () => {
     const res = await app.inject({ url: '/nope', headers: { 'x-request-id': 'req-123' } });
     expect(res.statusCode).toBe(404);

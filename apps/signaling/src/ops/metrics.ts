@@ -3,7 +3,8 @@
 // Gauges are computed when scraped, so the hot path only ever increments a counter.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CallStore } from '@voip/call-state/call-store';
-import { keys } from '@voip/contracts/redis-keys';
+import { keys, streams } from '@voip/contracts/redis-keys';
+import { registerStreamBacklogGauges } from '@voip/kit/stream-metrics';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { LocalSockets } from '../realtime/local-sockets.js';
@@ -27,6 +28,8 @@ export function createSignalingMetrics(
 ): SignalingMetrics {
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();
+  // The account-events group this service consumes (guest.deleted → disconnect those guests).
+  registerStreamBacklogGauges(registry, redis, [{ stream: streams.accountEvents, group: 'signaling' }]);
 
   new Gauge({
     name: 'signaling_connections',

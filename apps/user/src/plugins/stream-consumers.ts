@@ -4,6 +4,7 @@
 // its share; handlers are idempotent because an entry can be delivered again after a crash.
 import { createStreamConsumer, type StreamConsumer } from '@voip/bus/streams';
 import { streams } from '@voip/contracts/redis-keys';
+import { registerStreamBacklogGauges } from '@voip/kit/stream-metrics';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
@@ -61,6 +62,10 @@ export const streamConsumersPlugin = fp(
         onOutcome: (outcome) => outcomes.inc({ stream: 'call-events', outcome }),
       }),
     ];
+    registerStreamBacklogGauges(app.metrics, app.redis, [
+      { stream: streams.accountEvents, group: ACCOUNT_EVENTS_GROUP },
+      { stream: streams.callEvents, group: CALL_EVENTS_GROUP },
+    ]);
     app.decorate('streamConsumers', consumers);
     app.addHook('onReady', async () => {
       for (const c of consumers) c.start();
