@@ -1,36 +1,7 @@
 import { parseConfig } from '@voip/kit/config';
 import { serviceEnv } from '@voip/testkit/env';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeOpsEndpoints } from '@voip/testkit/ops-suite';
 import { buildApp } from '../src/app.js';
 import { configSpec } from '../src/config.js';
 
-describe('gateway service operations endpoints', () => {
-  let app: Awaited<ReturnType<typeof buildApp>>;
-  beforeAll(async () => {
-    app = await buildApp(parseConfig(configSpec, serviceEnv()));
-    await app.ready();
-  });
-  afterAll(() => app.close());
-
-  it('answers /health and /ready with its dependencies reachable', async () => {
-    expect((await app.inject('/health')).json()).toMatchObject({ status: 'ok', service: 'gateway' });
-    const ready = await app.inject('/ready');
-    expect(ready.statusCode).toBe(200);
-    expect(ready.json().checks.redis).toBe('ok');
-  });
-
-  it('exposes Prometheus metrics including the HTTP histogram', async () => {
-    await app.inject('/health');
-    const res = await app.inject('/metrics');
-    expect(res.statusCode).toBe(200);
-    expect(res.body).toContain('http_request_duration_seconds_bucket');
-    expect(res.body).toContain('process_cpu_user_seconds_total');
-  });
-
-  it('answers unknown routes with the API error shape and a request id', async () => {
-    const res = await app.inject({ url: '/nope', headers: { 'x-request-id': 'req-123' } });
-    expect(res.statusCode).toBe(404);
-    expect(res.headers['x-request-id']).toBe('req-123');
-    expect(res.json()).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
-  });
-});
+describeOpsEndpoints('gateway', () => buildApp(parseConfig(configSpec, serviceEnv())));
