@@ -2,7 +2,7 @@ import { type CallStore, createCallStore } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
 import { ulid } from 'ulid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   answer,
   callEvents,
@@ -15,28 +15,18 @@ import {
   startInstance,
   type TestClient,
   testCallStore,
-  testRedis,
+  useCluster,
 } from './support/cluster.js';
 
+const cluster = useCluster(2);
 let a: Instance;
 let b: Instance;
 let redis: Redis;
 let store: CallStore;
-const clients: TestClient[] = [];
-const track = (c: TestClient) => {
-  clients.push(c);
-  return c;
-};
-
-beforeAll(async () => {
-  redis = testRedis();
-  store = testCallStore(redis);
-  [a, b] = await Promise.all([startInstance(), startInstance()]);
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await Promise.all([a?.close(), b?.close()]);
-  await redis.quit();
+const { track } = cluster;
+beforeAll(() => {
+  [a, b] = cluster.instances as [Instance, Instance];
+  ({ redis, store } = cluster);
 });
 
 async function createCall(callerId: string, calleeId: string, callerName = 'Caller') {

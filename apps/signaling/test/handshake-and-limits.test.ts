@@ -2,7 +2,7 @@ import { createPublisher } from '@voip/bus/pubsub';
 import { keys } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
 import { ulid } from 'ulid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { clientIp, trustedProxies } from '../src/connections/handshake.js';
 import {
   candidate,
@@ -15,25 +15,16 @@ import {
   sign,
   startInstance,
   type TestClient,
-  testRedis,
+  useCluster,
 } from './support/cluster.js';
 
+const cluster = useCluster(1);
 let inst: Instance;
 let redis: Redis;
-const clients: TestClient[] = [];
-const track = (c: TestClient) => {
-  clients.push(c);
-  return c;
-};
-
-beforeAll(async () => {
-  redis = testRedis();
-  inst = await startInstance();
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await inst?.close();
-  await redis.quit();
+const { track } = cluster;
+beforeAll(() => {
+  [inst] = cluster.instances as [Instance];
+  ({ redis } = cluster);
 });
 
 describe('handshake', () => {

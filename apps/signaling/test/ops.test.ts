@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ulid } from 'ulid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   answer,
   connect,
@@ -9,19 +9,15 @@ import {
   principal,
   startInstance,
   testCallStore,
-  testRedis,
+  useCluster,
 } from './support/cluster.js';
 
+const cluster = useCluster(1);
 let inst: Instance;
 let redis: Redis;
-
-beforeAll(async () => {
-  redis = testRedis();
-  inst = await startInstance();
-});
-afterAll(async () => {
-  await inst?.close();
-  await redis.quit();
+beforeAll(() => {
+  [inst] = cluster.instances as [Instance];
+  ({ redis } = cluster);
 });
 
 describe('operations endpoints', () => {

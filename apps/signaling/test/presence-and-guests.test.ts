@@ -2,7 +2,7 @@ import { createSubscriber } from '@voip/bus/pubsub';
 import { createStreamProducer } from '@voip/bus/streams';
 import { keys, streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   answer,
   connect,
@@ -13,26 +13,17 @@ import {
   startInstance,
   type TestClient,
   testCallStore,
-  testRedis,
+  useCluster,
 } from './support/cluster.js';
 
+const cluster = useCluster(2);
 let a: Instance;
 let b: Instance;
 let redis: Redis;
-const clients: TestClient[] = [];
-const track = (c: TestClient) => {
-  clients.push(c);
-  return c;
-};
-
-beforeAll(async () => {
-  redis = testRedis();
-  [a, b] = await Promise.all([startInstance(), startInstance()]);
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await Promise.all([a?.close(), b?.close()]);
-  await redis.quit();
+const { track } = cluster;
+beforeAll(() => {
+  [a, b] = cluster.instances as [Instance, Instance];
+  ({ redis } = cluster);
 });
 
 describe('presence', () => {

@@ -1,7 +1,7 @@
 import type { CallStore } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   answer,
   callEvents,
@@ -14,32 +14,18 @@ import {
   principal,
   startInstance,
   type TestClient,
-  testCallStore,
-  testRedis,
+  useCluster,
 } from './support/cluster.js';
 
+const cluster = useCluster(2, { RESUME_WINDOW_MS: '1500' });
 let a: Instance;
 let b: Instance;
 let redis: Redis;
 let store: CallStore;
-const clients: TestClient[] = [];
-const track = (c: TestClient) => {
-  clients.push(c);
-  return c;
-};
-
-beforeAll(async () => {
-  redis = testRedis();
-  store = testCallStore(redis);
-  [a, b] = await Promise.all([
-    startInstance({ RESUME_WINDOW_MS: '1500' }),
-    startInstance({ RESUME_WINDOW_MS: '1500' }),
-  ]);
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await Promise.all([a?.close(), b?.close()]);
-  await redis.quit();
+const { track } = cluster;
+beforeAll(() => {
+  [a, b] = cluster.instances as [Instance, Instance];
+  ({ redis, store } = cluster);
 });
 
 /** Caller on instance a, callee on instance b, call accepted. */

@@ -2,15 +2,16 @@
 // signed access tokens, and socket.io-client connections that record every event they receive.
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { createCallStore, type CallStore } from '@voip/call-state/call-store';
+import { type CallStore, createCallStore } from '@voip/call-state/call-store';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys, streams } from '@voip/contracts/redis-keys';
-import { createTokenSigner } from '@voip/kit/jwt';
 import { parseConfig } from '@voip/kit/config';
+import { createTokenSigner } from '@voip/kit/jwt';
 import { redisUrl, serviceEnv, testKeys } from '@voip/testkit/env';
 import { Redis } from 'ioredis';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { ulid } from 'ulid';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { configSpec } from '../../src/config.js';
 
@@ -76,6 +77,41 @@ export async function principal(
     displayName,
     token: sign({ sub: userId, kind, sid: sessionId, name: displayName }),
   };
+}
+
+/** What a test file shares: its instances, a Redis connection, the call store, and every client it opened. */
+export interface Cluster {
+  instances: Instance[];
+  redis: Redis;
+  store: CallStore;
+  /** Registers a client so it is closed after the file's tests. */
+  track(client: TestClient): TestClient;
+}
+
+/**
+ * Starts `size` instances (with `env`) before the file's tests and closes them, the clients tracked and
+ * Redis after. Hooks run in registration order, so a file's own beforeAll after this sees them started.
+ */
+export function useCluster(size: number, env: Record<string, string> = {}): Cluster {
+  const clients: TestClient[] = [];
+  const cluster = {
+    instances: [],
+    track(client: TestClient) {
+      clients.push(client);
+      return client;
+    },
+  } as unknown as Cluster;
+  beforeAll(async () => {
+    cluster.redis = testRedis();
+    cluster.store = testCallStore(cluster.redis);
+    cluster.instances = await Promise.all(Array.from({ length: size }, () => startInstance(env)));
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await Promise.all(cluster.instances.map((i) => i.close()));
+    await cluster.redis?.quit();
+  });
+  return cluster;
 }
 
 export function testRedis(): Redis {
