@@ -23,7 +23,10 @@ export const configSpec = {
   REFRESH_TTL_SECONDS: env.int(30 * 24 * 3600, { min: 60, max: 365 * 24 * 3600 }),
   /** Usernames (case-insensitive) that get kind "admin" when they register or log in. */
   ADMIN_USERNAMES: env.list([]),
-  LOGIN_MAX_FAILURES_PER_USERNAME: env.int(10, { min: 1 }),
+  /** Failed logins for one username from one address: stops a guesser without locking the owner out. */
+  LOGIN_MAX_FAILURES_PER_USERNAME_IP: env.int(10, { min: 1 }),
+  /** Failed logins for one username from all addresses together: bounds distributed guessing. */
+  LOGIN_MAX_FAILURES_PER_USERNAME: env.int(100, { min: 1 }),
   LOGIN_MAX_FAILURES_PER_IP: env.int(30, { min: 1 }),
   LOGIN_WINDOW_SECONDS: env.int(15 * 60, { min: 1 }),
   REGISTER_MAX_PER_IP: env.int(20, { min: 1 }),

@@ -1,6 +1,6 @@
 // Shared by the route tests: an auth app on the real servers, accounts to act with, and readers for
 // what auth leaves on the bus.
-import { createSign, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSign, randomBytes } from 'node:crypto';
 import { createSubscriber } from '@voip/bus/pubsub';
 import { ENTRY_FIELD } from '@voip/bus/streams';
 import type { BusEventData, BusEventType } from '@voip/contracts/bus-events';

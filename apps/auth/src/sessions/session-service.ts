@@ -1,8 +1,9 @@
 // Issuing, refreshing and revoking sessions: the rules of API.md's token model on top of the Redis
 // store. Access tokens are short ES256 JWTs carrying `sid`; revoking a session deletes it in Redis
 // (every service's check fails at once), drops the local cache, and tells signaling over the bus.
-import type { PrincipalKind } from '@voip/contracts/common';
+
 import type { Publisher } from '@voip/bus/pubsub';
+import type { PrincipalKind } from '@voip/contracts/common';
 import { AppError } from '@voip/kit/errors';
 import type { TokenSigner } from '@voip/kit/jwt';
 import type { SessionChecker } from '@voip/kit/sessions';

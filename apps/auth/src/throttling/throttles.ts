@@ -1,5 +1,11 @@
-// Throttling of the doors that cost us (argon2) or let someone guess: login per username and per IP,
-// register and guest creation per IP. Fixed windows in Redis, so every instance counts together.
+// Throttling of the doors that cost us (argon2) or let someone guess: login per username and address, per
+// username, and per address; register and guest creation per address. Fixed windows in Redis, so every
+// instance counts together.
+//
+// Login has three limits so that a stranger cannot lock someone out by failing on purpose: the tight one
+// is per (username, address), so the guesser is stopped while the owner, from elsewhere, still signs in;
+// the per-username limit is an order of magnitude higher and only a guesser spread over many addresses
+// reaches it (each of which the per-address limit also bounds).
 import { keys } from '@voip/contracts/redis-keys';
 import { AppError } from '@voip/kit/errors';
 import { createFixedWindowLimiter, type FixedWindowLimiter, type RateDecision } from '@voip/kit/rate-limit';
@@ -7,6 +13,7 @@ import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 
 export interface ThrottleConfig {
+  LOGIN_MAX_FAILURES_PER_USERNAME_IP: number;
   LOGIN_MAX_FAILURES_PER_USERNAME: number;
   LOGIN_MAX_FAILURES_PER_IP: number;
   LOGIN_WINDOW_SECONDS: number;
@@ -18,7 +25,8 @@ export interface ThrottleConfig {
 export interface Throttles {
   /**
    * Counts a login attempt before the password is checked (so parallel guesses cannot slip past the
-   * limit); a successful login then takes its attempt back, so only failures accumulate.
+   * limit); a successful login then takes its attempt back, so only failures accumulate. Decisions in
+   * the order: per username and address, per username, per address.
    */
   loginAttempt(usernameLower: string, ip: string): Promise<RateDecision[]>;
   loginSucceeded(usernameLower: string, ip: string): Promise<void>;
@@ -27,6 +35,7 @@ export interface Throttles {
 }
 
 const SCOPES = {
+  loginPair: 'login-user-ip',
   loginUser: 'login-user',
   loginIp: 'login-ip',
   register: 'register-ip',
@@ -39,19 +48,34 @@ const FORGIVE = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('D
 export function createThrottles(redis: Redis, c: ThrottleConfig): Throttles {
   const loginWindow = c.LOGIN_WINDOW_SECONDS * 1000;
   const signupWindow = c.SIGNUP_WINDOW_SECONDS * 1000;
-  const loginUser: FixedWindowLimiter = createFixedWindowLimiter(
+  const loginPair: FixedWindowLimiter = createFixedWindowLimiter(
+    redis,
+    SCOPES.loginPair,
+    c.LOGIN_MAX_FAILURES_PER_USERNAME_IP,
+    loginWindow,
+  );
+  const loginUser = createFixedWindowLimiter(
     redis,
     SCOPES.loginUser,
     c.LOGIN_MAX_FAILURES_PER_USERNAME,
     loginWindow,
   );
+  // An address never contains a space, so the last space splits the pair again without ambiguity.
+  const pair = (u: string, ip: string) => `${u} ${ip}`;
+  const forgive = (scope: string, id: string) => redis.eval(FORGIVE, 1, keys.rateLimit(scope, id));
   const loginIp = createFixedWindowLimiter(redis, SCOPES.loginIp, c.LOGIN_MAX_FAILURES_PER_IP, loginWindow);
   const register = createFixedWindowLimiter(redis, SCOPES.register, c.REGISTER_MAX_PER_IP, signupWindow);
   const guest = createFixedWindowLimiter(redis, SCOPES.guest, c.GUEST_MAX_PER_IP, signupWindow);
   return {
-    loginAttempt: (u, ip) => Promise.all([loginUser.hit(u), loginIp.hit(ip)]),
+    loginAttempt: (u, ip) => Promise.all([loginPair.hit(pair(u, ip)), loginUser.hit(u), loginIp.hit(ip)]),
+    // The owner proved the password from this address: its count starts again. The username and
+    // address counts only take this attempt back, so failures from elsewhere still add up.
     async loginSucceeded(u, ip) {
-      await Promise.all([loginUser.reset(u), redis.eval(FORGIVE, 1, keys.rateLimit(SCOPES.loginIp, ip))]);
+      await Promise.all([
+        loginPair.reset(pair(u, ip)),
+        forgive(SCOPES.loginUser, u),
+        forgive(SCOPES.loginIp, ip),
+      ]);
     },
     register: (ip) => register.hit(ip),
     guest: (ip) => guest.hit(ip),

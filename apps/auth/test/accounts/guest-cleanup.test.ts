@@ -1,3 +1,4 @@
+import { createPublisher } from '@voip/bus/pubsub';
 import { createStreamProducer } from '@voip/bus/streams';
 import { keys } from '@voip/contracts/redis-keys';
 import { createTokenSigner } from '@voip/kit/jwt';
@@ -6,7 +7,6 @@ import { createMongoConnection } from '@voip/kit/mongo';
 import { createRedis } from '@voip/kit/redis';
 import { createSessionChecker } from '@voip/kit/sessions';
 import { mongoUri, redisUrl, testKeys } from '@voip/testkit/env';
-import { createPublisher } from '@voip/bus/pubsub';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { ulid } from 'ulid';

@@ -1,5 +1,4 @@
-import { generateKeyPairPem } from '@voip/kit/jwt';
-import { createTokenSigner } from '@voip/kit/jwt';
+import { createTokenSigner, generateKeyPairPem } from '@voip/kit/jwt';
 import { testKeys } from '@voip/testkit/env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,8 +9,8 @@ import {
   es256With,
   hs256With,
   PASSWORD,
-  register,
   type Registered,
+  register,
   startAuth,
 } from '../helpers.js';
 

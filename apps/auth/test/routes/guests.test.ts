@@ -1,8 +1,8 @@
 import { TEST_INTERNAL_TOKEN } from '@voip/testkit/env';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  accountEvents,
   type AuthApp,
+  accountEvents,
   authEnv,
   bearer,
   createGuest,

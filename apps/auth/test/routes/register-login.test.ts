@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  accountEvents,
   type AuthApp,
+  accountEvents,
   authEnv,
   bearer,
   PASSWORD,

@@ -10,7 +10,8 @@ describe('throttling', () => {
   beforeAll(async () => {
     app = await startAuth(
       authEnv({
-        LOGIN_MAX_FAILURES_PER_USERNAME: '3',
+        LOGIN_MAX_FAILURES_PER_USERNAME_IP: '3',
+        LOGIN_MAX_FAILURES_PER_USERNAME: '8',
         LOGIN_MAX_FAILURES_PER_IP: '5',
         LOGIN_WINDOW_SECONDS: '900',
         REGISTER_MAX_PER_IP: '2',
@@ -38,18 +39,32 @@ describe('throttling', () => {
     expect(retryAfter).toBeLessThanOrEqual(maxSeconds);
   };
 
-  it('locks a username after 3 failures, from any address, even with the right password', async () => {
+  it('stops an address after 3 failures on a username, even with the right password, while the owner elsewhere signs in', async () => {
     const r = await register(app, uniqueUsername('locked'), 'L', freshIp());
-    for (let i = 0; i < 3; i++) expect((await login(r.username, 'wrong password!')).statusCode).toBe(401);
-    expectLimited(await login(r.username.toUpperCase(), 'wrong password!'), 900);
+    const guesser = freshIp();
+    for (let i = 0; i < 3; i++)
+      expect((await login(r.username, 'wrong password!', guesser)).statusCode).toBe(401);
+    expectLimited(await login(r.username.toUpperCase(), 'wrong password!', guesser), 900);
+    expectLimited(await login(r.username, PASSWORD, guesser), 900);
+    // Failing on purpose does not lock the owner out.
+    expect((await login(r.username, PASSWORD)).statusCode).toBe(200);
+  });
+
+  it('locks a username everywhere after 8 failures spread over many addresses', async () => {
+    const r = await register(app, uniqueUsername('spread'), 'S', freshIp());
+    for (let i = 0; i < 8; i++) expect((await login(r.username, 'wrong password!')).statusCode).toBe(401);
+    expectLimited(await login(r.username, 'wrong password!'), 900);
     expectLimited(await login(r.username, PASSWORD), 900);
   });
 
-  it('only failures count: a successful login clears the username count', async () => {
+  it('only failures count: a successful login clears the count of its address', async () => {
     const r = await register(app, uniqueUsername('reset'), 'R', freshIp());
-    for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 2; i++) expect((await login(r.username, 'wrong password!')).statusCode).toBe(401);
-      expect((await login(r.username, PASSWORD)).statusCode).toBe(200);
+    const ip = freshIp();
+    // Two rounds of two failures: four in all, over the address's limit of 3 were it not reset.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 2; i++)
+        expect((await login(r.username, 'wrong password!', ip)).statusCode).toBe(401);
+      expect((await login(r.username, PASSWORD, ip)).statusCode).toBe(200);
     }
   });
 

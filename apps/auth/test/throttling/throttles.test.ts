@@ -12,7 +12,8 @@ describe('throttles (real Redis)', () => {
     redis = createRedis(redisUrl());
     await redis.connect();
     throttles = createThrottles(redis, {
-      LOGIN_MAX_FAILURES_PER_USERNAME: 3,
+      LOGIN_MAX_FAILURES_PER_USERNAME_IP: 3,
+      LOGIN_MAX_FAILURES_PER_USERNAME: 4,
       LOGIN_MAX_FAILURES_PER_IP: 5,
       LOGIN_WINDOW_SECONDS: 60,
       REGISTER_MAX_PER_IP: 2,
@@ -22,15 +23,32 @@ describe('throttles (real Redis)', () => {
   });
   afterAll(() => redis.quit());
 
-  it('refuses the attempt after the username limit, saying how long to wait', async () => {
+  it('refuses a username from one address after its limit, saying how long to wait; other addresses go on', async () => {
     const user = ulid();
+    const ip = ulid();
     for (let i = 0; i < 3; i++)
-      expect((await throttles.loginAttempt(user, ulid())).every((d) => d.allowed)).toBe(true);
-    const [byUser, byIp] = await throttles.loginAttempt(user, ulid());
-    expect(byUser?.allowed).toBe(false);
+      expect((await throttles.loginAttempt(user, ip)).every((d) => d.allowed)).toBe(true);
+    const [byPair, byUser, byIp] = await throttles.loginAttempt(user, ip);
+    expect(byPair?.allowed).toBe(false);
+    expect(byUser?.allowed).toBe(true);
     expect(byIp?.allowed).toBe(true);
-    expect(byUser?.retryAfterMs).toBeGreaterThan(50_000);
-    expect(byUser?.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(byPair?.retryAfterMs).toBeGreaterThan(50_000);
+    expect(byPair?.retryAfterMs).toBeLessThanOrEqual(60_000);
+    // Five attempts on the username in all: past its own limit (4), whatever the address.
+    const fromElsewhere = await throttles.loginAttempt(user, ulid());
+    expect(fromElsewhere.map((d) => d.allowed)).toEqual([true, false, true]);
+  });
+
+  it('a success resets its address for the username but only takes back its own attempt elsewhere', async () => {
+    const user = ulid();
+    const ip = ulid();
+    for (let i = 0; i < 2; i++) await throttles.loginAttempt(user, ip);
+    await throttles.loginAttempt(user, ip);
+    await throttles.loginSucceeded(user, ip);
+    // The pair starts again (3 more allowed); the username has 2 failures left of 4.
+    expect((await throttles.loginAttempt(user, ip)).map((d) => d.allowed)).toEqual([true, true, true]);
+    expect((await throttles.loginAttempt(user, ip)).map((d) => d.allowed)).toEqual([true, true, true]);
+    expect((await throttles.loginAttempt(user, ip)).map((d) => d.allowed)).toEqual([true, false, true]);
   });
 
   it('takes back the attempt of a successful login, so only failures count', async () => {
@@ -41,8 +59,8 @@ describe('throttles (real Redis)', () => {
       await throttles.loginSucceeded(user, ip);
     }
     for (let i = 0; i < 5; i++)
-      expect((await throttles.loginAttempt(`${user}${i}`, ip))[1]?.allowed).toBe(true);
-    expect((await throttles.loginAttempt(`${user}x`, ip))[1]?.allowed).toBe(false);
+      expect((await throttles.loginAttempt(`${user}${i}`, ip))[2]?.allowed).toBe(true);
+    expect((await throttles.loginAttempt(`${user}x`, ip))[2]?.allowed).toBe(false);
   });
 
   it('never revives an expired window when forgiving', async () => {

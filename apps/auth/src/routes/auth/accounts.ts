@@ -6,7 +6,7 @@ import { AppError } from '@voip/kit/errors';
 import type { FastifyBaseLogger } from 'fastify';
 import { ulid } from 'ulid';
 import { hashPassword } from '../../accounts/passwords.js';
-import { type UserRecord, UsernameTakenError } from '../../accounts/user-repository.js';
+import { UsernameTakenError, type UserRecord } from '../../accounts/user-repository.js';
 import { kindForUsername, normalizeUsername } from '../../accounts/usernames.js';
 import { guestMe, toAuthUser, userMe } from '../../accounts/views.js';
 import { enforce } from '../../throttling/throttles.js';
