@@ -1,11 +1,13 @@
 // The client → server events of API.md. Each one is rate-limited, validated against its schema from
 // @voip/contracts, run after the socket's previous events (order matters: an answer before its ICE),
 // and answered with an ack `{ok: true, ...}` or `{ok: false, error: {code, message}}`.
+
+import type { Static } from '@sinclair/typebox';
 import type { TransitionResult } from '@voip/call-state/call-store';
+import type { CallEvent } from '@voip/call-state/transitions';
 import { keys } from '@voip/contracts/redis-keys';
 import { type ClientEventName, ClientEventSchemas } from '@voip/contracts/socket';
 import { validator } from '@voip/contracts/validate';
-import type { Static } from '@sinclair/typebox';
 import { activeCalls } from '../connections/connection-lifecycle.js';
 import type { Signaling } from '../realtime/context.js';
 import { clientRoom, userRoom } from '../realtime/rooms.js';
@@ -29,6 +31,21 @@ const validators = Object.fromEntries(
 
 function transitionFailure(t: Extract<TransitionResult, { ok: false }>): AckBody {
   return fail(t.code === 'NOT_FOUND' ? 'CALL_NOT_FOUND' : t.code, t.message);
+}
+
+/** Ends a call on this participant's behalf; both sides' presence follows when it really ended now. */
+async function endBy(
+  ctx: Signaling,
+  socket: SignalingSocket,
+  callId: string,
+  event: CallEvent,
+): Promise<AckBody> {
+  const { userId, clientId } = socket.data;
+  const t = await ctx.calls.transition(callId, event, { byUserId: userId, clientId });
+  if (!t.ok) return transitionFailure(t);
+  if (t.changed)
+    await Promise.all([ctx.presence.update(t.call.callerId), ctx.presence.update(t.call.calleeId)]);
+  return ok();
 }
 
 const handlers: { [K in ClientEventName]: Handler<K> } = {
@@ -71,7 +88,9 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
     if (!t.ok) return transitionFailure(t);
     if (t.changed) {
       if (t.call.answeredAt)
-        ctx.metrics.callSetup.observe(Math.max(0, Date.parse(t.call.answeredAt) - Date.parse(t.call.createdAt)) / 1000);
+        ctx.metrics.callSetup.observe(
+          Math.max(0, Date.parse(t.call.answeredAt) - Date.parse(t.call.createdAt)) / 1000,
+        );
       activeCalls.set(socket, p.callId);
       await ctx.registry.setCall(d.userId, d.clientId, p.callId);
       await ctx.relay.toDevice(t.call.callerId, t.call.callerClientId, 'call-accepted', {
@@ -87,33 +106,12 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
     return ok();
   },
 
-  async 'reject-call'(ctx, socket, p) {
-    const d = socket.data;
-    const t = await ctx.calls.transition(
-      p.callId,
-      { type: 'reject', reason: p.reason === 'busy' ? 'busy' : 'rejected' },
-      { byUserId: d.userId, clientId: d.clientId },
-    );
-    if (!t.ok) return transitionFailure(t);
-    if (t.changed)
-      await Promise.all([ctx.presence.update(t.call.callerId), ctx.presence.update(t.call.calleeId)]);
-    return ok();
-  },
+  'reject-call': (ctx, socket, p) =>
+    endBy(ctx, socket, p.callId, { type: 'reject', reason: p.reason === 'busy' ? 'busy' : 'rejected' }),
 
-  async 'end-call'(ctx, socket, p) {
-    const d = socket.data;
-    // One event covers every end: hanging up a ringing call is a cancel from the caller and a decline
-    // from the callee (call-state decides by role), so `reason` only documents the client's intent.
-    const t = await ctx.calls.transition(
-      p.callId,
-      { type: 'hangup' },
-      { byUserId: d.userId, clientId: d.clientId },
-    );
-    if (!t.ok) return transitionFailure(t);
-    if (t.changed)
-      await Promise.all([ctx.presence.update(t.call.callerId), ctx.presence.update(t.call.calleeId)]);
-    return ok();
-  },
+  // One event covers every end: hanging up a ringing call is a cancel from the caller and a decline
+  // from the callee (call-state decides by role), so `reason` only documents the client's intent.
+  'end-call': (ctx, socket, p) => endBy(ctx, socket, p.callId, { type: 'hangup' }),
 
   async 'ice-candidate'(ctx, socket, p) {
     const r = await ctx.relay.relay(socket.data, 'ice-candidate', {

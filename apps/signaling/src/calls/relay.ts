@@ -7,8 +7,8 @@ import { keys } from '@voip/contracts/redis-keys';
 import type { ServerEventName, ServerEventPayload } from '@voip/contracts/socket';
 import type { Redis } from 'ioredis';
 import {
-  clientKeyTemplate,
   type ClientRegistry,
+  clientKeyTemplate,
   instanceKeyPrefix,
   pendingKeyTemplate,
 } from '../connections/client-registry.js';
