@@ -50,6 +50,17 @@ describe('throttling', () => {
     expect((await login(r.username, PASSWORD)).statusCode).toBe(200);
   });
 
+  it('does not count refused attempts: one address hammering a username never locks the owner out', async () => {
+    const r = await register(app, uniqueUsername('hammer'), 'H', freshIp());
+    const guesser = freshIp();
+    // 3 failures fill the pair window; 12 more refused attempts, past the per-username limit of 8
+    // were they counted, must leave the username's window alone.
+    for (let i = 0; i < 3; i++)
+      expect((await login(r.username, 'wrong password!', guesser)).statusCode).toBe(401);
+    for (let i = 0; i < 12; i++) expectLimited(await login(r.username, 'wrong password!', guesser), 900);
+    expect((await login(r.username, PASSWORD)).statusCode).toBe(200);
+  });
+
   it('locks a username everywhere after 8 failures spread over many addresses', async () => {
     const r = await register(app, uniqueUsername('spread'), 'S', freshIp());
     for (let i = 0; i < 8; i++) expect((await login(r.username, 'wrong password!')).statusCode).toBe(401);

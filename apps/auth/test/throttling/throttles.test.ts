@@ -1,3 +1,4 @@
+import { keys } from '@voip/contracts/redis-keys';
 import { createRedis } from '@voip/kit/redis';
 import { redisUrl } from '@voip/testkit/env';
 import type { Redis } from 'ioredis';
@@ -34,9 +35,14 @@ describe('throttles (real Redis)', () => {
     expect(byIp?.allowed).toBe(true);
     expect(byPair?.retryAfterMs).toBeGreaterThan(50_000);
     expect(byPair?.retryAfterMs).toBeLessThanOrEqual(60_000);
-    // Five attempts on the username in all: past its own limit (4), whatever the address.
-    const fromElsewhere = await throttles.loginAttempt(user, ulid());
+    // The refused attempt checked no password and did not count: the username has one attempt left (4),
+    // then it is refused whatever the address, and the refusal counts on no window.
+    expect((await throttles.loginAttempt(user, ulid())).map((d) => d.allowed)).toEqual([true, true, true]);
+    const otherIp = ulid();
+    const fromElsewhere = await throttles.loginAttempt(user, otherIp);
     expect(fromElsewhere.map((d) => d.allowed)).toEqual([true, false, true]);
+    expect(fromElsewhere[1]?.retryAfterMs).toBeGreaterThan(0);
+    expect(await redis.get(keys.rateLimit('login-ip', otherIp))).toBeNull();
   });
 
   it('a success resets its address for the username but only takes back its own attempt elsewhere', async () => {
