@@ -1,9 +1,10 @@
 // Entry point: configuration, the app, listen, graceful shutdown. Nothing else.
-import { loadConfig } from '@voip/kit/config';
+import { exitOnConfigError, loadConfig } from '@voip/kit/config';
 import { runService } from '@voip/kit/shutdown';
 import { buildApp } from './app.js';
 import { configSpec } from './config.js';
 
 const config = loadConfig(configSpec);
-const app = await buildApp(config);
+// A key that does not parse is found while building: one line and exit 1, like a bad variable.
+const app = await exitOnConfigError(buildApp(config));
 await runService(app, { port: config.PORT, host: config.HOST, graceMs: config.SHUTDOWN_GRACE_MS });

@@ -90,6 +90,14 @@ export function createApp(opts: AppOptions): App {
   app.decorate('metrics', createRegistry(opts.service, instanceId));
   app.decorate('readiness', new Map<string, ReadinessCheck>());
 
+  // close() ends the connections that are idle when it starts; a keep-alive connection whose request was
+  // still in flight would then stay open until keepAliveTimeout (65 s), past the shutdown grace, so the
+  // process would be killed (exit 1) instead of draining. While closing, such a connection is ended as
+  // soon as its last response is written.
+  app.addHook('preClose', async () => {
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50).unref();
+    app.server.once('close', () => clearInterval(sweep));
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -117,3 +117,19 @@ export const jwtVerifyConfigSpec = {
   JWT_PUBLIC_KEY_FILE: env.optionalString(),
   INTERNAL_TOKEN: env.secret(24),
 };
+
+/**
+ * For a process entry point: awaits what builds the app and, when a ConfigError surfaces only then (a key
+ * that does not parse, a variable that depends on another), prints its one line and exits 1 as loadConfig.
+ */
+export async function exitOnConfigError<T>(building: Promise<T>): Promise<T> {
+  try {
+    return await building;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

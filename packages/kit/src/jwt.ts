@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { AccessTokenClaims, TOKEN_AUDIENCE, TOKEN_ISSUER } from '@voip/contracts/tokens';
 import { validator } from '@voip/contracts/validate';
 import jwt from 'jsonwebtoken';
+import { ConfigError } from './config.js';
 import { AppError } from './errors.js';
 
 export const JWT_ALGORITHM = 'ES256' as const;
@@ -34,6 +35,25 @@ export function readPem(value: string | undefined, file: string | undefined, nam
   if (value) return value.replace(/\\n/g, '\n');
   if (file) return readFileSync(file, 'utf8');
   throw new Error(`config: ${name} or ${name}_FILE is required`);
+}
+
+/**
+ * The verifying key(s) from JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE, for start-up: anything missing,
+ * unreadable or not EC P-256 is a ConfigError naming the variable, so the process stops with one line.
+ */
+export function loadPublicKeys(c: {
+  JWT_PUBLIC_KEY?: string | undefined;
+  JWT_PUBLIC_KEY_FILE?: string | undefined;
+}): Map<string, KeyObject> {
+  if (!c.JWT_PUBLIC_KEY && !c.JWT_PUBLIC_KEY_FILE)
+    throw new ConfigError('JWT_PUBLIC_KEY', 'or JWT_PUBLIC_KEY_FILE is required but not set');
+  const name = c.JWT_PUBLIC_KEY ? 'JWT_PUBLIC_KEY' : 'JWT_PUBLIC_KEY_FILE';
+  try {
+    return parsePublicKeys(readPem(c.JWT_PUBLIC_KEY, c.JWT_PUBLIC_KEY_FILE, 'JWT_PUBLIC_KEY'));
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'names a file that does not exist' : 'must hold PEM EC P-256 public key(s)';
+    throw new ConfigError(name, why);
+  }
 }
 
 export interface TokenVerifier {

@@ -3,8 +3,9 @@
 import { createPublisher, createSubscriber, type Publisher, type Subscriber } from '@voip/bus/pubsub';
 import type { App } from './app.js';
 import { createApp } from './app.js';
+import { ConfigError } from './config.js';
 import { authPlugin } from './authenticate.js';
-import { createTokenVerifier, parsePublicKeys, readPem } from './jwt.js';
+import { createTokenVerifier, loadPublicKeys } from './jwt.js';
 import { mongoPlugin } from './mongo.js';
 import { redisPlugin } from './redis.js';
 import { createSessionChecker } from './sessions.js';
@@ -56,7 +57,7 @@ export async function createService({
   });
   await app.register(redisPlugin, { url: config.REDIS_URL });
   if (mongo) {
-    if (!config.MONGODB_URI) throw new Error('config: MONGODB_URI is required but not set');
+    if (!config.MONGODB_URI) throw new ConfigError('MONGODB_URI', 'is required but not set');
     await app.register(mongoPlugin, { uri: config.MONGODB_URI });
   }
   app.decorate('bus', createPublisher(app.redis, app.instanceId));
@@ -64,7 +65,7 @@ export async function createService({
   app.decorate('subscriber', subscriber);
   app.addHook('onClose', () => subscriber.close());
   if (auth) {
-    const publicKeys = parsePublicKeys(readPem(config.JWT_PUBLIC_KEY, config.JWT_PUBLIC_KEY_FILE, 'JWT_PUBLIC_KEY'));
+    const publicKeys = loadPublicKeys(config);
     const sessions = createSessionChecker(app.redis);
     await subscriber.on('session.revoked', (e) => sessions.invalidate(e.data.sessionId));
     await app.register(authPlugin, { verifier: createTokenVerifier(publicKeys), sessions, internalToken: config.INTERNAL_TOKEN });

@@ -2,7 +2,7 @@
 // JWT_PUBLIC_KEY lists: auth verifies tokens like every other service, so a mismatch would only show
 // up as every token being refused. Refuse to start instead, naming the variable.
 import { ConfigError } from '@voip/kit/config';
-import { createTokenSigner, parsePublicKeys, readPem, type TokenSigner } from '@voip/kit/jwt';
+import { createTokenSigner, loadPublicKeys, readPem, type TokenSigner } from '@voip/kit/jwt';
 
 export interface SignerConfig {
   JWT_PRIVATE_KEY?: string | undefined;
@@ -23,15 +23,7 @@ export function loadTokenSigner(c: SignerConfig): TokenSigner {
       'must hold a PEM EC P-256 (ES256) private key',
     );
   }
-  let publicKeys: Map<string, unknown>;
-  try {
-    publicKeys = parsePublicKeys(readPem(c.JWT_PUBLIC_KEY, c.JWT_PUBLIC_KEY_FILE, 'JWT_PUBLIC_KEY'));
-  } catch {
-    throw new ConfigError(
-      c.JWT_PUBLIC_KEY ? 'JWT_PUBLIC_KEY' : 'JWT_PUBLIC_KEY_FILE',
-      'must hold PEM EC P-256 public key(s)',
-    );
-  }
+  const publicKeys = loadPublicKeys(c);
   if (!publicKeys.has(signer.kid))
     throw new ConfigError('JWT_PRIVATE_KEY', 'does not match any key in JWT_PUBLIC_KEY');
   return signer;

@@ -39,6 +39,8 @@ function build(name: string, received: Received[]): FastifyInstance {
       body: typeof request.body === 'string' ? request.body : '',
     };
     received.push(entry);
+    // A request in flight during a shutdown: answered 300 ms after it was recorded.
+    if (request.headers['x-test-slow']) await new Promise((r) => setTimeout(r, 300));
     if (request.url.startsWith('/api/users/teapot'))
       return reply.code(418).send({ error: { code: 'TEAPOT', message: 'short and stout' } });
     return reply.header('x-upstream', name).send({ upstream: name, ...entry });
