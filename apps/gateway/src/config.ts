@@ -42,7 +42,7 @@ export const configSpec = {
   UPSTREAM_TIMEOUT_MS: env.int(10_000, { min: 100 }),
   /** TCP connect time-out to an upstream; past it the upstream counts as down. */
   UPSTREAM_CONNECT_TIMEOUT_MS: env.int(2_000, { min: 50 }),
-  /** How often each upstream's /health is probed, and how long a probe may take. */
+  /** How often each upstream's /ready is probed, and how long a probe may take. */
   HEALTH_CHECK_INTERVAL_MS: env.int(2_000, { min: 50 }),
   HEALTH_CHECK_TIMEOUT_MS: env.int(1_000, { min: 50 }),
   /** How long a verified access token skips the signature check (capped by its expiry; 0 = off). */

@@ -59,22 +59,25 @@ describe('gateway process', () => {
     expect(lines[0]).toMatch(line);
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('%s lets a request in flight finish, then exits 0', async (signal) => {
-    const port = await freePort();
-    const r = run({ ...upstreams(), PORT: String(port) });
-    running.push(r);
-    await waitForPort(port);
-    const before = up.received.length;
-    const inFlight = fetch(`http://127.0.0.1:${port}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-test-slow': '1' },
-      body: '{}',
-    });
-    await expect.poll(() => up.received.length, { timeout: 5000 }).toBe(before + 1);
-    r.child.kill(signal);
-    const res = await inFlight;
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ upstream: 'user-1', url: '/api/auth/login' });
-    expect(await r.exited).toBe(0);
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s lets a request in flight finish, then exits 0',
+    async (signal) => {
+      const port = await freePort();
+      const r = run({ ...upstreams(), PORT: String(port) });
+      running.push(r);
+      await waitForPort(port);
+      const before = up.received.length;
+      const inFlight = fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-test-slow': '1' },
+        body: '{}',
+      });
+      await expect.poll(() => up.received.length, { timeout: 5000 }).toBe(before + 1);
+      r.child.kill(signal);
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ upstream: 'user-1', url: '/api/auth/login' });
+      expect(await r.exited).toBe(0);
+    },
+  );
 });

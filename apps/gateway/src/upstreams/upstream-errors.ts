@@ -57,6 +57,6 @@ export function mayRetryElsewhere(failure: UpstreamFailure, method: string): boo
   return failure === 'reset' && REPLAYABLE_METHODS.has(method.toUpperCase());
 }
 
-/** Connection failures take the instance out of rotation until its /health answers again. */
+/** Connection failures take the instance out of rotation until its /ready answers again. */
 export const marksUpstreamDown = (failure: UpstreamFailure) =>
   failure === 'unreachable' || failure === 'reset';

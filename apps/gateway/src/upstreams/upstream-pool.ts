@@ -1,5 +1,6 @@
-// Several instances of one service behind one name: round-robin over the instances that answer
-// /health, one marked down at once when a connection to it fails, back up when a probe succeeds.
+// Several instances of one service behind one name: round-robin over the instances whose /ready says
+// they can serve (alive AND their Redis/MongoDB reachable), one marked down at once when a connection
+// to it fails, back up when a probe succeeds.
 import type { FastifyBaseLogger } from 'fastify';
 
 export interface UpstreamState {
@@ -78,9 +79,11 @@ export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
 
   const probe = async (s: UpstreamState) => {
     try {
-      const res = await fetch(`${s.url}/health`, { signal: AbortSignal.timeout(opts.probeTimeoutMs) });
+      // /ready, not /health: an instance that is up but has lost its database would answer every
+      // request routed to it with 503 while another instance could serve it.
+      const res = await fetch(`${s.url}/ready`, { signal: AbortSignal.timeout(opts.probeTimeoutMs) });
       await res.body?.cancel();
-      setHealth(s, res.ok, res.ok ? null : `health answered ${res.status}`);
+      setHealth(s, res.ok, res.ok ? null : `ready answered ${res.status}`);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       setHealth(s, false, e.cause?.code ?? e.name ?? 'probe failed');

@@ -19,14 +19,18 @@ export interface UpstreamDouble {
   stop(): Promise<void>;
   /** Listens again on the same port. */
   restart(): Promise<void>;
+  /** What its /ready answers from now on: 200, or 503 as a service whose database is down. */
+  setReady(ready: boolean): void;
 }
 
-function build(name: string, received: Received[]): FastifyInstance {
+function build(name: string, received: Received[], ready: { ok: boolean }): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.get('/health', async () => ({ status: 'ok', service: name }));
-  app.get('/ready', async () => ({ status: 'ready' }));
+  app.get('/ready', async (_request, reply) =>
+    ready.ok ? { status: 'ready' } : reply.code(503).send({ status: 'not-ready' }),
+  );
   app.get('/metrics', async () => 'secret_metric 1\n');
   app.all('/internal/*', async () => ({ secret: 'internal route reached' }));
   // Never answers: the gateway must time out.
@@ -50,7 +54,8 @@ function build(name: string, received: Received[]): FastifyInstance {
 
 export async function startUpstreamDouble(name: string): Promise<UpstreamDouble> {
   const received: Received[] = [];
-  let app = build(name, received);
+  const ready = { ok: true };
+  let app = build(name, received, ready);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
@@ -67,9 +72,12 @@ export async function startUpstreamDouble(name: string): Promise<UpstreamDouble>
     },
     async restart() {
       if (running) return;
-      app = build(name, received);
+      app = build(name, received, ready);
       await app.listen({ port, host: '127.0.0.1' });
       running = true;
+    },
+    setReady(ok) {
+      ready.ok = ok;
     },
   };
 }

@@ -105,6 +105,31 @@ describe('createUpstreamPool', () => {
     }
   });
 
+  it('takes an instance out while its /ready says it cannot serve (its database is down), back when ready', async () => {
+    const a = await startUpstreamDouble('a');
+    const b = await startUpstreamDouble('b');
+    const pool = createUpstreamPool({
+      service: 'users',
+      urls: [a.url, b.url],
+      probeIntervalMs: 50,
+      probeTimeoutMs: 500,
+      log,
+    });
+    try {
+      pool.start();
+      b.setReady(false);
+      await vi.waitFor(() => expect(pool.upstreams[1]?.healthy).toBe(false));
+      expect(pool.upstreams[1]?.lastError).toBe('ready answered 503');
+      expect([pool.pick(), pool.pick(), pool.pick()]).toEqual([a.url, a.url, a.url]);
+      b.setReady(true);
+      await vi.waitFor(() => expect(pool.upstreams[1]?.healthy).toBe(true));
+    } finally {
+      pool.stop();
+      await a.stop();
+      await b.stop();
+    }
+  });
+
   it('counts a probe that hangs as a failure', async () => {
     // Accepts connections and never answers.
     const silent = createServer(() => {});
