@@ -1,5 +1,6 @@
 // Guest housekeeping for operators and other services (admin token or the internal credential):
 // DELETE /api/users/guests/cleanup-all and /guests/cleanup?before=ISO → {deleted}.
+// The guard runs onRequest, before validation: a stranger gets 401/403, never a 400 about the query.
 import { CleanupBeforeQuery, DeletedCount } from '@voip/contracts/auth';
 import { errorResponses } from '@voip/contracts/common';
 import type { App } from '@voip/kit/app';
@@ -10,7 +11,7 @@ export default async function guestRoutes(app: App) {
 
   app.delete(
     '/guests/cleanup-all',
-    { preHandler: guard, schema: { response: { 200: DeletedCount, ...errorResponses(401, 403, 503) } } },
+    { onRequest: guard, schema: { response: { 200: DeletedCount, ...errorResponses(401, 403, 503) } } },
     async (request) => {
       const deleted = await cleanupGuests(app.domain, null);
       request.log.info({ deleted, by: request.principal?.id }, 'all guests cleaned up');
@@ -21,7 +22,7 @@ export default async function guestRoutes(app: App) {
   app.delete(
     '/guests/cleanup',
     {
-      preHandler: guard,
+      onRequest: guard,
       schema: {
         querystring: CleanupBeforeQuery,
         response: { 200: DeletedCount, ...errorResponses(400, 401, 403, 503) },

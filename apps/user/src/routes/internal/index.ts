@@ -17,7 +17,7 @@ export default async function internalRoutes(app: App) {
   app.get(
     '/internal/users/:userId/reachability',
     {
-      preHandler: guard,
+      onRequest: guard,
       schema: {
         params: UserIdParams,
         querystring: ReachabilityQuery,
@@ -44,7 +44,7 @@ export default async function internalRoutes(app: App) {
   app.get(
     '/internal/users/:userId/devices',
     {
-      preHandler: guard,
+      onRequest: guard,
       schema: { params: UserIdParams, response: { 200: PushDevices, ...errorResponses(400, 401, 403, 503) } },
     },
     async (request) => ({
@@ -59,7 +59,7 @@ export default async function internalRoutes(app: App) {
   app.post(
     '/internal/push-tokens/invalidate',
     {
-      preHandler: guard,
+      onRequest: guard,
       schema: {
         body: InvalidatePushTokensBody,
         response: { 200: InvalidatePushTokensResponse, ...errorResponses(400, 401, 403, 503) },
