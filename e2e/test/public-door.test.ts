@@ -108,6 +108,25 @@ describe('the public door (Nginx in front of gateway and signaling)', () => {
       expect(c.socket.connected).toBe(true);
       expect(c.socket.io.engine.transport.name).toBe('polling');
     }
+    // Both instances really hold sessions (read on each one's own port; /status is not public), so the
+    // sticky routing above was tested across two instances. clientIds are random and hashed by Nginx: more
+    // polling clients are opened (at most 20 in all) in the unlikely case they all landed on one.
+    const statuses = async () =>
+      Promise.all(
+        [0, 1].map(async (i) => {
+          const res = await fetch(`${stack.service('signaling', i).url}/status`);
+          return (await res.json()) as { instanceId: string; connections: number };
+        }),
+      );
+    let opened = clients.length;
+    while ((await statuses()).some((st) => st.connections === 0) && opened < 20) {
+      const c = await open(alice, 'polling');
+      expect(await c.socket.timeout(10_000).emitWithAck('heartbeat', {})).toMatchObject({ ok: true });
+      opened++;
+    }
+    const final = await statuses();
+    expect(new Set(final.map((st) => st.instanceId)).size).toBe(2);
+    for (const st of final) expect(st.connections, st.instanceId).toBeGreaterThan(0);
   });
 
   it('shows contacts online over REST and pushes presence changes to sockets', async () => {
