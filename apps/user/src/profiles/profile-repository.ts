@@ -172,7 +172,12 @@ export function createProfileRepository(conn: Connection): ProfileRepository {
       return doc ? toRecord(doc) : null;
     },
     async search({ q, limit, after, includeGuests }) {
-      const clauses: Record<string, unknown>[] = [{ searchName: { $regex: prefixPattern(q) } }];
+      // A prefix of the display name or of the username (the unique handle people pass around); the
+      // order and the cursor stay on (searchName, _id) either way.
+      const pattern = prefixPattern(q);
+      const clauses: Record<string, unknown>[] = [
+        { $or: [{ searchName: { $regex: pattern } }, { usernameLower: { $regex: pattern } }] },
+      ];
       if (!includeGuests) clauses.push({ kind: { $ne: 'guest' } });
       if (after)
         clauses.push({

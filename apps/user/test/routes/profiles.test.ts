@@ -149,6 +149,22 @@ describe('GET /api/users/search', () => {
     expect(names((await search('q=alien')).json())).toEqual([]);
   });
 
+  it('matches a prefix of the username too, case-insensitively', async () => {
+    const id = newId();
+    await applyAccountEvent(
+      svc.app.domain,
+      envelope('user.registered', {
+        userId: id,
+        username: 'Quokka_Handle',
+        displayName: 'Someone Else',
+        createdAt: new Date().toISOString(),
+      }),
+    );
+    const res = await search('q=quokka_h');
+    expect(res.json().items).toEqual([expect.objectContaining({ id, displayName: 'Someone Else' })]);
+    expect(names((await search('q=handle')).json())).toEqual([]);
+  });
+
   it('matches a prefix only, never a substring', async () => {
     expect(names((await search('q=adams')).json())).toEqual([]);
   });
