@@ -1,7 +1,14 @@
 // Typed calls to every REST route of API.md, grouped as the services are (auth, users, calls). The
 // payload and response types come from packages/contracts, the same schemas the services validate with.
 import type { Static } from '@sinclair/typebox';
-import type { AuthResponse, GuestResponse, LoginBody, MeResponse, RegisterBody } from '@voip/contracts/auth';
+import type {
+  AuthResponse,
+  DeletedCount,
+  GuestResponse,
+  LoginBody,
+  MeResponse,
+  RegisterBody,
+} from '@voip/contracts/auth';
 import type {
   Call,
   HistoryResponse,
@@ -54,7 +61,10 @@ export class AuthApi {
   }
 
   async guest(displayName: string): Promise<GuestResponse> {
-    const res = await this.http.request<GuestResponse>('POST', '/api/auth/guest', { body: { displayName }, auth: false });
+    const res = await this.http.request<GuestResponse>('POST', '/api/auth/guest', {
+      body: { displayName },
+      auth: false,
+    });
     this.http.setTokens(tokensFromPair(res));
     return res;
   }
@@ -91,7 +101,10 @@ export class UsersApi {
   profile(userId: string): Promise<Profile> {
     return this.http.request('GET', `/api/users/${seg(userId)}`);
   }
-  search(q: string, opts: { limit?: number; cursor?: string; includeGuests?: boolean } = {}): Promise<SearchResult> {
+  search(
+    q: string,
+    opts: { limit?: number; cursor?: string; includeGuests?: boolean } = {},
+  ): Promise<SearchResult> {
     return this.http.request('GET', '/api/users/search', { query: { q, ...opts } });
   }
   presence(ids: string[]): Promise<PresenceById> {
@@ -149,3 +162,33 @@ export class CallsApi {
     return this.http.request('GET', '/api/calls/ice-servers', { query: { callId } });
   }
 }
+
+/**
+ * Guest housekeeping for operators' tools (API.md: admin or internal credential only; a user or guest
+ * token gets 403). The auth side removes guest accounts and their sessions, the user side their profiles.
+ */
+export class AdminApi {
+  constructor(private readonly http: RestClient) {}
+
+  /** Every guest account (auth), with its sessions. */
+  deleteAllGuests(): Promise<DeletedCount> {
+    return this.http.request('DELETE', '/api/auth/guest/cleanup-all');
+  }
+  /** Guest accounts not seen since `before`. */
+  deleteGuestsBefore(before: Date | string): Promise<DeletedCount> {
+    return this.http.request('DELETE', '/api/auth/guest/cleanup', { query: { before: iso(before) } });
+  }
+  deleteGuest(guestId: string): Promise<DeletedCount> {
+    return this.http.request('DELETE', `/api/auth/guest/${seg(guestId)}`);
+  }
+  /** Every guest profile (user service). */
+  deleteAllGuestProfiles(): Promise<DeletedCount> {
+    return this.http.request('DELETE', '/api/users/guests/cleanup-all');
+  }
+  /** Guest profiles created before `before`. */
+  deleteGuestProfilesBefore(before: Date | string): Promise<DeletedCount> {
+    return this.http.request('DELETE', '/api/users/guests/cleanup', { query: { before: iso(before) } });
+  }
+}
+
+const iso = (t: Date | string) => (typeof t === 'string' ? t : t.toISOString());

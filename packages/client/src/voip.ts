@@ -2,7 +2,7 @@
 // server's call events to Call objects and keeps them right across reconnections.
 import type { Media } from '@voip/contracts/calls';
 import type { ServerEventPayload } from '@voip/contracts/socket';
-import { AuthApi, CallsApi, UsersApi } from './api.js';
+import { AdminApi, AuthApi, CallsApi, UsersApi } from './api.js';
 import { ApiError } from './api-error.js';
 import type { BackoffOptions } from './backoff.js';
 import { Call, type CallTransport, type MediaSessionFactory, type Offer } from './call.js';
@@ -60,6 +60,8 @@ export class VoipClient extends Emitter<VoipClientEvents> {
   readonly auth: AuthApi;
   readonly users: UsersApi;
   readonly calls: CallsApi;
+  /** Guest housekeeping; only an admin's token may use it. */
+  readonly admin: AdminApi;
   readonly signaling: SignalingClient;
   readonly clientId: string;
   readonly #calls = new Map<string, Call>();
@@ -78,6 +80,7 @@ export class VoipClient extends Emitter<VoipClientEvents> {
     this.auth = new AuthApi(this.rest);
     this.users = new UsersApi(this.rest);
     this.calls = new CallsApi(this.rest);
+    this.admin = new AdminApi(this.rest);
     this.signaling = new SignalingClient({
       url: this.rest.baseUrl,
       clientId: this.clientId,
@@ -91,7 +94,8 @@ export class VoipClient extends Emitter<VoipClientEvents> {
       ...(opts.heartbeat !== undefined ? { heartbeat: opts.heartbeat } : {}),
     });
     this.#transport = {
-      request: (event, payload) => this.signaling.request(event as 'heartbeat', payload as Record<string, never>),
+      request: (event, payload) =>
+        this.signaling.request(event as 'heartbeat', payload as Record<string, never>),
       ...(opts.media ? { createMedia: opts.media } : {}),
     };
 
@@ -154,10 +158,19 @@ export class VoipClient extends Emitter<VoipClientEvents> {
     const res = await this.calls.initiate({ calleeId: userId, media });
     if (res.replacedBy) {
       // Glare: the peer called us at the same moment and their call survives; answer that one.
-      throw new ApiError(409, 'CALL_REPLACED', 'the peer is calling you at the same time', { replacedBy: res.replacedBy });
+      throw new ApiError(409, 'CALL_REPLACED', 'the peer is calling you at the same time', {
+        replacedBy: res.replacedBy,
+      });
     }
     const call = new Call(
-      { callId: res.callId, direction: 'outgoing', peer: { id: userId }, media, iceServers: res.iceServers, expiresAt: res.expiresAt },
+      {
+        callId: res.callId,
+        direction: 'outgoing',
+        peer: { id: userId },
+        media,
+        iceServers: res.iceServers,
+        expiresAt: res.expiresAt,
+      },
       this.#transport,
     );
     this.#track(call);
@@ -176,7 +189,15 @@ export class VoipClient extends Emitter<VoipClientEvents> {
     // TURN credentials are scoped to the call: fetch them while it rings.
     const iceServers = this.calls.iceServers(p.callId).then((r) => r.iceServers);
     const call = new Call(
-      { callId: p.callId, direction: 'incoming', peer: p.from, media: p.media, offer: p.offer, expiresAt: p.expiresAt, iceServers },
+      {
+        callId: p.callId,
+        direction: 'incoming',
+        peer: p.from,
+        media: p.media,
+        offer: p.offer,
+        expiresAt: p.expiresAt,
+        iceServers,
+      },
       this.#transport,
     );
     this.#track(call);
@@ -200,7 +221,11 @@ export class VoipClient extends Emitter<VoipClientEvents> {
         try {
           const state = await this.calls.get(call.id);
           if (state.state === 'ended')
-            call.endLocally({ callId: call.id, reason: state.endReason ?? 'connection-lost', durationMs: state.durationMs ?? 0 });
+            call.endLocally({
+              callId: call.id,
+              reason: state.endReason ?? 'connection-lost',
+              durationMs: state.durationMs ?? 0,
+            });
         } catch (err) {
           if (err instanceof ApiError && err.status === 404)
             call.endLocally({ callId: call.id, reason: 'connection-lost', durationMs: 0 });

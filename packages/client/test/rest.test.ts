@@ -8,6 +8,7 @@ import { countingFetch, startTestStack, type TestStack, unique } from './support
 
 const ACCESS_TTL_SECONDS = 10;
 const PASSWORD = 'correct horse battery';
+const ADMIN_USERNAME = unique('root');
 
 describe('REST client (through Nginx → gateway → services)', () => {
   let stack: TestStack;
@@ -16,7 +17,9 @@ describe('REST client (through Nginx → gateway → services)', () => {
     stack = await startTestStack({
       services: ['auth', 'user', 'call', 'gateway'],
       // Short-lived access tokens, so the refresh paths can be exercised for real.
-      serviceEnv: { auth: { ACCESS_TTL_SECONDS: String(ACCESS_TTL_SECONDS) } },
+      serviceEnv: {
+        auth: { ACCESS_TTL_SECONDS: String(ACCESS_TTL_SECONDS), ADMIN_USERNAMES: ADMIN_USERNAME },
+      },
     });
   });
   afterAll(async () => {
@@ -30,7 +33,11 @@ describe('REST client (through Nginx → gateway → services)', () => {
   async function registered(name: string) {
     const client = newClient();
     const username = unique(name.toLowerCase());
-    const res = await client.auth.register({ username, password: PASSWORD, displayName: `${name} ${username}` });
+    const res = await client.auth.register({
+      username,
+      password: PASSWORD,
+      displayName: `${name} ${username}`,
+    });
     await vi.waitFor(() => client.users.me(), { timeout: 15_000, interval: 200 });
     return { client, id: res.user.id, username, displayName: res.user.displayName };
   }
@@ -50,7 +57,9 @@ describe('REST client (through Nginx → gateway → services)', () => {
     const username = unique('ann');
     const res = await client.auth.register({ username, password: PASSWORD, displayName: 'Ann' });
     expect(client.signedIn).toBe(true);
-    expect(JSON.parse(storage.getItem('voip.tokens') ?? '{}')).toMatchObject({ accessToken: res.accessToken });
+    expect(JSON.parse(storage.getItem('voip.tokens') ?? '{}')).toMatchObject({
+      accessToken: res.accessToken,
+    });
     expect(await client.auth.me()).toMatchObject({ id: res.user.id, kind: 'user' });
 
     // A second client on the same storage (an app restart) is already signed in.
@@ -61,7 +70,9 @@ describe('REST client (through Nginx → gateway → services)', () => {
     expect(taken.requestId).toBeTruthy();
     const bad = await errorOf(newClient().auth.login({ username, password: 'wrong password!' }));
     expect(bad).toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS' });
-    const invalid = await errorOf(newClient().auth.register({ username: 'x', password: 'short', displayName: '' }));
+    const invalid = await errorOf(
+      newClient().auth.register({ username: 'x', password: 'short', displayName: '' }),
+    );
     expect(invalid.status).toBe(400);
 
     await client.auth.logout();
@@ -131,9 +142,32 @@ describe('REST client (through Nginx → gateway → services)', () => {
 
     const stranger = await registered('Erin');
     expect(await errorOf(stranger.client.calls.get(started.callId))).toMatchObject({ status: 404 });
-    expect(await errorOf(stranger.client.calls.initiate({ calleeId: '01NOSUCHUSER0000000000000', media: 'video' }))).toMatchObject({
+    expect(
+      await errorOf(
+        stranger.client.calls.initiate({ calleeId: '01NOSUCHUSER0000000000000', media: 'video' }),
+      ),
+    ).toMatchObject({
       status: 404,
     });
+  });
+
+  it('covers guest housekeeping for an admin, and refuses it to users and guests (403)', async () => {
+    const admin = newClient();
+    await admin.auth.register({ username: ADMIN_USERNAME, password: PASSWORD, displayName: 'Root' });
+    expect(await admin.auth.me()).toMatchObject({ kind: 'admin' });
+    const guest = newClient();
+    const { guest: g } = await guest.auth.guest('Passer-by');
+    const { client: user } = await registered('Uma');
+
+    for (const who of [user, guest])
+      expect(await errorOf(who.admin.deleteGuest(g.id))).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    expect(await admin.admin.deleteGuest(g.id)).toEqual({ deleted: 1 });
+    // The guest's session went with its account.
+    expect(await errorOf(guest.auth.me())).toMatchObject({ status: 401 });
+    expect(await admin.admin.deleteGuestsBefore(new Date(Date.now() - 86_400_000))).toEqual({ deleted: 0 });
+    expect((await admin.admin.deleteAllGuests()).deleted).toBeGreaterThanOrEqual(0);
+    expect((await admin.admin.deleteGuestProfilesBefore('2000-01-01T00:00:00Z')).deleted).toBe(0);
+    expect((await admin.admin.deleteAllGuestProfiles()).deleted).toBeGreaterThanOrEqual(0);
   });
 
   it('refreshes an expired access token once for many concurrent requests, then retries them', async () => {
@@ -196,6 +230,8 @@ describe('REST client (through Nginx → gateway → services)', () => {
     expect(copy.signedIn).toBe(false);
     expect(storage.getItem('voip.tokens')).toBeNull();
     // The session is gone on the server too.
-    await vi.waitFor(async () => expect((await errorOf(gina.client.auth.me())).status).toBe(401), { timeout: 5000 });
+    await vi.waitFor(async () => expect((await errorOf(gina.client.auth.me())).status).toBe(401), {
+      timeout: 5000,
+    });
   });
 });
