@@ -1,6 +1,7 @@
 // The call service's configuration, read once from the environment. Cross-field rules (TURN mode needs
-// its secret and Redis user db, FCM needs a project and a service account) are checked here too, so a
-// bad combination stops the process at start-up with one line instead of failing the first call.
+// its secret, its Redis user db and the history consumer; FCM needs a project and a service account) are
+// checked here too, so a bad combination stops the process at start-up with one line instead of failing
+// the first call.
 import {
   baseConfigSpec,
   ConfigError,
@@ -84,6 +85,13 @@ export function checkConfig(config: Config): Config {
         throw new ConfigError(
           'TURN_REDIS_URL',
           'must be a redis:// URL ending in the database number coturn reads, e.g. /2',
+        );
+      // Call-scoped users are deleted when the history consumer takes call.ended, nowhere else: without
+      // it they would work until TURN_TTL_SECONDS, long after the call.
+      if (!config.HISTORY_CONSUMER_ENABLED)
+        throw new ConfigError(
+          'HISTORY_CONSUMER_ENABLED',
+          'must not be false when TURN_MODE=call-scoped: the history consumer is what revokes call-scoped TURN users at call end',
         );
     }
   }

@@ -177,16 +177,27 @@ describe('stream consumer', () => {
   it('tolerates a group that already exists (BUSYGROUP) and shares entries between its consumers', async () => {
     const { stream, group } = names();
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
-    const seen = new Map<string, string>();
+    const deliveries: Array<{ id: string; name: string }> = [];
+    // One entry per read, and each consumer holds its first entry until the other has one too: whichever
+    // reads first cannot take the rest, so the test does not depend on who wins the first read.
+    const both = gate();
     const handlers = (name: string) => ({
-      'user.registered': (env: { id: string }) => void seen.set(env.id, name),
+      'user.registered': async (env: { id: string }) => {
+        deliveries.push({ id: env.id, name });
+        if (new Set(deliveries.map((d) => d.name)).size === 2) both.open();
+        await both.opened;
+      },
     });
-    consumer({ stream, group, consumer: 'a', handlers: handlers('a') });
-    consumer({ stream, group, consumer: 'b', handlers: handlers('b') });
+    consumer({ stream, group, consumer: 'a', batch: 1, handlers: handlers('a') });
+    consumer({ stream, group, consumer: 'b', batch: 1, handlers: handlers('b') });
     const producer = createStreamProducer(redis, 'auth-1');
     for (let i = 0; i < 10; i++) await producer.append(stream, 'user.registered', registered(i));
-    await waitFor(() => seen.size === 10, { what: 'ten deliveries' });
+    await waitFor(() => deliveries.length >= 10, { what: 'ten deliveries, to both consumers' });
     await waitFor(async () => (await pendingOf(stream, group)).length === 0, { what: 'acks' });
+    // Shared, not copied: each entry went to one consumer, and both consumers got some.
+    expect(deliveries).toHaveLength(10);
+    expect(new Set(deliveries.map((d) => d.id)).size).toBe(10);
+    expect(new Set(deliveries.map((d) => d.name))).toEqual(new Set(['a', 'b']));
   });
 
   it("re-delivers a killed consumer's pending entries to another consumer of the group", async () => {

@@ -79,6 +79,12 @@ export interface CallRepository {
   /** Writes the final record once: 'recorded' the first time, 'duplicate' for every repeat. */
   recordEnded(e: CallEnded): Promise<'recorded' | 'duplicate'>;
   setPush(callId: string, push: PushOutcome, report?: PushReport): Promise<void>;
+  /**
+   * At the call's end, a push still `pending` becomes `failed` (its instance died mid-push, or the
+   * dispatcher is still at it and will overwrite this with its outcome); `sent`, `failed` and `none` stay.
+   * true when it changed the record.
+   */
+  settlePendingPush(callId: string): Promise<boolean>;
   /** The call if userId took part in it; null for strangers and unknown ids alike. */
   findForParticipant(callId: string, userId: string): Promise<CallRecord | null>;
   /** Ended calls of userId, newest first (createdAt, then callId, descending). */
@@ -182,6 +188,15 @@ export function createCallRepository(conn: Connection): CallRepository {
           { _id: callId as never },
           { $set: { push, ...(report ? { pushReport: report } : {}) } },
         );
+      });
+    },
+    settlePendingPush(callId) {
+      return serial(callId, async () => {
+        const res = await col.updateOne(
+          { _id: callId as never, push: 'pending' },
+          { $set: { push: 'failed' } },
+        );
+        return res.modifiedCount > 0;
       });
     },
     async findForParticipant(callId, userId) {

@@ -1,8 +1,9 @@
 // Call history that is never lost: consumer group "call-history" on the call-events stream. Each event is
 // written with an idempotent upsert by callId (a re-delivery changes nothing), the entry is acked only
 // after the write, so a call that ended while this service was down is recorded when it comes back; what
-// cannot be parsed goes to the dead-letter stream (the bus consumer does that). call.ended also revokes
-// the call's TURN users in call-scoped mode.
+// cannot be parsed goes to the dead-letter stream (the bus consumer does that). call.ended also settles a
+// wake-up push still `pending` as `failed` (so a push whose instance died does not stay pending forever)
+// and revokes the call's TURN users in call-scoped mode.
 import { createStreamConsumer, type StreamConsumer, type StreamConsumerOptions } from '@voip/bus/streams';
 import { streams } from '@voip/contracts/redis-keys';
 import type { FastifyBaseLogger as Logger } from 'fastify';
@@ -67,10 +68,18 @@ export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsu
           endedBy: data.endedBy ?? null,
           replacedBy: data.replacedBy ?? null,
         });
-        // Revoking is idempotent, so it runs on repeats too: a crash between the two writes heals itself.
+        // Both are idempotent, so they run on repeats too: a crash between the writes heals itself.
+        const pushSettled = await calls.settlePendingPush(data.callId);
         await turn.revoke(data);
         log.info(
-          { callId: data.callId, eventId: id, entryId: meta.entryId, result, endReason: data.endReason },
+          {
+            callId: data.callId,
+            eventId: id,
+            entryId: meta.entryId,
+            result,
+            endReason: data.endReason,
+            ...(pushSettled ? { push: 'failed', pushDetail: 'still pending at the end of the call' } : {}),
+          },
           'call history',
         );
         opts.onEnded?.(data.callId, result);

@@ -1,41 +1,28 @@
 // How one participant sees a call: direction and outcome from their side (a call nobody picked up is
 // `missed` for the callee), and the opaque cursor of history pages. Pure functions, no I/O.
+import {
+  directionFor,
+  historyOutcomeFor,
+  type ViewerRole,
+  viewerRole,
+} from '@voip/call-state/history-outcome';
 import type { Call, CallOutcome, HistoryItem } from '@voip/contracts/calls';
 import type { CallRecord } from './call-repository.js';
 
-export type Role = 'caller' | 'callee';
+export type Role = ViewerRole;
 
-export const roleOf = (r: Pick<CallRecord, 'callerId'>, userId: string): Role =>
-  r.callerId === userId ? 'caller' : 'callee';
+export const roleOf = (r: Pick<CallRecord, 'callerId'>, userId: string): Role => viewerRole(r, userId);
 
-/**
- * The outcome from one side. Answered calls are `answered` however they ended. Unanswered:
- *   no-answer            → missed (both sides: nobody picked up)
- *   cancelled / hangup   → caller: cancelled; callee: missed (the phone rang and was not picked up)
- *   glare (replacedBy)   → cancelled for both (the surviving call connects them, nothing was missed)
- *   rejected / busy      → rejected / busy
- *   connection-lost/failed → failed
- */
-export function outcomeFor(
+/** The outcome from one side: the rules are `@voip/call-state/history-outcome`'s, shared with the sync feed. */
+export const outcomeFor = (
   role: Role,
   r: Pick<CallRecord, 'answeredAt' | 'endReason' | 'replacedBy'>,
-): CallOutcome {
-  if (r.answeredAt) return 'answered';
-  switch (r.endReason) {
-    case 'no-answer':
-      return 'missed';
-    case 'cancelled':
-    case 'hangup':
-      if (r.replacedBy) return 'cancelled';
-      return role === 'callee' ? 'missed' : 'cancelled';
-    case 'rejected':
-      return 'rejected';
-    case 'busy':
-      return 'busy';
-    default:
-      return 'failed';
-  }
-}
+): CallOutcome =>
+  historyOutcomeFor(role, {
+    answered: Boolean(r.answeredAt),
+    endReason: r.endReason,
+    replacedBy: r.replacedBy,
+  });
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -45,7 +32,7 @@ export function toHistoryItem(r: CallRecord, userId: string): HistoryItem {
   const endedAt = r.endedAt ?? r.createdAt;
   return {
     callId: r.callId,
-    direction: role === 'caller' ? 'outgoing' : 'incoming',
+    direction: directionFor(role),
     peerId: role === 'caller' ? r.calleeId : r.callerId,
     media: r.media,
     outcome: outcomeFor(role, r),

@@ -137,7 +137,7 @@ describe('POST /api/calls', () => {
     });
   });
 
-  it('does not push when the callee has a connected device, and marks the push pending when none is', async () => {
+  it('records push "none" when the callee has a connected device, and when an offline callee has no devices to wake', async () => {
     await connectDevice(app.redis, bob.id);
     const online = (await call(alice, bob.id)).json();
     expect((await app.callService.calls.findForParticipant(online.callId, alice.id))?.push).toBe('none');

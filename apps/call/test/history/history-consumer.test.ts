@@ -193,4 +193,49 @@ describe('call history from the call-events stream', () => {
     });
     await eventually(() => drained(redis));
   });
+
+  it("settles a push still pending at the call's end as failed, and leaves sent, failed and none alone", async () => {
+    const a = app ?? (await start());
+    // Calls placed by an instance that then died: it wrote each record with its push state, and for the
+    // first never got to record the push outcome.
+    const store = createCallStore(redis, { producerSource: 'dead-instance' });
+    const pushes = ['pending', 'sent', 'failed', 'none'] as const;
+    const callIds: string[] = [];
+    for (const push of pushes) {
+      const created = await store.create({
+        callerId: alice.id,
+        callerKind: 'user',
+        callerName: 'Alice',
+        calleeId: bob.id,
+        media: 'audio',
+      });
+      if (!created.ok) throw new Error(created.message);
+      const c = created.call;
+      await a.callService.calls.recordCreated({
+        callId: c.callId,
+        callerId: c.callerId,
+        calleeId: c.calleeId,
+        media: c.media,
+        createdAt: new Date(c.createdAt),
+        expiresAt: new Date(c.expiresAt),
+        push: push === 'none' ? 'none' : 'pending',
+      });
+      if (push === 'sent' || push === 'failed') await a.callService.calls.setPush(c.callId, push);
+      expect((await store.transition(c.callId, { type: 'cancel' }, { byUserId: alice.id })).ok).toBe(true);
+      callIds.push(c.callId);
+    }
+
+    await eventually(() => drained(redis));
+    const recorded = await Promise.all(
+      callIds.map((id) => a.callService.calls.findForParticipant(id, bob.id)),
+    );
+    expect(recorded.map((r) => [r?.state, r?.push])).toEqual([
+      ['ended', 'failed'],
+      ['ended', 'sent'],
+      ['ended', 'failed'],
+      ['ended', 'none'],
+    ]);
+    const view = await a.inject({ url: `/api/calls/${callIds[0]}`, headers: alice.headers });
+    expect(view.json()).toMatchObject({ state: 'ended', push: 'failed' });
+  });
 });

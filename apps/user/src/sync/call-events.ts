@@ -1,5 +1,6 @@
 // `call.ended` from the call stream becomes a `call` entry in both participants' sync feeds, once:
-// a re-delivered event finds the entry already there and adds nothing.
+// a re-delivered event, even one racing the first delivery on another instance, adds nothing
+// (`appendOnce`: the database's unique key decides).
 import type { UserDomain } from '../domain.js';
 import { type CallEnded, historyItemFor } from './call-history.js';
 
@@ -7,7 +8,11 @@ export async function recordCallEnded(domain: UserDomain, call: CallEnded): Prom
   for (const participantId of new Set([call.callerId, call.calleeId])) {
     const item = historyItemFor(call, participantId);
     if (!item) continue;
-    if (await domain.changes.has(participantId, 'call', call.callId)) continue;
-    await domain.changes.append(participantId, { entity: 'call', op: 'upsert', id: call.callId, data: item });
+    await domain.changes.appendOnce(participantId, {
+      entity: 'call',
+      op: 'upsert',
+      id: call.callId,
+      data: item,
+    });
   }
 }

@@ -8,6 +8,11 @@
 // that outlives `holeGraceMs` (its writer died between the steps) is filled with a no-op row, again
 // by the unique _id: if that writer was only slow, its insert now fails and it takes a new number,
 // so its change is still delivered, once. Rows are never updated, so nothing is returned twice.
+//
+// Some changes must be in a feed once however often they are written (a call's history line, from a
+// stream event that may be delivered twice at the same time): those rows carry `onceKey`, unique in
+// the collection, so the database decides a race. The loser's number is then a hole only it knows is
+// dead, so it fills that hole itself at once rather than leaving readers waiting out the grace time.
 import { type Connection, type Model, Schema } from 'mongoose';
 import { isDuplicateKey } from '../mongo-errors.js';
 
@@ -33,6 +38,8 @@ interface ChangeDoc extends Omit<ChangeRecord, 'entity' | 'op'> {
   /** 'noop' marks a filled hole: it moves cursors along and is never shown. */
   entity: ChangeEntity | 'noop';
   op: ChangeOp | 'noop';
+  /** `<userId>:<entity>:<id>` on rows written with appendOnce; absent on every other row. */
+  onceKey?: string;
 }
 
 /** Per account: the last sequence number handed out. */
@@ -51,11 +58,16 @@ const changeSchema = new Schema<ChangeDoc>(
     id: { type: String, required: true },
     data: { type: Schema.Types.Mixed },
     at: { type: Date, required: true },
+    onceKey: { type: String },
   },
   { versionKey: false, strict: 'throw', autoIndex: false, autoCreate: false, minimize: false },
 );
 changeSchema.index({ userId: 1, seq: 1 });
 changeSchema.index({ userId: 1, entity: 1, id: 1 });
+// Sparse so the rows without the field (all but appendOnce's, and every row written before it) are not
+// in it. FerretDB v1 has no partial indexes and ignores `sparse`, but never counts a missing field as a
+// duplicate either, so the same index works on both.
+changeSchema.index({ onceKey: 1 }, { unique: true, sparse: true });
 
 const counterSchema = new Schema<CounterDoc>(
   { _id: { type: String, required: true }, seq: { type: Number, required: true } },
@@ -73,6 +85,11 @@ export interface ChangeLog {
   readonly models: Model<unknown>[];
   /** Appends one change to userId's feed; resolves to its seq. */
   append(userId: string, change: ChangeInput): Promise<number>;
+  /**
+   * Appends a change that must be in userId's feed once: when a change about the same entity and id is
+   * already there, or another appendOnce of it wins a race, adds nothing and resolves to null.
+   */
+  appendOnce(userId: string, change: ChangeInput): Promise<number | null>;
   /** Changes with seq > after, oldest first, at most `limit` rows read, never past a hole. */
   page(userId: string, after: number, limit: number): Promise<ChangePage>;
   has(userId: string, entity: ChangeEntity, id: string): Promise<boolean>;
@@ -96,6 +113,9 @@ export interface ChangeLogOptions {
 }
 
 const changeKey = (userId: string, seq: number) => `${userId}:${seq}`;
+/** A row as callers see it: without the storage-only fields. */
+const toRecord = ({ _id: _ignored, onceKey: _once, ...r }: ChangeDoc) => r as ChangeRecord;
+const onceKeyOf = (userId: string, change: ChangeInput) => `${userId}:${change.entity}:${change.id}`;
 
 export function createChangeLog(conn: Connection, opts: ChangeLogOptions = {}): ChangeLog {
   const { holeGraceMs = 30_000, maxAttempts = 200, onHoleFilled, afterAllocate, now = Date.now } = opts;
@@ -131,46 +151,78 @@ export function createChangeLog(conn: Connection, opts: ChangeLogOptions = {}): 
     return n;
   };
 
+  /** Fills one number with a no-op row; false when the number is taken (its writer got there first). */
+  const fillHole = async (userId: string, seq: number): Promise<boolean> => {
+    try {
+      await changes.collection.insertOne({
+        _id: changeKey(userId, seq),
+        userId,
+        seq,
+        entity: 'noop',
+        op: 'noop',
+        id: '-',
+        at: new Date(now()),
+      } as never);
+      return true;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      return false;
+    }
+  };
+
   /** Fills the holes before `next` with no-op rows; a hole its writer fills first just stays theirs. */
   const fillHoles = async (userId: string, from: number, next: ChangeDoc) => {
     const filled: number[] = [];
-    for (let seq = from; seq < next.seq; seq++) {
-      try {
-        await changes.collection.insertOne({
-          _id: changeKey(userId, seq),
-          userId,
-          seq,
-          entity: 'noop',
-          op: 'noop',
-          id: '-',
-          at: new Date(now()),
-        } as never);
-        filled.push(seq);
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-      }
-    }
+    for (let seq = from; seq < next.seq; seq++) if (await fillHole(userId, seq)) filled.push(seq);
     if (filled.length > 0) onHoleFilled?.({ userId, seqs: filled });
   };
+
+  /** The append loop; with `onceKey`, null when a row with that key exists (and our number is filled). */
+  const insert = async (userId: string, change: ChangeInput, onceKey?: string): Promise<number | null> => {
+    for (let attempt = 1; ; attempt++) {
+      const seq = await allocate(userId);
+      await afterAllocate?.(userId, seq);
+      // Only set when there is one: the driver would store an undefined field as null, which is a value.
+      const doc: ChangeDoc = {
+        _id: changeKey(userId, seq),
+        userId,
+        seq,
+        at: new Date(now()),
+        ...change,
+        ...(onceKey ? { onceKey } : {}),
+      };
+      try {
+        await changes.collection.insertOne(doc as never);
+        return seq;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        // Which unique key refused us? (FerretDB's error does not say.) The change is there already:
+        // done, and our number would be a hole until a reader's grace ran out, so fill it now.
+        if (onceKey && (await changes.exists({ onceKey })) !== null) {
+          await fillHole(userId, seq);
+          return null;
+        }
+        // Our number is taken: filled as a dead writer's hole while we were slow, or (FerretDB)
+        // drawn twice from a non-atomic counter. Either way a new number is the answer.
+        if (attempt >= maxAttempts) throw err;
+      }
+      // Spread the retries of writers that collided, so they do not draw the same number again.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt * 4, 50)));
+    }
+  };
+
+  const has = async (userId: string, entity: ChangeEntity, id: string) =>
+    (await changes.exists({ userId, entity, id })) !== null;
 
   return {
     models: [changes, counters] as unknown as Model<unknown>[],
     async append(userId, change) {
-      for (let attempt = 1; ; attempt++) {
-        const seq = await allocate(userId);
-        await afterAllocate?.(userId, seq);
-        const doc: ChangeDoc = { _id: changeKey(userId, seq), userId, seq, at: new Date(now()), ...change };
-        try {
-          await changes.collection.insertOne(doc as never);
-          return seq;
-        } catch (err) {
-          // Our number is taken: filled as a dead writer's hole while we were slow, or (FerretDB)
-          // drawn twice from a non-atomic counter. Either way a new number is the answer.
-          if (!isDuplicateKey(err) || attempt >= maxAttempts) throw err;
-        }
-        // Spread the retries of writers that collided, so they do not draw the same number again.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt * 4, 50)));
-      }
+      return (await insert(userId, change)) as number;
+    },
+    async appendOnce(userId, change) {
+      // The cheap answer for a plain re-delivery, and the only one for rows from before `onceKey`.
+      if (await has(userId, change.entity, change.id)) return null;
+      return insert(userId, change, onceKeyOf(userId, change));
     },
     async page(userId, after, limit) {
       let docs = await fetch(userId, after, limit + 1);
@@ -186,20 +238,16 @@ export function createChangeLog(conn: Connection, opts: ChangeLogOptions = {}): 
       }
       const rows = docs.slice(0, Math.min(n, limit));
       return {
-        changes: rows.filter((d) => d.entity !== 'noop').map(({ _id: _ignored, ...r }) => r as ChangeRecord),
+        changes: rows.filter((d) => d.entity !== 'noop').map(toRecord),
         lastSeq: rows.at(-1)?.seq ?? after,
         // Stuck at a young hole with nothing to return: "no more for now", so clients do not spin.
         hasMore: rows.length > 0 && docs.length > rows.length,
       };
     },
-    async has(userId, entity, id) {
-      return (await changes.exists({ userId, entity, id })) !== null;
-    },
+    has,
     async latest(userId, entity, id) {
       const doc = await changes.findOne({ userId, entity, id }).sort({ seq: -1 }).lean<ChangeDoc>();
-      if (!doc) return null;
-      const { _id: _ignored, ...r } = doc;
-      return r as ChangeRecord;
+      return doc ? toRecord(doc) : null;
     },
     async deleteUsers(userIds) {
       if (userIds.length === 0) return;

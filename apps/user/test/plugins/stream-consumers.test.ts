@@ -68,8 +68,9 @@ describe('stream consumers', () => {
     );
   });
 
-  it('skip a malformed entry and keep going', async () => {
-    await svc.app.redis.xadd(streams.accountEvents, '*', 'envelope', '{"not":"an envelope"}');
+  it('skip a malformed entry and keep going: it is dead-lettered and acked, not left pending', async () => {
+    const badId = await svc.app.redis.xadd(streams.accountEvents, '*', 'envelope', '{"not":"an envelope"}');
+    if (!badId) throw new Error('XADD returned no id');
     const guestId = newId();
     await producer.append(streams.accountEvents, 'guest.created', {
       guestId,
@@ -80,6 +81,24 @@ describe('stream consumers', () => {
       async () => (await svc.app.domain.profiles.get(guestId)) ?? undefined,
       'profile after a bad entry',
     );
+    // Entries are handled in order, and a bad one is dead-lettered and acked in one MULTI before the
+    // next is read: by now both have happened.
+    expect(
+      await svc.app.redis.xpending(streams.accountEvents, ACCOUNT_EVENTS_GROUP, badId, badId, 10),
+    ).toEqual([]);
+    const letters = (await svc.app.redis.xrange(streams.deadLetter, '-', '+')).map(([, f]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i + 1 < f.length; i += 2) o[f[i]!] = f[i + 1]!;
+      return o;
+    });
+    expect(letters.filter((l) => l.entryId === badId)).toEqual([
+      expect.objectContaining({
+        reason: 'invalid-envelope',
+        stream: streams.accountEvents,
+        group: ACCOUNT_EVENTS_GROUP,
+        raw: '{"not":"an envelope"}',
+      }),
+    ]);
   });
 
   it("record call.ended in both participants' sync feeds, once per call", async () => {

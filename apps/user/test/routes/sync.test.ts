@@ -145,6 +145,33 @@ describe('GET /api/users/sync/changes', () => {
       outcome: 'rejected',
     });
   });
+  it("shows each participant the call from their side: a cancelled call is the callee's missed call", async () => {
+    const caller = await withProfile(svc.app);
+    const callee = await withProfile(svc.app);
+    const callId = newId();
+    // As the call store writes it: the event's own outcome is the side-neutral `cancelled`.
+    await recordCallEnded(svc.app.domain, {
+      callId,
+      callerId: caller.id,
+      calleeId: callee.id,
+      media: 'video',
+      outcome: 'cancelled',
+      endReason: 'cancelled',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      answeredAt: null,
+      endedAt: '2025-01-01T00:00:04.000Z',
+      durationMs: 0,
+      endedBy: caller.id,
+    });
+    const callOf = async (a: Account) =>
+      (await drainSync(svc.app, a)).changes.filter((c) => c.entity === 'call' && c.id === callId);
+    expect((await callOf(caller)).map((c) => c.data)).toEqual([
+      expect.objectContaining({ direction: 'outgoing', peerId: callee.id, outcome: 'cancelled' }),
+    ]);
+    expect((await callOf(callee)).map((c) => c.data)).toEqual([
+      expect.objectContaining({ direction: 'incoming', peerId: caller.id, outcome: 'missed' }),
+    ]);
+  });
 });
 
 describe('sync under concurrent writes', () => {
@@ -249,4 +276,55 @@ describe('sync under concurrent writes', () => {
     for (const p of people.slice(0, 6))
       expect(seen.indexOf(`contact:upsert:${p.id}`)).toBeLessThan(seen.indexOf(`contact:delete:${p.id}`));
   }, 90_000);
+
+  it('records a call once per participant when two consumers take the same call.ended at once', async () => {
+    const caller = await withProfile(first.app);
+    const callee = await withProfile(first.app);
+    const calls = Array.from({ length: 5 }, () => ({
+      callId: newId(),
+      callerId: caller.id,
+      calleeId: callee.id,
+      media: 'audio' as const,
+      outcome: 'answered' as const,
+      endReason: 'hangup' as const,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      answeredAt: '2025-01-01T00:00:01.000Z',
+      endedAt: '2025-01-01T00:00:09.000Z',
+      durationMs: 8000,
+    }));
+    // Each event delivered twice concurrently, once to each instance (a claimed re-delivery racing
+    // the first write), and twice more to the same instance.
+    await Promise.all(
+      calls.flatMap((c) => [
+        recordCallEnded(first.app.domain, c),
+        recordCallEnded(second.app.domain, c),
+        recordCallEnded(first.app.domain, c),
+      ]),
+    );
+    // A change after them: a duplicate that lost the race must not leave a hole the feed waits at.
+    const later = await withProfile(first.app);
+    const put = await first.app.inject({
+      method: 'PUT',
+      url: `/api/users/me/contacts/${later.id}`,
+      headers: caller.headers,
+    });
+    expect(put.statusCode).toBeLessThan(300);
+
+    const expected = calls.map((c) => c.callId).sort();
+    const callerFeed = (await drainSync(first.app, caller)).changes;
+    expect(
+      callerFeed
+        .filter((c) => c.entity === 'call')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(expected);
+    expect(callerFeed.at(-1)).toMatchObject({ entity: 'contact', op: 'upsert', id: later.id });
+    const calleeFeed = (await drainSync(second.app, callee)).changes;
+    expect(
+      calleeFeed
+        .filter((c) => c.entity === 'call')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(expected);
+  });
 });

@@ -115,6 +115,27 @@ describe('change log', () => {
     expect(filled).toEqual([]);
   });
 
+  it('appends a once-only change once when two writers race past the "already there?" check', async () => {
+    const user = newId();
+    const change = { entity: 'call', op: 'upsert', id: 'CALL1', data: { outcome: 'missed' } } as const;
+    let release!: () => void;
+    gates.set(user, new Promise<void>((r) => (release = r)));
+    // Finds nothing there yet, takes number 1 and pauses before inserting.
+    const slow = writerA.appendOnce(user, change);
+    while (gates.has(user)) await new Promise((r) => setImmediate(r));
+    expect(await writerB.appendOnce(user, change)).toBe(2);
+    expect(await writerB.appendOnce(user, change)).toBeNull();
+    release();
+    // The unique key refuses the slow writer's row: nothing added.
+    expect(await slow).toBeNull();
+    await writerB.append(user, { entity: 'contact', op: 'upsert', id: 'after' });
+    // It filled its own number too: the reader goes straight on, no grace period waited out.
+    expect((await readAll(reader, user)).ids).toEqual(['CALL1', 'after']);
+    expect(filled.filter((f) => f.userId === user)).toEqual([]);
+    // appendOnce is per feed: the same call in another account's feed is its own entry.
+    expect(await writerB.appendOnce(newId(), change)).toBe(1);
+  });
+
   it('fills the hole of a writer that died, and a writer that was only slow still gets its change in once', async () => {
     const user = newId();
     await writerB.append(user, { entity: 'contact', op: 'upsert', id: 'one' });
