@@ -15,9 +15,9 @@ export const keys = {
   rateLimit: (scope: string, id: string) => `${ns}:rl:${scope}:${id}`,
   /** hash: status, lastSeenAt, kind. */
   presence: (userId: string) => `${ns}:presence:${userId}`,
-  /** hash clientId → JSON {instanceId, socketId, connectedAt}: the user's connected devices. */
+  /** hash clientId → JSON {instanceId, socketId, connectedAt, state, kind}: the user's devices, connected or reconnecting (user-clients.ts reads it). */
   userClients: (userId: string) => `${ns}:user-clients:${userId}`,
-  /** hash: the resumable state of one client connection (resume token hash, user, instance). */
+  /** hash: the resumable state of one client connection (resume token hash, user, instance, state, the call it carries, the ringing call it was offered). */
   client: (userId: string, clientId: string) => `${ns}:client:${userId}:${clientId}`,
   /** string with TTL: an instance's heartbeat. */
   instance: (instanceId: string) => `${ns}:instance:${instanceId}`,

@@ -5,6 +5,7 @@ import type { CallStore } from '@voip/call-state/call-store';
 import type { InitiateCallResponse, Media } from '@voip/contracts/calls';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys } from '@voip/contracts/redis-keys';
+import { hasConnectedDevice } from '@voip/contracts/user-clients';
 import type { Principal } from '@voip/contracts/tokens';
 import { AppError } from '@voip/kit/errors';
 import type { FastifyBaseLogger as Logger } from 'fastify';
@@ -76,8 +77,10 @@ export async function initiateCall(
   }
   if (replaced) clog.info({ replacedCallId: replaced.callId }, 'glare: this call replaced the existing one');
 
-  // No connected device: wake the callee's phones. The dispatcher runs on its own; we never wait for it.
-  const needsPush = (await deps.redis.hlen(keys.userClients(calleeId))) === 0;
+  // No connected device: wake the callee's phones. A device that is only `reconnecting` (a phone that
+  // dropped its socket, e.g. backgrounded, within its resume window) is not in the room incoming-call
+  // goes to, so it is woken too. The dispatcher runs on its own; we never wait for it.
+  const needsPush = !hasConnectedDevice(await deps.redis.hvals(keys.userClients(calleeId)));
   await recordCreated(deps, call, needsPush ? 'pending' : 'none', clog);
   if (needsPush) {
     deps.push.wake({

@@ -106,6 +106,24 @@ describe('wake-up push for a callee with no connected device (FCM stand-in)', ()
     expect((await app.callService.calls.findForParticipant(callId, bob.id))?.push).toBe('none');
   });
 
+  it('wakes a callee whose every device is only reconnecting (a dropped phone inside its resume window)', async () => {
+    await connectDevice(app.redis, bob.id, 'bob-phone', 'reconnecting');
+    await connectDevice(app.redis, bob.id, 'bob-tablet', 'reconnecting');
+    const { callId } = await initiate(alice, bob);
+    await app.callService.push.idle();
+    expect(fcm.sent.map((s) => s.message.token)).toEqual([users.users.get(bob.id)!.devices![0]!.pushToken]);
+    expect((await app.callService.calls.findForParticipant(callId, bob.id))?.push).toBe('sent');
+  });
+
+  it('does not push while one device is connected, however many others are reconnecting', async () => {
+    await connectDevice(app.redis, bob.id, 'bob-phone', 'reconnecting');
+    await connectDevice(app.redis, bob.id, 'bob-tablet', 'connected');
+    const { callId } = await initiate(alice, bob);
+    await app.callService.push.idle();
+    expect(fcm.sent).toHaveLength(0);
+    expect((await app.callService.calls.findForParticipant(callId, bob.id))?.push).toBe('none');
+  });
+
   it('answers 201 while the push endpoint hangs: the push is still pending after the response', async () => {
     fcm.mode = 'hang';
     const attempts = fcm.sendAttempts;

@@ -67,12 +67,26 @@ export async function signIn(
   return { id, kind, displayName, headers: { authorization: `Bearer ${token}` } };
 }
 
-/** Marks a user as connected on one device (what signaling writes to keys.userClients). */
-export async function connectDevice(redis: Redis, userId: string, clientId = newId()): Promise<void> {
+/**
+ * Puts one device of a user in keys.userClients as signaling writes it: `connected`, or `reconnecting`
+ * (its socket dropped; it may resume within the window).
+ */
+export async function connectDevice(
+  redis: Redis,
+  userId: string,
+  clientId = newId(),
+  state: 'connected' | 'reconnecting' = 'connected',
+): Promise<void> {
   await redis.hset(
     keys.userClients(userId),
     clientId,
-    JSON.stringify({ instanceId: 'test', socketId: 's1', connectedAt: new Date().toISOString() }),
+    JSON.stringify({
+      instanceId: 'test',
+      socketId: 's1',
+      connectedAt: new Date().toISOString(),
+      state,
+      kind: 'user',
+    }),
   );
 }
 
