@@ -302,6 +302,37 @@ describe('call rules', () => {
     expect((await store.get(call.callId))?.state).toBe('accepted');
   });
 
+  it('once accepted, only the two devices in the call can end it; the other devices get FORBIDDEN', async () => {
+    const x = await principal(redis);
+    const y = await principal(redis);
+    const cx = track(await connect(a.url, { token: x.token }));
+    const laptop = track(await connect(b.url, { token: x.token }));
+    const phone = track(await connect(b.url, { token: y.token }));
+    const tablet = track(await connect(a.url, { token: y.token }));
+    const call = await createCall(x.userId, y.userId);
+    await cx.ack('call-user', { callId: call.callId, offer: offer() });
+    await tablet.waitFor('incoming-call');
+    expect(await phone.ack('accept-call', { callId: call.callId, answer: answer() })).toEqual({ ok: true });
+    await tablet.waitFor('call-answered-elsewhere');
+
+    for (const device of [tablet, laptop])
+      for (const reason of ['hangup', 'cancelled'] as const)
+        expect(await device.ack('end-call', { callId: call.callId, reason })).toEqual({
+          ok: false,
+          error: { code: 'FORBIDDEN', message: 'the call is on another device' },
+        });
+    expect((await store.get(call.callId))?.state).toBe('accepted');
+    // The call goes on between its two devices, and ends when one of them hangs up.
+    expect(await cx.ack('ice-candidate', { callId: call.callId, candidate: candidate(3) })).toEqual({
+      ok: true,
+    });
+    expect(await phone.waitFor('ice-candidate')).toEqual({ callId: call.callId, candidate: candidate(3) });
+    expect(cx.count('call-ended') + phone.count('call-ended')).toBe(0);
+    expect(await cx.ack('end-call', { callId: call.callId })).toEqual({ ok: true });
+    expect(await phone.waitFor('call-ended')).toMatchObject({ callId: call.callId, reason: 'hangup' });
+    expect((await callEvents(redis, call.callId)).filter((e) => e.type === 'call.ended')).toHaveLength(1);
+  });
+
   it('malformed payloads get ok:false and the socket stays up', async () => {
     const x = await principal(redis);
     const cx = track(await connect(a.url, { token: x.token }));
@@ -322,5 +353,100 @@ describe('call rules', () => {
     expect(await cx.ack('no-such-event', {})).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect(cx.socket.connected).toBe(true);
     expect(await cx.ack('heartbeat', {})).toEqual({ ok: true, serverTime: expect.any(String) });
+  });
+});
+
+describe('a callee device that was away while it rang', () => {
+  /** y's phone on b and tablet on a both ring for x's call; then the tablet loses its network. */
+  async function ringingThenTabletAway() {
+    const x = await principal(redis);
+    const y = await principal(redis);
+    const cx = track(await connect(a.url, { token: x.token }));
+    const phone = track(await connect(b.url, { token: y.token }));
+    const tablet = track(await connect(a.url, { token: y.token }));
+    const call = await createCall(x.userId, y.userId);
+    expect(await cx.ack('call-user', { callId: call.callId, offer: offer() })).toEqual({ ok: true });
+    await phone.waitFor('incoming-call');
+    await tablet.waitFor('incoming-call');
+    tablet.socket.io.engine.close();
+    await eventually(
+      async () => (await redis.hget(keys.client(y.userId, tablet.clientId), 'state')) === 'reconnecting',
+    );
+    const resumeTablet = async (t: TestClient, on: Instance) => {
+      const back = track(
+        await connect(on.url, { token: y.token, clientId: t.clientId, resumeToken: t.session!.resumeToken }),
+      );
+      expect(back.session?.resumed).toBe(true);
+      await back.ack('heartbeat', {}); // its registration (and all it is told on resume) is done
+      return back;
+    };
+    return { x, y, cx, phone, tablet, callId: call.callId, resumeTablet };
+  }
+
+  it('answered on another device meanwhile: on resume it gets call-answered-elsewhere, later one call-ended', async () => {
+    const { cx, phone, tablet, callId, resumeTablet } = await ringingThenTabletAway();
+    expect(await phone.ack('accept-call', { callId, answer: answer() })).toEqual({ ok: true });
+    await cx.waitFor('call-accepted');
+
+    const back = await resumeTablet(tablet, b);
+    expect(await back.waitFor('call-answered-elsewhere')).toEqual({ callId });
+    expect(back.count('incoming-call')).toBe(0);
+    expect(back.count('call-ended')).toBe(0);
+
+    expect(await phone.ack('end-call', { callId })).toEqual({ ok: true });
+    expect(await back.waitFor('call-ended')).toMatchObject({ callId, reason: 'hangup' });
+    await back.ack('heartbeat', {});
+
+    // It heard the end live: away and back again, it is not told a second time.
+    back.socket.io.engine.close();
+    const again = await resumeTablet(back, a);
+    expect(
+      again.count('call-ended') + again.count('call-answered-elsewhere') + again.count('incoming-call'),
+    ).toBe(0);
+  });
+
+  it('answered elsewhere and ended meanwhile: on resume it gets both, in that order, once', async () => {
+    const { cx, phone, tablet, callId, resumeTablet } = await ringingThenTabletAway();
+    expect(await phone.ack('accept-call', { callId, answer: answer() })).toEqual({ ok: true });
+    await cx.waitFor('call-accepted');
+    expect(await cx.ack('end-call', { callId })).toEqual({ ok: true });
+    await phone.waitFor('call-ended');
+
+    const back = await resumeTablet(tablet, b);
+    const told = back.received.filter((r) => r.event.startsWith('call-') || r.event === 'incoming-call');
+    expect(told.map((r) => r.event)).toEqual(['call-answered-elsewhere', 'call-ended']);
+    expect(told[1]?.payload).toEqual({ callId, reason: 'hangup', durationMs: expect.any(Number) });
+  });
+
+  it('cancelled by the caller meanwhile: on resume it gets call-ended, not the call again', async () => {
+    const { cx, phone, tablet, callId, resumeTablet } = await ringingThenTabletAway();
+    expect(await cx.ack('end-call', { callId, reason: 'cancelled' })).toEqual({ ok: true });
+    await phone.waitFor('call-ended');
+
+    const back = await resumeTablet(tablet, a);
+    expect(await back.waitFor('call-ended')).toEqual({ callId, reason: 'cancelled', durationMs: 0 });
+    expect(back.count('incoming-call') + back.count('call-ended')).toBe(0);
+  });
+
+  it('replaced in glare meanwhile: the call-ended it gets on resume names the call that replaced it', async () => {
+    const { x, y, phone, tablet, callId, resumeTablet } = await ringingThenTabletAway();
+    const low = createCallStore(redis, { producerSource: 'test', newCallId: () => `0${ulid()}` });
+    const crossing = await low.create({
+      callerId: y.userId,
+      callerKind: 'user',
+      callerName: 'y',
+      calleeId: x.userId,
+      media: 'audio',
+    });
+    if (!crossing.ok) throw new Error('create failed');
+    await phone.waitFor('call-ended', (p) => p.callId === callId);
+
+    const back = await resumeTablet(tablet, b);
+    expect(await back.waitFor('call-ended')).toEqual({
+      callId,
+      reason: 'cancelled',
+      durationMs: 0,
+      replacedBy: crossing.call.callId,
+    });
   });
 });

@@ -18,12 +18,13 @@ import {
   useCluster,
 } from './support/cluster.js';
 
-const cluster = useCluster(1);
+const cluster = useCluster(2);
 let inst: Instance;
+let second: Instance;
 let redis: Redis;
 const { track } = cluster;
 beforeAll(() => {
-  [inst] = cluster.instances as [Instance];
+  [inst, second] = cluster.instances as [Instance, Instance];
   ({ redis } = cluster);
 });
 
@@ -71,6 +72,26 @@ describe('handshake', () => {
     expect(other.socket.connected).toBe(true);
     expect(await other.ack('heartbeat', {})).toMatchObject({ ok: true });
     await eventually(async () => (await redis.hexists(keys.userClients(p.userId), victim.clientId)) === 0);
+  });
+
+  it('a session.revoked bus event closes that session on every instance', async () => {
+    const p = await principal(redis);
+    const onFirst = track(await connect(inst.url, { token: p.token }));
+    const onSecond = track(await connect(second.url, { token: p.token }));
+    const closed = [onFirst, onSecond].map((c) => new Promise<string>((r) => c.socket.once('disconnect', r)));
+    await redis.del(keys.session(p.sessionId));
+    await createPublisher(redis, 'auth-test').publish('session.revoked', {
+      sessionId: p.sessionId,
+      userId: p.userId,
+      reason: 'password-changed',
+    });
+    expect(await onFirst.waitFor('session-revoked')).toEqual({ reason: 'password-changed' });
+    expect(await onSecond.waitFor('session-revoked')).toEqual({ reason: 'password-changed' });
+    expect(await Promise.all(closed)).toEqual(['io server disconnect', 'io server disconnect']);
+    // Gone for good on both: no device left to resume.
+    await eventually(async () => (await redis.hlen(keys.userClients(p.userId))) === 0);
+    expect(await redis.exists(keys.client(p.userId, onFirst.clientId))).toBe(0);
+    expect(await redis.exists(keys.client(p.userId, onSecond.clientId))).toBe(0);
   });
 });
 

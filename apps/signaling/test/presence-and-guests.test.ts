@@ -2,10 +2,14 @@ import { createSubscriber } from '@voip/bus/pubsub';
 import { createStreamProducer } from '@voip/bus/streams';
 import { keys, streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
+import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  acceptedCall,
   answer,
+  callEvents,
   connect,
+  connectError,
   eventually,
   type Instance,
   offer,
@@ -150,6 +154,83 @@ describe('guest connection manager', () => {
     expect(await redis.hget(keys.client(ghost.userId, 'ghost-device'), 'state')).toBe('reconnecting');
     expect(await redis.sismember(keys.instanceClients(me), `${ghost.userId}:ghost-device`)).toBe(0);
     expect(await cg.waitFor('session-revoked')).toEqual({ reason: 'guest-session-ended' });
+  });
+
+  it('the clean-up closes users too whose session is gone with no session.revoked heard', async () => {
+    const p = await principal(redis);
+    const phone = track(await connect(a.url, { token: p.token }));
+    const tablet = track(await connect(a.url, { token: p.token }));
+    const bystander = track(await connect(a.url, { token: (await principal(redis)).token }));
+    const closed = [phone, tablet].map((c) => new Promise<string>((r) => c.socket.once('disconnect', r)));
+    // Revoked by auth, but the pub/sub message was lost (or came before the socket registered).
+    await redis.del(keys.session(p.sessionId));
+
+    const report = await a.app.signaling.guests.cleanup();
+    expect(report.revokedSockets).toBeGreaterThanOrEqual(2);
+    expect(await phone.waitFor('session-revoked')).toEqual({ reason: 'session-ended' });
+    expect(await tablet.waitFor('session-revoked')).toEqual({ reason: 'session-ended' });
+    expect(await Promise.all(closed)).toEqual(['io server disconnect', 'io server disconnect']);
+    expect(bystander.socket.connected).toBe(true);
+    expect(await bystander.ack('heartbeat', {})).toMatchObject({ ok: true });
+    await eventually(async () => (await redis.hlen(keys.userClients(p.userId))) === 0);
+    expect((await connectError(a.url, { token: p.token, clientId: ulid() }))?.data?.code).toBe(
+      'SESSION_REVOKED',
+    );
+  });
+
+  it('the clean-up prunes calls whose record expired and ends accepted calls no device carries, once', async () => {
+    const store = testCallStore(redis);
+    const accepted = async (
+      callerId: string,
+      calleeId: string,
+      callerDevice: string,
+      calleeDevice: string,
+    ) => {
+      const res = await store.create({
+        callerId,
+        callerKind: 'user',
+        callerName: 'c',
+        calleeId,
+        media: 'audio',
+      });
+      if (!res.ok) throw new Error('create failed');
+      const { callId } = res.call;
+      await store.recordOffer(callId, { byUserId: callerId, clientId: callerDevice, offer: offer() });
+      await store.transition(callId, { type: 'accept' }, { byUserId: calleeId, clientId: calleeDevice });
+      return callId;
+    };
+    // 1. A call whose record ran out its live TTL: only its live-calls entry is left.
+    const expired = await accepted(ulid(), ulid(), 'dev-1', 'dev-2');
+    await redis.del(keys.call(expired));
+    // 2. An accepted call whose devices are gone for good (no device record carries it), no call.ended sent.
+    const abandoned = await accepted(ulid(), ulid(), 'dev-3', 'dev-4');
+    // 3. A call in progress on real sockets: never touched.
+    const x = await principal(redis);
+    const y = await principal(redis);
+    const cx = track(await connect(a.url, { token: x.token }));
+    const cy = track(await connect(b.url, { token: y.token }));
+    const live = await acceptedCall(store, { x, cx }, { y, cy });
+
+    const first = await a.app.signaling.guests.cleanup();
+    expect(first.prunedCalls).toBeGreaterThanOrEqual(1);
+    expect(await redis.zscore(keys.liveCalls(), expired)).toBeNull();
+    // Seen unattended once: it may still be inside its resume window.
+    expect((await store.get(abandoned))?.state).toBe('accepted');
+
+    // A run past the resume window (every instance's clean-up may get there; the call ends once).
+    const later = Date.now() + a.app.signaling.config.RESUME_WINDOW_MS + 1000;
+    const runs = await Promise.all([
+      a.app.signaling.guests.cleanup(later),
+      b.app.signaling.guests.cleanup(later),
+    ]);
+    expect(runs[0].abandonedCalls + runs[1].abandonedCalls).toBeGreaterThanOrEqual(1);
+    expect(await store.get(abandoned)).toMatchObject({ state: 'ended', endReason: 'connection-lost' });
+    expect((await callEvents(redis, abandoned)).filter((e) => e.type === 'call.ended')).toHaveLength(1);
+    expect(await redis.zscore(keys.liveCalls(), abandoned)).toBeNull();
+
+    expect((await store.get(live))?.state).toBe('accepted');
+    expect(await cx.ack('end-call', { callId: live })).toEqual({ ok: true });
+    expect(await cy.waitFor('call-ended')).toMatchObject({ callId: live, reason: 'hangup' });
   });
 
   it('on start-up an instance cleans what it left behind, never another live instance entries', async () => {

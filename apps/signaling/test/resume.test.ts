@@ -3,6 +3,7 @@ import { keys } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  acceptedCall,
   answer,
   callEvents,
   candidate,
@@ -40,19 +41,7 @@ async function callInProgress(): Promise<{
   const y = await principal(redis);
   const cx = track(await connect(a.url, { token: x.token }));
   const cy = track(await connect(b.url, { token: y.token }));
-  const res = await store.create({
-    callerId: x.userId,
-    callerKind: 'user',
-    callerName: 'x',
-    calleeId: y.userId,
-    media: 'audio',
-  });
-  if (!res.ok) throw new Error('create failed');
-  const callId = res.call.callId;
-  await cx.ack('call-user', { callId, offer: offer() });
-  await cy.waitFor('incoming-call');
-  await cy.ack('accept-call', { callId, answer: answer() });
-  await cx.waitFor('call-accepted');
+  const callId = await acceptedCall(store, { x, cx }, { y, cy });
   return { x, y, cx, cy, callId };
 }
 
@@ -211,5 +200,89 @@ describe('resume', () => {
       async () => (await redis.hget(keys.client(x.userId, first.clientId), 'socketId')) === second.socket.id,
     );
     expect(await redis.hget(keys.client(x.userId, first.clientId), 'state')).toBe('connected');
+  });
+});
+
+describe('an instance taken for dead while it was alive (heartbeat lapsed: a long GC pause, a Redis blip)', () => {
+  // Heartbeats only when a test asks (beat()), so nothing but the test makes the key lapse or come back.
+  const manual = { INSTANCE_HEARTBEAT_MS: '600000', INSTANCE_TTL_MS: '600000' };
+  let paused: Instance;
+  let reaper: Instance;
+  beforeAll(async () => {
+    [paused, reaper] = await Promise.all([startInstance(manual), startInstance(manual)]);
+    return async () => {
+      await Promise.all([paused.close(), reaper.close()]);
+    };
+  });
+
+  async function callAcross() {
+    const x = await principal(redis);
+    const y = await principal(redis);
+    const cx = track(await connect(paused.url, { token: x.token }));
+    const cy = track(await connect(reaper.url, { token: y.token }));
+    const callId = await acceptedCall(store, { x, cx }, { y, cy });
+    return { x, cx, cy, callId };
+  }
+  const candidateOf = (n: number) => (p: Record<string, unknown>) =>
+    (p.candidate as { candidate: string } | null)?.candidate === candidate(n).candidate;
+
+  it('reaped by another instance, it takes its clients back on the next beat and the call goes on', async () => {
+    const { x, cx, cy, callId } = await callAcross();
+    const record = keys.client(x.userId, cx.clientId);
+
+    // The paused instance's key lapses; another instance's reaper moves its clients to reconnecting.
+    await redis.del(keys.instance(paused.app.instanceId));
+    await reaper.app.signaling.instances.beat();
+    expect(await cy.waitFor('peer-reconnecting')).toEqual({ callId });
+    expect(await redis.hget(record, 'state')).toBe('reconnecting');
+    // The caller's socket never closed, but what the peer sends now is queued for a "resume".
+    expect(await cy.ack('ice-candidate', { callId, candidate: candidate(41) })).toEqual({ ok: true });
+    expect(cx.socket.connected).toBe(true);
+
+    // Its next beat notices it was taken for dead and re-claims the device: queue flushed, peer told.
+    await paused.app.signaling.instances.beat();
+    expect(await cx.waitFor('ice-candidate', candidateOf(41))).toEqual({ callId, candidate: candidate(41) });
+    expect(await cy.waitFor('peer-reconnected')).toEqual({ callId });
+    expect(await redis.hmget(record, 'state', 'instanceId', 'socketId')).toEqual([
+      'connected',
+      paused.app.instanceId,
+      cx.socket.id,
+    ]);
+    expect(await redis.zscore(keys.resumeDeadlines(), `${x.userId}:${cx.clientId}`)).toBeNull();
+    expect(
+      await redis.sismember(keys.instanceClients(paused.app.instanceId), `${x.userId}:${cx.clientId}`),
+    ).toBe(1);
+
+    // Live again, both ways, and the call is still up.
+    expect(await cy.ack('ice-candidate', { callId, candidate: candidate(42) })).toEqual({ ok: true });
+    expect(await cx.waitFor('ice-candidate', candidateOf(42))).toEqual({ callId, candidate: candidate(42) });
+    expect(await cx.ack('ice-candidate', { callId, candidate: candidate(43) })).toEqual({ ok: true });
+    expect(await cy.waitFor('ice-candidate', candidateOf(43))).toEqual({ callId, candidate: candidate(43) });
+    expect((await store.get(callId))?.state).toBe('accepted');
+    expect(cx.count('call-ended')).toBe(0);
+  });
+
+  it('a reaper that finds the instance beating again claims none of its clients', async () => {
+    const { x, cx } = await callAcross();
+    const member = `${x.userId}:${cx.clientId}`;
+    // The reaper decided "dead" a moment ago, but the instance's heartbeat is back by the time it claims.
+    const moved = await reaper.app.signaling.instances.orphanClientsOf(paused.app.instanceId, {
+      reaping: true,
+    });
+    expect(moved).toBe(0);
+    expect(await redis.hget(keys.client(x.userId, cx.clientId), 'state')).toBe('connected');
+    expect(await redis.sismember(keys.instanceClients(paused.app.instanceId), member)).toBe(1);
+  });
+
+  it('a lapse nobody reaped yet: what was queued for its devices meanwhile arrives after the next beat', async () => {
+    const { cx, cy, callId } = await callAcross();
+    await redis.del(keys.instance(paused.app.instanceId));
+    // The relay treats a device on an instance without heartbeat as away and queues for it.
+    expect(await cy.ack('ice-candidate', { callId, candidate: candidate(51) })).toEqual({ ok: true });
+    await paused.app.signaling.instances.beat();
+    expect(await cx.waitFor('ice-candidate', candidateOf(51))).toEqual({ callId, candidate: candidate(51) });
+    expect(await cy.ack('ice-candidate', { callId, candidate: candidate(52) })).toEqual({ ok: true });
+    expect(await cx.waitFor('ice-candidate', candidateOf(52))).toEqual({ callId, candidate: candidate(52) });
+    expect((await store.get(callId))?.state).toBe('accepted');
   });
 });

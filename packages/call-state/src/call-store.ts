@@ -77,7 +77,11 @@ export type CreateResult =
 export interface TransitionBy {
   /** The participant sending the event; omitted for the server's own (time-outs, lost connections). */
   byUserId?: string | null;
-  /** The sending device (accept: who wins; recorded as answeredByClientId). */
+  /**
+   * The sending device. Accept: who wins (recorded as answeredByClientId). Ending an accepted call: must
+   * be the caller's offering device or the callee's answering one, else FORBIDDEN. Omitted for a request
+   * from no device (the per-user rule applies).
+   */
   clientId?: string | null;
   /** Recorded as call.ended's endedBy when the server ends a call on someone's behalf. */
   endedBy?: string | null;
@@ -104,6 +108,25 @@ export interface CallStoreOptions {
   newCallId?: () => string;
 }
 
+/** Who carries an accepted call: what a reconciliation asks the caller of reconcileLive about. */
+export interface LiveCallDevices {
+  callId: string;
+  callerId: string;
+  calleeId: string;
+  callerClientId: string | null;
+  answeredByClientId: string | null;
+}
+
+export interface ReconcileLiveOptions {
+  now?: number;
+  /** ZSCAN batch size (one pipelined read per batch). */
+  batch?: number;
+  /** For accepted calls: which of them (one answer per call, in order) no participant device carries any more. */
+  unattended?: (calls: LiveCallDevices[]) => Promise<boolean[]>;
+  /** How long an accepted call must stay unattended, seen by two runs, before it ends as connection-lost. */
+  unattendedForMs?: number;
+}
+
 export interface CallStore {
   readonly ringTimeoutMs: number;
   create(input: CreateCallInput): Promise<CreateResult>;
@@ -127,6 +150,12 @@ export interface CallStore {
   expireDue(now?: number, limit?: number): Promise<CallRecord[]>;
   /** Cluster-wide counts of live calls by state. */
   countLive(): Promise<{ ringing: number; accepted: number }>;
+  /**
+   * The live-calls index against the records: drops entries whose record is gone (it expired through its
+   * live TTL) or ended, and ends accepted calls `unattended` for longer than `unattendedForMs` as
+   * connection-lost (the normal transition: one call.ended). Safe on every instance; returns what this run ended.
+   */
+  reconcileLive(opts?: ReconcileLiveOptions): Promise<{ pruned: number; ended: CallRecord[] }>;
 }
 
 const MAX_ATTEMPTS = 32;
@@ -402,6 +431,7 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
       const t = resolveCallTransition(r.state, event, {
         role,
         clientId: by.clientId ?? null,
+        callerClientId: r.callerClientId,
         answeredByClientId: r.answeredByClientId,
       });
       if (!t.ok) return { ok: false, code: t.code, message: t.message, call: r };
@@ -492,6 +522,75 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
     return ended;
   }
 
+  async function reconcileLive(
+    o: ReconcileLiveOptions = {},
+  ): Promise<{ pruned: number; ended: CallRecord[] }> {
+    const now = o.now ?? Date.now();
+    const graceMs = o.unattendedForMs ?? 0;
+    let pruned = 0;
+    const ended: CallRecord[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await redis.zscan(keys.liveCalls(), cursor, 'COUNT', o.batch ?? 200);
+      cursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      if (ids.length === 0) continue;
+      const pipe = redis.pipeline();
+      for (const id of ids)
+        pipe.hmget(
+          keys.call(id),
+          'state',
+          'callerId',
+          'calleeId',
+          'callerClientId',
+          'answeredByClientId',
+          'unattendedSinceMs',
+        );
+      const rows = (await pipe.exec()) ?? [];
+      const gone: string[] = [];
+      const accepted: (LiveCallDevices & { since: number | null })[] = [];
+      for (const [j, callId] of ids.entries()) {
+        const [err, values] = rows[j] ?? [];
+        if (err || !values) continue;
+        const [state, callerId, calleeId, callerClientId, answeredBy, since] = values as (string | null)[];
+        if (!state || state === 'ended') gone.push(callId);
+        else if (state === 'accepted')
+          accepted.push({
+            callId,
+            callerId: callerId ?? '',
+            calleeId: calleeId ?? '',
+            callerClientId: orNull(callerClientId ?? undefined),
+            answeredByClientId: orNull(answeredBy ?? undefined),
+            since: since ? Number(since) : null,
+          });
+      }
+      // Records never come back once gone (ids are not reused), so the entry can go without a guard.
+      if (gone.length > 0) pruned += await redis.zrem(keys.liveCalls(), ...gone);
+      if (!o.unattended || accepted.length === 0) continue;
+      const flags = await o.unattended(accepted.map(({ since: _, ...c }) => c));
+      for (const [j, c] of accepted.entries()) {
+        const key = keys.call(c.callId);
+        if (!flags[j]) {
+          if (c.since !== null) await redis.hdel(key, 'unattendedSinceMs');
+        } else if (c.since === null) {
+          // First sighting: a mark, not a state change (no rev bump, no event); a later run ends it.
+          await guardedWrite(
+            redis,
+            [
+              { key, field: 'state', equals: 'accepted' },
+              { key, field: 'unattendedSinceMs', equals: null },
+            ],
+            [hset(key, { unattendedSinceMs: now })],
+          );
+        } else if (now - c.since >= graceMs) {
+          const t = await transition(c.callId, { type: 'fail', reason: 'connection-lost' });
+          if (t.ok && t.changed) ended.push(t.call);
+        }
+      }
+    } while (cursor !== '0');
+    return { pruned, ended };
+  }
+
   return {
     ringTimeoutMs,
     create,
@@ -524,5 +623,6 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
       const live = Number(res?.[1]?.[1] ?? 0);
       return { ringing, accepted: Math.max(0, live - ringing) };
     },
+    reconcileLive,
   };
 }

@@ -16,8 +16,10 @@ export type Role = 'caller' | 'callee' | 'system';
 
 export interface TransitionContext {
   role?: Role;
-  /** The device sending an `accept`. */
+  /** The sending device; null or absent for a request that comes from no device (REST, the server). */
   clientId?: string | null;
+  /** The caller's device that placed the call (sent the offer). */
+  callerClientId?: string | null;
   /** The device that already accepted, when the call is accepted. */
   answeredByClientId?: string | null;
 }
@@ -31,6 +33,17 @@ export type Transition =
 const invalid = (message: string): Transition => ({ ok: false, code: 'INVALID_STATE', message });
 const forbidden = (message: string): Transition => ({ ok: false, code: 'FORBIDDEN', message });
 const end = (endReason: EndReason): Transition => ({ ok: true, next: 'ended', changed: true, endReason });
+
+/**
+ * Once a call is accepted it lives on two devices: the caller's offering one and the callee's answering
+ * one. A participant's other devices may not end it. A request from no device (no clientId) and a call
+ * that has no device recorded for that side (created without signaling) keep the per-user rule.
+ */
+function isOnCallDevice(role: Role, ctx: TransitionContext): boolean {
+  if (role === 'system' || !ctx.clientId) return true;
+  const device = role === 'caller' ? ctx.callerClientId : ctx.answeredByClientId;
+  return !device || device === ctx.clientId;
+}
 
 /**
  * The next state for `event` in `state`. Repeating a transition that already happened (a retried accept
@@ -75,9 +88,9 @@ export function resolveCallTransition(
         return invalid('cannot time out an accepted call');
       case 'cancel':
       case 'hangup':
-        return end('hangup');
       case 'fail':
-        return end(event.reason);
+        if (!isOnCallDevice(role, ctx)) return forbidden('the call is on another device');
+        return end(event.type === 'fail' ? event.reason : 'hangup');
     }
   }
   // ended: an accept is too late; every other end is a retry and a no-op.

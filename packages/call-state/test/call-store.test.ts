@@ -220,6 +220,33 @@ describe('transition', () => {
     });
   });
 
+  it('ends an accepted call only from its two devices: the record decides, not the caller of transition', async () => {
+    const [a, b] = users();
+    const call = await createRinging(a, b);
+    await store.recordOffer(call.callId, {
+      byUserId: a,
+      clientId: 'a-phone',
+      offer: { type: 'offer', sdp: 'v=0' },
+    });
+    await store.transition(call.callId, { type: 'accept' }, { byUserId: b, clientId: 'b-phone' });
+    for (const [byUserId, clientId] of [
+      [b, 'b-tablet'],
+      [a, 'a-laptop'],
+    ] as const)
+      for (const type of ['hangup', 'cancel'] as const)
+        expect(await store.transition(call.callId, { type }, { byUserId, clientId })).toMatchObject({
+          ok: false,
+          code: 'FORBIDDEN',
+          message: 'the call is on another device',
+          call: { state: 'accepted' },
+        });
+    expect((await store.get(call.callId))?.state).toBe('accepted');
+    expect((await eventsOf(call.callId)).map((e) => e.type)).toEqual(['call.created', 'call.accepted']);
+    expect(
+      await store.transition(call.callId, { type: 'hangup' }, { byUserId: a, clientId: 'a-phone' }),
+    ).toMatchObject({ ok: true, changed: true, call: { endReason: 'hangup', endedBy: a } });
+  });
+
   it('records reject and cancel with their outcomes', async () => {
     const [a, b, c, d] = [...users(), ulid()];
     const r1 = await createRinging(a, b);
@@ -338,5 +365,79 @@ describe('claimRingingNotice', () => {
     const missing = ulid();
     expect(await store.claimRingingNotice(missing)).toBe(false);
     expect(await redis.exists(keys.call(missing))).toBe(0);
+  });
+});
+
+describe('reconcileLive', () => {
+  async function createAccepted(callerId: string, calleeId: string) {
+    const call = await createRinging(callerId, calleeId);
+    const offer = { type: 'offer' as const, sdp: 'v=0' };
+    await store.recordOffer(call.callId, { byUserId: callerId, clientId: 'caller-phone', offer });
+    const t = await store.transition(
+      call.callId,
+      { type: 'accept' },
+      { byUserId: calleeId, clientId: 'callee-phone' },
+    );
+    if (!t.ok) throw new Error(`accept failed: ${t.code}`);
+    return t.call;
+  }
+
+  it('drops live-call entries whose record expired, so countLive stops counting them', async () => {
+    const [a, b, c] = users();
+    const expired = await createAccepted(a, b);
+    const kept = await createAccepted(c, ulid());
+    // What the record's live TTL does: the record (and the user pointers) vanish, the index entry stays.
+    await redis.del(keys.call(expired.callId), keys.userCall(a), keys.userCall(b));
+    const before = await store.countLive();
+
+    const r = await store.reconcileLive();
+    expect(r.pruned).toBeGreaterThanOrEqual(1);
+    expect(r.ended).toEqual([]);
+    expect(await redis.zscore(keys.liveCalls(), expired.callId)).toBeNull();
+    expect(await redis.zscore(keys.liveCalls(), kept.callId)).not.toBeNull();
+    expect((await store.countLive()).accepted).toBe(before.accepted - 1);
+    expect((await store.get(kept.callId))?.state).toBe('accepted');
+  });
+
+  it('ends an accepted call nobody carries once it stayed so past the grace: once, as connection-lost', async () => {
+    const [a, b] = users();
+    const call = await createAccepted(a, b);
+    const seen: string[][] = [];
+    const unattended = async (calls: { callId: string; callerClientId: string | null }[]) => {
+      seen.push(calls.map((x) => `${x.callId}/${x.callerClientId}`));
+      return calls.map((x) => x.callId === call.callId);
+    };
+    const carried = async (calls: unknown[]) => calls.map(() => false);
+    const t0 = Date.now();
+    const grace = 30_000;
+
+    // First sighting marks it; it goes on.
+    await store.reconcileLive({ now: t0, unattended, unattendedForMs: grace });
+    expect(seen.flat()).toContain(`${call.callId}/caller-phone`);
+    expect((await store.get(call.callId))?.state).toBe('accepted');
+    // Carried again (a device came back): the mark is cleared, a later sighting starts over.
+    await store.reconcileLive({ now: t0 + 1, unattended: carried, unattendedForMs: grace });
+    expect(await redis.hget(keys.call(call.callId), 'unattendedSinceMs')).toBeNull();
+    await store.reconcileLive({ now: t0 + 2 * grace, unattended, unattendedForMs: grace });
+    expect((await store.get(call.callId))?.state).toBe('accepted');
+    // Not yet past the grace since that new mark.
+    await store.reconcileLive({ now: t0 + 2 * grace + 1, unattended, unattendedForMs: grace });
+    expect((await store.get(call.callId))?.state).toBe('accepted');
+
+    // Past it: every instance may run this at once; the call ends exactly once.
+    const other = createCallStore(redis, { producerSource: 'other-instance' });
+    const at = t0 + 3 * grace + 1;
+    const runs = await Promise.all([
+      store.reconcileLive({ now: at, unattended, unattendedForMs: grace }),
+      other.reconcileLive({ now: at, unattended, unattendedForMs: grace }),
+    ]);
+    const ended = runs.flatMap((r) => r.ended).filter((x) => x.callId === call.callId);
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ state: 'ended', endReason: 'connection-lost', outcome: 'answered' });
+    const endEvents = (await eventsOf(call.callId)).filter((e) => e.type === 'call.ended');
+    expect(endEvents).toHaveLength(1);
+    expect(endEvents[0]?.data).toMatchObject({ endReason: 'connection-lost', endedBy: null });
+    expect(await redis.zscore(keys.liveCalls(), call.callId)).toBeNull();
+    expect(await store.activeCallOf(a)).toBeNull();
   });
 });

@@ -67,6 +67,73 @@ describe('resolveCallTransition', () => {
     });
   });
 
+  it('ends an accepted call only from the two devices in it; other devices of either user are FORBIDDEN', () => {
+    const devices = { callerClientId: 'x-phone', answeredByClientId: 'y-phone' };
+    for (const e of [{ type: 'hangup' }, { type: 'cancel' }, { type: 'fail', reason: 'failed' }] as const) {
+      expect(
+        resolveCallTransition('accepted', e, { role: 'caller', clientId: 'x-phone', ...devices }),
+      ).toMatchObject({ ok: true, next: 'ended', changed: true });
+      expect(
+        resolveCallTransition('accepted', e, { role: 'callee', clientId: 'y-phone', ...devices }),
+      ).toMatchObject({ ok: true, next: 'ended', changed: true });
+      expect(
+        resolveCallTransition('accepted', e, { role: 'callee', clientId: 'y-tablet', ...devices }),
+      ).toEqual({ ok: false, code: 'FORBIDDEN', message: 'the call is on another device' });
+      expect(
+        resolveCallTransition('accepted', e, { role: 'caller', clientId: 'x-laptop', ...devices }),
+      ).toEqual({ ok: false, code: 'FORBIDDEN', message: 'the call is on another device' });
+      // Devices are a participant's concern: the callee's answering device id means nothing on the caller's side.
+      expect(
+        resolveCallTransition('accepted', e, { role: 'caller', clientId: 'y-phone', ...devices }),
+      ).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    }
+    expect(
+      resolveCallTransition('accepted', { type: 'fail', reason: 'connection-lost' }, { ...devices }),
+    ).toMatchObject({ ok: true, endReason: 'connection-lost' });
+    expect(
+      resolveCallTransition(
+        'accepted',
+        { type: 'fail', reason: 'connection-lost' },
+        { role: 'system', clientId: 'z', ...devices },
+      ),
+    ).toMatchObject({ ok: true, endReason: 'connection-lost' });
+  });
+
+  it('keeps the per-user rule for a request from no device, or a side with no device recorded', () => {
+    const devices = { callerClientId: 'x-phone', answeredByClientId: 'y-phone' };
+    expect(
+      resolveCallTransition('accepted', { type: 'hangup' }, { role: 'callee', ...devices }),
+    ).toMatchObject({
+      ok: true,
+      endReason: 'hangup',
+    });
+    expect(
+      resolveCallTransition(
+        'accepted',
+        { type: 'hangup' },
+        { role: 'caller', clientId: 'x-laptop', answeredByClientId: 'y-phone' },
+      ),
+    ).toMatchObject({ ok: true, endReason: 'hangup' });
+  });
+
+  it('lets any device retry an end after the end, and any callee device decline while it rings', () => {
+    const devices = { callerClientId: 'x-phone', answeredByClientId: 'y-phone' };
+    expect(
+      resolveCallTransition(
+        'ended',
+        { type: 'hangup' },
+        { role: 'callee', clientId: 'y-tablet', ...devices },
+      ),
+    ).toEqual({ ok: true, next: 'ended', changed: false });
+    expect(
+      resolveCallTransition(
+        'ringing',
+        { type: 'hangup' },
+        { role: 'callee', clientId: 'y-tablet', callerClientId: 'x-phone' },
+      ),
+    ).toMatchObject({ ok: true, endReason: 'rejected' });
+  });
+
   it('keeps roles apart: the caller cannot accept or reject, a participant cannot time a call out', () => {
     expect(resolveCallTransition('ringing', { type: 'accept' }, { role: 'caller' })).toMatchObject({
       ok: false,

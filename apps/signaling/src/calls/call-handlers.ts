@@ -10,7 +10,6 @@ import { type ClientEventName, ClientEventSchemas } from '@voip/contracts/socket
 import { validator } from '@voip/contracts/validate';
 import { activeCalls } from '../connections/connection-lifecycle.js';
 import type { Signaling } from '../realtime/context.js';
-import { clientRoom, userRoom } from '../realtime/rooms.js';
 import type { SignalingSocket } from '../realtime/types.js';
 
 type AckBody = { ok: true; [k: string]: unknown } | { ok: false; error: { code: string; message: string } };
@@ -60,6 +59,9 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
     const call = r.call;
     activeCalls.set(socket, call.callId);
     await ctx.registry.setCall(d.userId, d.clientId, call.callId);
+    // Marked before the emit: a device that drops in between is marked without having it, which its
+    // resume settles (offered again while ringing, told the end after), never the other way round.
+    await ctx.registry.markOfferedToConnected(call.calleeId, call.callId);
     ctx.relay.toUser(call.calleeId, 'incoming-call', {
       callId: call.callId,
       from: { id: call.callerId, displayName: call.callerName || d.displayName, kind: call.callerKind },
@@ -97,10 +99,10 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
         callId: p.callId,
         answer: p.answer,
       });
-      ctx.io
-        .to(userRoom(d.userId))
-        .except(clientRoom(d.userId, d.clientId))
-        .emit('call-answered-elsewhere', { callId: p.callId });
+      // Queued for a callee device that was offered the call and is away: it stops ringing on resume.
+      await ctx.relay.toOtherDevices(d.userId, d.clientId, p.callId, 'call-answered-elsewhere', {
+        callId: p.callId,
+      });
       await ctx.redis.del(keys.callCandidates(p.callId));
     }
     return ok();

@@ -77,6 +77,17 @@ export interface Relay {
     payload: ServerEventPayload<K>,
   ): Promise<void>;
   toUser<K extends ServerEventName>(userId: string, event: K, payload: ServerEventPayload<K>): void;
+  /**
+   * Every device of the user but `exceptClientId`, about a call they were offered: live devices through
+   * the user room, away ones that were offered `callId` queued for their resume (each device gets it once).
+   */
+  toOtherDevices<K extends ServerEventName>(
+    userId: string,
+    exceptClientId: string,
+    callId: string,
+    event: K,
+    payload: ServerEventPayload<K>,
+  ): Promise<void>;
 }
 
 export function createRelay(
@@ -149,6 +160,12 @@ export function createRelay(
 
     toUser(userId, event, payload) {
       emit(userRoom(userId), event, payload);
+    },
+
+    async toOtherDevices(userId, exceptClientId, callId, event, payload) {
+      const queued = await registry.queueForAwayOffered(userId, exceptClientId, callId, [event, payload]);
+      const except = [exceptClientId, ...queued].map((c) => clientRoom(userId, c));
+      (io.to(userRoom(userId)).except(except).emit as (ev: string, p: unknown) => boolean)(event, payload);
     },
   };
 }

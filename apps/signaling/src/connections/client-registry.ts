@@ -1,7 +1,9 @@
 // The user ↔ client ↔ socket map in Redis, shared by every instance: which instance holds which device,
-// resume tokens, the reconnecting state of a dropped device and the messages queued for it. Every change
-// is one Lua script, so a device moving between instances never races its own old connection.
+// resume tokens, the reconnecting state of a dropped device and the messages queued for it, the call it
+// carries and the ringing call it was offered. Every change is one Lua script, so a device moving between
+// instances never races its own old connection.
 import { keys } from '@voip/contracts/redis-keys';
+import { hasConnectedDevice } from '@voip/contracts/user-clients';
 import type { Redis } from 'ioredis';
 import { luaScript } from '../realtime/lua-script.js';
 
@@ -18,8 +20,8 @@ export const splitMember = (member: string): [string, string] => {
 };
 
 const REGISTER = luaScript(`
-local old = redis.call('HMGET', KEYS[1], 'state', 'resumeTokenHash', 'resumeDeadlineMs', 'instanceId', 'socketId', 'connSessionId', 'callId')
-local state, hash, deadline, oldInst, oldSock, oldConn, callId = old[1], old[2], old[3], old[4], old[5], old[6], old[7]
+local old = redis.call('HMGET', KEYS[1], 'state', 'resumeTokenHash', 'resumeDeadlineMs', 'instanceId', 'socketId', 'connSessionId', 'callId', 'offeredCallId')
+local state, hash, deadline, oldInst, oldSock, oldConn, callId, offered = old[1], old[2], old[3], old[4], old[5], old[6], old[7], old[8]
 local now = tonumber(ARGV[9])
 local resumed = 0
 if state and ARGV[5] ~= '' and hash == ARGV[5] then
@@ -33,13 +35,14 @@ redis.call('HSET', KEYS[1], 'userId', ARGV[1], 'clientId', ARGV[2], 'kind', ARGV
   'resumeTokenHash', ARGV[6], 'instanceId', ARGV[7], 'socketId', ARGV[8], 'state', 'connected', 'connectedAt', ARGV[13],
   'connSessionId', conn)
 if resumed == 1 and callId then redis.call('HSET', KEYS[1], 'callId', callId) end
+if resumed == 1 and offered then redis.call('HSET', KEYS[1], 'offeredCallId', offered) end
 redis.call('HSET', KEYS[2], ARGV[2], cjson.encode({instanceId = ARGV[7], socketId = ARGV[8], connectedAt = ARGV[13], state = 'connected', kind = ARGV[3]}))
 redis.call('SADD', KEYS[3], ARGV[12])
 redis.call('ZREM', KEYS[5], ARGV[12])
 local pending = {}
 if resumed == 1 then pending = redis.call('LRANGE', KEYS[4], 0, -1) end
 redis.call('DEL', KEYS[4])
-return {resumed, conn, state or '', oldInst or '', oldSock or '', callId or '', pending}
+return {resumed, conn, state or '', oldInst or '', oldSock or '', callId or '', pending, (resumed == 1 and offered) or ''}
 `);
 
 // Moves a client that lost its socket to `reconnecting` (or removes it), unless a newer socket took it over.
@@ -67,7 +70,11 @@ return {'reconnecting', callId}
 `);
 
 // A client of a dead instance (or of this instance's previous run): reconnecting, so its calls survive.
+// It leaves the instance's client set in the same step. A reaper (ARGV[7] = '1') claims nothing once the
+// instance's heartbeat is back: a live instance wrongly declared dead re-claims what was taken so far.
 const ORPHAN = luaScript(`
+if ARGV[7] == '1' and redis.call('EXISTS', KEYS[5]) == 1 then return {'alive', ''} end
+redis.call('SREM', KEYS[4], ARGV[3])
 local cur = redis.call('HMGET', KEYS[1], 'instanceId', 'state', 'callId')
 if cur[1] ~= ARGV[1] or cur[2] ~= 'connected' then return {'skip', ''} end
 redis.call('HSET', KEYS[1], 'state', 'reconnecting', 'disconnectedAt', ARGV[4], 'resumeDeadlineMs', ARGV[2])
@@ -80,6 +87,30 @@ if entry then
   redis.call('HSET', KEYS[2], ARGV[6], cjson.encode(e))
 end
 return {'reconnecting', cur[3] or ''}
+`);
+
+// This instance was reaped while its socket was open: the record is connected again (if it still names
+// this socket), back in the instance's set, off the resume wheel, and hands over what was queued meanwhile.
+const RECLAIM = luaScript(`
+local cur = redis.call('HMGET', KEYS[1], 'instanceId', 'socketId', 'state', 'callId')
+if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return {'gone', '', {}} end
+local was = cur[3] or ''
+if was == 'reconnecting' then
+  redis.call('HSET', KEYS[1], 'state', 'connected')
+  redis.call('HDEL', KEYS[1], 'disconnectedAt', 'resumeDeadlineMs')
+  redis.call('PERSIST', KEYS[1])
+  local entry = redis.call('HGET', KEYS[2], ARGV[4])
+  if entry then
+    local e = cjson.decode(entry)
+    e.state = 'connected'
+    redis.call('HSET', KEYS[2], ARGV[4], cjson.encode(e))
+  end
+end
+redis.call('ZREM', KEYS[5], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[3])
+local pending = redis.call('LRANGE', KEYS[4], 0, -1)
+redis.call('DEL', KEYS[4])
+return {was, cur[4] or '', pending}
 `);
 
 // The resume wheel: a reconnecting client whose window passed is removed, once, by whichever instance gets here first.
@@ -110,10 +141,60 @@ return 0
 `);
 
 // Only an existing record gets the call marker: a write after the record was removed must not resurrect it.
+// A callee device that now carries the call it was offered (it answered) is no longer just "offered" it.
 const SET_CALL = luaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'callId') else redis.call('HSET', KEYS[1], 'callId', ARGV[1]) end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'offeredCallId') == ARGV[1] then redis.call('HDEL', KEYS[1], 'offeredCallId') end
 return 1
+`);
+
+// The ringing call each device was offered (incoming-call went to it), so a device that was away when the
+// call was answered elsewhere or ended learns it on resume. incoming-call to the user room reaches every
+// connected device: each of those is marked (a reconnecting one is offered the call when it resumes).
+const MARK_OFFERED_TO_CONNECTED = luaScript(`
+for _, c in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local ck = string.gsub(string.gsub(ARGV[2], '{u}', ARGV[3]), '{c}', c)
+  if redis.call('HGET', ck, 'state') == 'connected' then redis.call('HSET', ck, 'offeredCallId', ARGV[1]) end
+end
+return 0
+`);
+
+// incoming-call to one device (it connected or resumed while the call rings); an existing record only.
+const MARK_OFFERED = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'offeredCallId', ARGV[1])
+return 1
+`);
+
+// The device heard the end of the call it was offered (live, or on resume): forget it, unless it was offered another since.
+const CLEAR_OFFERED = luaScript(`
+if redis.call('HGET', KEYS[1], 'offeredCallId') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'offeredCallId')
+return 1
+`);
+
+// A message for every device of a user but one, about a call they were offered: queued for each device that
+// was offered it and is away (reconnecting, or connected on a dead instance nobody has reaped yet), in the
+// same script as the check. Returns the devices queued for; the caller emits to the user room except them.
+const QUEUE_FOR_AWAY_OFFERED = luaScript(`
+local queued = {}
+for _, c in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if c ~= ARGV[2] then
+    local ck = string.gsub(string.gsub(ARGV[4], '{u}', ARGV[1]), '{c}', c)
+    local cur = redis.call('HMGET', ck, 'state', 'instanceId', 'offeredCallId')
+    local away = cur[1] == 'reconnecting' or (cur[1] == 'connected' and redis.call('EXISTS', ARGV[8] .. (cur[2] or '')) == 0)
+    if away and cur[3] == ARGV[3] then
+      local pk = string.gsub(string.gsub(ARGV[5], '{u}', ARGV[1]), '{c}', c)
+      if redis.call('LLEN', pk) < tonumber(ARGV[7]) then
+        redis.call('RPUSH', pk, ARGV[6])
+        redis.call('PEXPIRE', pk, ARGV[9])
+        table.insert(queued, c)
+      end
+    end
+  end
+end
+return queued
 `);
 
 export interface RegisterInput {
@@ -138,10 +219,25 @@ export interface RegisterResult {
   callId: string;
   /** Queued [event, payload] messages, oldest first (resumed only). */
   pending: [string, unknown][];
+  /** The ringing call this device was offered and has not heard the end of (resumed only). */
+  offeredCallId: string;
 }
 
 export type DeliverStatus = 'live' | 'queued' | 'overflow' | 'gone';
 const deliverStatus: Record<number, DeliverStatus> = { 0: 'gone', 1: 'live', 2: 'queued', 3: 'overflow' };
+
+/** Queued [event, payload] messages, oldest first; a corrupt entry is dropped, never thrown at the client. */
+function parsePending(raw: string[] | undefined): [string, unknown][] {
+  const pending: [string, unknown][] = [];
+  for (const entry of raw ?? []) {
+    try {
+      pending.push(JSON.parse(entry) as [string, unknown]);
+    } catch {
+      // skip it
+    }
+  }
+  return pending;
+}
 
 export interface ClientRegistryOptions {
   resumeWindowMs: number;
@@ -181,15 +277,8 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           memberOf(input.userId, input.clientId),
           new Date(now).toISOString(),
         ],
-      )) as [number, string, string, string, string, string, string[]];
-      const pending: [string, unknown][] = [];
-      for (const raw of res[6] ?? []) {
-        try {
-          pending.push(JSON.parse(raw) as [string, unknown]);
-        } catch {
-          // A corrupt entry is dropped, never thrown at the client.
-        }
-      }
+      )) as [number, string, string, string, string, string, string[], string];
+      const pending = parsePending(res[6]);
       return {
         resumed: res[0] === 1,
         connSessionId: res[1],
@@ -198,6 +287,7 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
         previousSocketId: res[4],
         callId: res[5],
         pending,
+        offeredCallId: res[7] ?? '',
       };
     },
 
@@ -232,15 +322,26 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
       return { status: res[0] as 'stale' | 'removed' | 'reconnecting', callId: res[1] };
     },
 
+    /**
+     * Moves a client the instance left in Redis to reconnecting and drops it from the instance's set.
+     * `onlyIfDead` (the reaper): 'alive', and nothing changes, when the instance's heartbeat is back.
+     */
     async orphan(
       userId: string,
       clientId: string,
       deadInstanceId: string,
-    ): Promise<{ status: string; callId: string }> {
+      { onlyIfDead = false }: { onlyIfDead?: boolean } = {},
+    ): Promise<{ status: 'reconnecting' | 'skip' | 'alive'; callId: string }> {
       const now = Date.now();
       const res = (await ORPHAN(
         redis,
-        [keys.client(userId, clientId), keys.userClients(userId), keys.resumeDeadlines()],
+        [
+          keys.client(userId, clientId),
+          keys.userClients(userId),
+          keys.resumeDeadlines(),
+          keys.instanceClients(deadInstanceId),
+          keys.instance(deadInstanceId),
+        ],
         [
           deadInstanceId,
           now + opts.resumeWindowMs,
@@ -248,9 +349,39 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           new Date(now).toISOString(),
           recordTtlMs,
           clientId,
+          onlyIfDead ? '1' : '0',
         ],
       )) as [string, string];
-      return { status: res[0], callId: res[1] };
+      return { status: res[0] as 'reconnecting' | 'skip' | 'alive', callId: res[1] };
+    },
+
+    /** Takes back a record this instance's open socket still carries after the instance was reaped. */
+    async reclaim(
+      userId: string,
+      clientId: string,
+      instanceId: string,
+      socketId: string,
+    ): Promise<{
+      status: 'gone' | 'connected' | 'reconnecting';
+      callId: string;
+      pending: [string, unknown][];
+    }> {
+      const res = (await RECLAIM(
+        redis,
+        [
+          keys.client(userId, clientId),
+          keys.userClients(userId),
+          keys.instanceClients(instanceId),
+          keys.pending(userId, clientId),
+          keys.resumeDeadlines(),
+        ],
+        [instanceId, socketId, memberOf(userId, clientId), clientId],
+      )) as [string, string, string[]];
+      return {
+        status: res[0] as 'gone' | 'connected' | 'reconnecting',
+        callId: res[1],
+        pending: parsePending(res[2]),
+      };
     },
 
     async expire(member: string, now: number): Promise<{ status: string; callId: string }> {
@@ -286,6 +417,45 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
       await SET_CALL(redis, [keys.client(userId, clientId)], [callId ?? '']);
     },
 
+    /** incoming-call went to the user room: every connected device of the user was offered callId. */
+    async markOfferedToConnected(userId: string, callId: string): Promise<void> {
+      await MARK_OFFERED_TO_CONNECTED(redis, [keys.userClients(userId)], [callId, clientKeyTemplate, userId]);
+    },
+
+    /** incoming-call went to this one device. */
+    async markOffered(userId: string, clientId: string, callId: string): Promise<void> {
+      await MARK_OFFERED(redis, [keys.client(userId, clientId)], [callId]);
+    },
+
+    /** The device heard how the call it was offered ended. */
+    async clearOffered(userId: string, clientId: string, callId: string): Promise<void> {
+      await CLEAR_OFFERED(redis, [keys.client(userId, clientId)], [callId]);
+    },
+
+    /** Queues `message` for the user's away devices (all but `exceptClientId`) that were offered callId; returns them. */
+    async queueForAwayOffered(
+      userId: string,
+      exceptClientId: string,
+      callId: string,
+      message: [string, unknown],
+    ): Promise<string[]> {
+      return (await QUEUE_FOR_AWAY_OFFERED(
+        redis,
+        [keys.userClients(userId)],
+        [
+          userId,
+          exceptClientId,
+          callId,
+          clientKeyTemplate,
+          pendingKeyTemplate,
+          JSON.stringify(message),
+          opts.maxPending,
+          instanceKeyPrefix,
+          recordTtlMs,
+        ],
+      )) as string[];
+    },
+
     async socketOf(
       userId: string,
       clientId: string,
@@ -301,14 +471,7 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
 
     /** Are any of the user's devices connected right now (not just reconnecting)? */
     async hasConnectedClient(userId: string): Promise<boolean> {
-      const entries = await redis.hvals(keys.userClients(userId));
-      return entries.some((e) => {
-        try {
-          return (JSON.parse(e) as { state?: string }).state !== 'reconnecting';
-        } catch {
-          return false;
-        }
-      });
+      return hasConnectedDevice(await redis.hvals(keys.userClients(userId)));
     },
   };
 }

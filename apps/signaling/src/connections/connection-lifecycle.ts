@@ -1,7 +1,8 @@
 // A socket's life: join its rooms, register (or resume) in the shared client map, get `session`, the
-// messages queued while it was away and any call ringing for it; on disconnect, keep its calls in
-// `reconnecting` for the resume window instead of ending them.
+// messages queued while it was away, the end of a call it missed and any call ringing for it; on
+// disconnect, keep its calls in `reconnecting` for the resume window instead of ending them.
 import { randomBytes } from 'node:crypto';
+import type { CallRecord } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
 import { ulid } from 'ulid';
 import { deviceOf, endCallOfLostDevice, notifyPeer } from '../calls/call-devices.js';
@@ -58,12 +59,7 @@ export async function registerSocket(ctx: Signaling, socket: SignalingSocket): P
     if (reg.resumed) {
       if (!call || call.state === 'ended') {
         // It ended while this device was away: say so now, the pub/sub message could not reach it.
-        if (call)
-          socket.emit('call-ended', {
-            callId: call.callId,
-            reason: call.endReason ?? 'failed',
-            durationMs: call.durationMs ?? 0,
-          });
+        if (call) socket.emit('call-ended', callEnded(call));
         await registry.setCall(d.userId, d.clientId, null);
       } else {
         activeCalls.set(socket, call.callId);
@@ -80,10 +76,37 @@ export async function registerSocket(ctx: Signaling, socket: SignalingSocket): P
     }
   }
 
+  // A callee device that was offered a call and did not answer it: if the call ended while the device was
+  // away, it is told now (an answer on another device came through its queue above).
+  if (reg.resumed && reg.offeredCallId && reg.offeredCallId !== reg.callId)
+    await settleOfferedCall(ctx, socket, reg.offeredCallId);
+
   // Fresh or resumed: a callee device that has not answered may have missed incoming-call while it was
   // away (clients treat a repeat of the same callId as the same call).
   await offerRingingCall(ctx, socket);
   await ctx.presence.update(d.userId, d.kind);
+}
+
+/** What a device that was away is told about a call that ended meanwhile: what everyone else was told. */
+function callEnded(call: CallRecord) {
+  return {
+    callId: call.callId,
+    reason: call.endReason ?? 'failed',
+    durationMs: call.durationMs ?? 0,
+    ...(call.replacedBy ? { replacedBy: call.replacedBy } : {}),
+  };
+}
+
+/**
+ * The call this resumed callee device was offered: still ringing, it is offered again (offerRingingCall);
+ * answered on another device, the device already has call-answered-elsewhere from its queue and hears the
+ * end like every device; ended, it gets call-ended now and the offer is settled.
+ */
+async function settleOfferedCall(ctx: Signaling, socket: SignalingSocket, callId: string): Promise<void> {
+  const call = await ctx.calls.get(callId);
+  if (call && call.state !== 'ended') return;
+  if (call) socket.emit('call-ended', callEnded(call));
+  await ctx.registry.clearOffered(socket.data.userId, socket.data.clientId, callId);
 }
 
 /** The device's record was live on another connection (a different instance or socket) when this one took it over. */
@@ -102,6 +125,7 @@ async function offerRingingCall(ctx: Signaling, socket: SignalingSocket): Promis
   const d = socket.data;
   const call = await ctx.calls.activeCallOf(d.userId);
   if (call?.state !== 'ringing' || call.calleeId !== d.userId || !call.offer) return;
+  await ctx.registry.markOffered(d.userId, d.clientId, call.callId);
   socket.emit('incoming-call', {
     callId: call.callId,
     from: { id: call.callerId, displayName: call.callerName, kind: call.callerKind },

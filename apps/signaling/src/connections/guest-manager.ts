@@ -4,6 +4,7 @@
 // housekeeping (`guest.deleted` on the account stream) are disconnected and forgotten on every instance.
 import { createStreamConsumer, type StreamConsumer } from '@voip/bus/streams';
 import { keys, streams } from '@voip/contracts/redis-keys';
+import { unattendedCalls } from '../calls/call-devices.js';
 import type { Signaling } from '../realtime/context.js';
 import { userRoom } from '../realtime/rooms.js';
 import type { SignalingSocket } from '../realtime/types.js';
@@ -20,14 +21,21 @@ export interface CleanupReport {
   staleMemory: number;
   orphanedRecords: number;
   replacedSockets: number;
+  /** Sockets (users and guests) closed because their auth session no longer exists. */
+  revokedSockets: number;
+  /** The guests among them. */
   goneGuests: number;
+  /** Live-call index entries whose call record was gone. */
+  prunedCalls: number;
+  /** Accepted calls no device carried for longer than the resume window, ended as connection-lost. */
+  abandonedCalls: number;
 }
 
 export interface GuestManager {
   /** One liveness pass over this instance's guests; returns how many were timed out. */
   checkLiveness(now?: number): number;
-  /** Reconciles Redis, memory and sockets (runs every CLEANUP_INTERVAL_MS). */
-  cleanup(): Promise<CleanupReport>;
+  /** Reconciles Redis, memory, sockets and live calls (runs every CLEANUP_INTERVAL_MS); `now` is the calls' clock. */
+  cleanup(now?: number): Promise<CleanupReport>;
   /** Disconnects and forgets deleted guests everywhere (the guest.deleted handler). */
   removeGuests(guestIds: string[]): Promise<void>;
   stats(now?: number): ConnectionStats;
@@ -80,8 +88,16 @@ export function startGuestManager(ctx: Signaling): GuestManager {
     s.disconnect(true);
   }
 
-  async function cleanup(): Promise<CleanupReport> {
-    const report: CleanupReport = { staleMemory: 0, orphanedRecords: 0, replacedSockets: 0, goneGuests: 0 };
+  async function cleanup(now = Date.now()): Promise<CleanupReport> {
+    const report: CleanupReport = {
+      staleMemory: 0,
+      orphanedRecords: 0,
+      replacedSockets: 0,
+      revokedSockets: 0,
+      goneGuests: 0,
+      prunedCalls: 0,
+      abandonedCalls: 0,
+    };
     const live = io.of('/').sockets;
 
     // Memory vs sockets: index entries whose socket is gone.
@@ -130,19 +146,55 @@ export function startGuestManager(ctx: Signaling): GuestManager {
       }
     }
 
-    // Guests whose session is gone (deleted by the auth housekeeping while we missed the event).
-    const guests = [...local.guests()];
-    for (let i = 0; i < guests.length; i += BATCH) {
-      const batch = guests.slice(i, i + BATCH);
+    // Sockets whose auth session is gone: session.revoked is pub/sub (a lost message is never repeated)
+    // and a revocation between the handshake's check and the socket's registration is missed by it, so
+    // every local socket's session is checked again here, one EXISTS per distinct session, pipelined.
+    const bySession = new Map<string, SignalingSocket[]>();
+    for (const s of local.all()) {
+      const list = bySession.get(s.data.sessionId);
+      if (list) list.push(s);
+      else bySession.set(s.data.sessionId, [s]);
+    }
+    const sessionIds = [...bySession.keys()];
+    for (let i = 0; i < sessionIds.length; i += BATCH) {
+      const batch = sessionIds.slice(i, i + BATCH);
       const pipe = redis.pipeline();
-      for (const s of batch) pipe.exists(keys.session(s.data.sessionId));
+      for (const sid of batch) pipe.exists(keys.session(sid));
       const rows = (await pipe.exec()) ?? [];
-      for (const [j, s] of batch.entries()) {
-        if (rows[j]?.[1] === 1) continue;
-        kickGuest(s, 'guest-session-ended');
-        report.goneGuests++;
+      for (const [j, sid] of batch.entries()) {
+        const [err, exists] = rows[j] ?? [];
+        if (err || exists !== 0) continue;
+        app.sessions.invalidate(sid);
+        for (const s of bySession.get(sid) ?? []) {
+          if (!s.connected) continue;
+          if (s.data.kind === 'guest') {
+            kickGuest(s, 'guest-session-ended');
+            report.goneGuests++;
+          } else {
+            s.data.kick = 'revoked';
+            s.emit('session-revoked', { reason: 'session-ended' });
+            s.disconnect(true);
+          }
+          report.revokedSockets++;
+        }
       }
     }
+
+    // Calls vs records and devices (cluster-wide, a cheap batched scan): the live-calls index loses calls
+    // whose record expired through its live TTL (they never sent call.ended; the gauges counted them), and
+    // an accepted call that no device has carried for longer than the resume window ends, once.
+    const reconciled = await calls.reconcileLive({
+      now,
+      unattended: (batch) => unattendedCalls(ctx, batch),
+      unattendedForMs: config.RESUME_WINDOW_MS,
+    });
+    report.prunedCalls = reconciled.pruned;
+    report.abandonedCalls = reconciled.ended.length;
+    for (const call of reconciled.ended) {
+      app.log.warn({ callId: call.callId }, 'call ended: no device carried it any more');
+      await Promise.all([ctx.presence.update(call.callerId), ctx.presence.update(call.calleeId)]);
+    }
+
     app.log.info({ ...stats(), ...report }, 'connection stats');
     return report;
   }

@@ -162,6 +162,9 @@ export const signalingPlugin = fp(
         activeCalls.delete(s);
         void ctx.enqueue(s, () => registry.setCall(s.data.userId, s.data.clientId, null));
       }
+      // Callee devices that were only offered the call heard its end just now: nothing left for their resume.
+      for (const s of local.byUser(d.calleeId))
+        void ctx.enqueue(s, () => registry.clearOffered(s.data.userId, s.data.clientId, d.callId));
     });
 
     const instances = startInstanceRegistry(ctx);

@@ -11,7 +11,7 @@ import { redisUrl, serviceEnv, testKeys } from '@voip/testkit/env';
 import { Redis } from 'ioredis';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { ulid } from 'ulid';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { configSpec } from '../../src/config.js';
 
@@ -259,6 +259,32 @@ export const candidate = (n: number) => ({
   sdpMid: '0',
   sdpMLineIndex: 0,
 });
+
+/**
+ * A call from x (on cx) to y (on cy), created as POST /api/calls creates it, offered and accepted, with
+ * every step's ack checked; its callId.
+ */
+export async function acceptedCall(
+  store: CallStore,
+  from: { x: Principal; cx: TestClient },
+  to: { y: Principal; cy: TestClient },
+  media: 'audio' | 'video' = 'audio',
+): Promise<string> {
+  const res = await store.create({
+    callerId: from.x.userId,
+    callerKind: 'user',
+    callerName: 'x',
+    calleeId: to.y.userId,
+    media,
+  });
+  if (!res.ok) throw new Error(`create failed: ${JSON.stringify(res)}`);
+  const callId = res.call.callId;
+  expect(await from.cx.ack('call-user', { callId, offer: offer() })).toEqual({ ok: true });
+  await to.cy.waitFor('incoming-call', (p) => p.callId === callId);
+  expect(await to.cy.ack('accept-call', { callId, answer: answer() })).toEqual({ ok: true });
+  await from.cx.waitFor('call-accepted', (p) => p.callId === callId);
+  return callId;
+}
 
 /** All call.* stream events about one call, parsed. */
 export async function callEvents(
