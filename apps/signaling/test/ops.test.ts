@@ -66,6 +66,28 @@ describe('operations endpoints', () => {
     c.close();
   });
 
+  it('counts resumes by result (signaling_resumes_total)', async () => {
+    const resumes = async (result: string) => {
+      const body = (await inst.app.inject('/metrics')).body;
+      const m = new RegExp(`signaling_resumes_total\\{result="${result}"[^}]*\\} (\\d+)`).exec(body);
+      return Number(m?.[1] ?? 0);
+    };
+    const [success, failure] = [await resumes('success'), await resumes('failure')];
+    const user = await principal(redis);
+    const first = await connect(inst.url, { token: user.token });
+    const again = await connect(inst.url, {
+      token: user.token,
+      clientId: first.clientId,
+      resumeToken: first.session!.resumeToken,
+    });
+    expect(again.session?.resumed).toBe(true);
+    const stranger = await connect(inst.url, { token: user.token, resumeToken: 'not-a-token-of-ours' });
+    expect(stranger.session?.resumed).toBe(false);
+    expect(await resumes('success')).toBe(success + 1);
+    expect(await resumes('failure')).toBe(failure + 1);
+    for (const c of [first, again, stranger]) c.close();
+  });
+
   it('observes call-setup latency once per answered call (signaling_call_setup_seconds)', async () => {
     const count = async () => {
       const body = (await inst.app.inject('/metrics')).body;

@@ -111,6 +111,8 @@ describe('an instance killed mid-call', { timeout: 60_000 }, () => {
     // The peer never saw the caller leave; it still gets the pair, in order (API.md: peer-reconnected).
     expect(await cy.waitFor('peer-reconnected')).toEqual({ callId });
     expect(await cy.waitFor('peer-reconnecting')).toEqual({ callId });
+    const peerEvents = cy.arrivals.filter((e) => e.startsWith('peer-'));
+    expect(peerEvents).toEqual(['peer-reconnecting', 'peer-reconnected']);
     expect(await cy.ack('ice-candidate', { callId, candidate: candidate(4) })).toEqual({ ok: true });
     expect(await back.waitFor('ice-candidate')).toEqual({ callId, candidate: candidate(4) });
   });

@@ -50,6 +50,11 @@ export const keys = {
 export const channels = {
   /** pub/sub fan-out of bus events of one type: `voip:bus:session.revoked`. */
   bus: (type: string) => `${ns}:bus:${type}`,
+  /**
+   * Prefix of the Socket.io sharded adapter's channels (`voip:sio#/#`, `voip:sio#/#user:…#`, …), so the
+   * signaling fan-out stays inside the namespace too. Every signaling instance must use the same one.
+   */
+  socketIoAdapterPrefix: `${ns}:sio`,
 } as const;
 
 export const streams = {

@@ -11,7 +11,8 @@ describe('redis key layout', () => {
   it('namespaces every key, channel and stream under voip:', () => {
     expect(ns).toBe('voip');
     for (const [name, f] of builders) expect(build(f), name).toMatch(/^voip:/);
-    for (const [name, f] of Object.entries(channels)) expect(build(f), name).toMatch(/^voip:/);
+    for (const [name, c] of Object.entries(channels))
+      expect(typeof c === 'string' ? c : build(c), name).toMatch(/^voip:/);
     for (const [name, s] of Object.entries(streams)) expect(s, name).toMatch(/^voip:stream:/);
   });
 

@@ -230,6 +230,20 @@ export function startGuestManager(ctx: Signaling): GuestManager {
       app.log.info({ guests: guestIds.length }, 'deleted guests disconnected and forgotten');
   }
 
+  // A guest's life signs are its pongs to Socket.io's pings: if those come further apart than the guest
+  // limits allow, healthy idle guests are dropped. Said once at start-up (tests use it on purpose to make
+  // guests look silent, so it is a warning, not a refusal).
+  const pongEveryMs = config.PING_INTERVAL_MS + config.PING_TIMEOUT_MS;
+  const guestLimitMs = Math.min(
+    config.GUEST_PING_INTERVAL_MS * config.GUEST_MAX_MISSED_PINGS,
+    config.GUEST_CONNECTION_TIMEOUT_MS,
+  );
+  if (pongEveryMs > guestLimitMs)
+    app.log.warn(
+      { pongEveryMs, guestLimitMs },
+      'PING_INTERVAL_MS + PING_TIMEOUT_MS exceed the guest liveness limit (GUEST_PING_INTERVAL_MS × GUEST_MAX_MISSED_PINGS, GUEST_CONNECTION_TIMEOUT_MS): idle guests will be timed out while healthy',
+    );
+
   const livenessTimer = setInterval(() => checkLiveness(), config.HEARTBEAT_INTERVAL_MS);
   livenessTimer.unref();
   let cleaning: Promise<unknown> | null = null;

@@ -3,6 +3,7 @@
 // wheels, the instance heartbeat, the guest manager, bus subscriptions and the graceful drain.
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { createCallStore } from '@voip/call-state/call-store';
+import { channels } from '@voip/contracts/redis-keys';
 import type { App } from '@voip/kit/app';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
 import fp from 'fastify-plugin';
@@ -54,7 +55,10 @@ export const signalingPlugin = fp(
       connectTimeout: config.CONNECT_TIMEOUT_MS,
       cleanupEmptyChildNamespaces: true,
       // Sharded pub/sub (Redis 7): a message for one room goes to the instances holding that room only.
-      adapter: createShardedAdapter(app.redis, adapterSub, { subscriptionMode: 'dynamic' }),
+      adapter: createShardedAdapter(app.redis, adapterSub, {
+        channelPrefix: channels.socketIoAdapterPrefix,
+        subscriptionMode: 'dynamic',
+      }),
     });
 
     const local = createLocalSockets();

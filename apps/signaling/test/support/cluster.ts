@@ -127,6 +127,8 @@ type Recorded = { event: string; payload: unknown };
 /** A socket.io-client that records every server event, so a test can wait for one that already arrived. */
 export class TestClient {
   readonly received: Recorded[] = [];
+  /** Every event name in arrival order, never taken out (received is consumed by waitFor). */
+  readonly arrivals: string[] = [];
   private waiters: { event: string; match: (p: unknown) => boolean; resolve: (p: unknown) => void }[] = [];
   session: {
     sessionId: string;
@@ -142,6 +144,7 @@ export class TestClient {
   ) {
     socket.onAny((event: string, payload: unknown) => {
       this.received.push({ event, payload });
+      this.arrivals.push(event);
       if (event === 'session') this.session = payload as TestClient['session'];
       this.waiters = this.waiters.filter((w) => {
         if (w.event !== event || !w.match(payload)) return true;
