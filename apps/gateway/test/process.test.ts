@@ -32,7 +32,14 @@ function run(env: Record<string, string>): Run {
 
 describe('gateway process', () => {
   let up: UpstreamDouble;
-  const upstreams = () => ({ USER_UPSTREAMS: up.url, AUTH_UPSTREAMS: up.url, CALL_UPSTREAMS: up.url });
+  const upstreams = () => ({
+    USER_UPSTREAMS: up.url,
+    AUTH_UPSTREAMS: up.url,
+    CALL_UPSTREAMS: up.url,
+    // Test files share one Redis and one client IP (see support/gateway.ts): no 429 from the others' use.
+    RATE_LIMIT_CREDENTIALS_MAX: '100000',
+    RATE_LIMIT_ANON_MAX: '100000',
+  });
   const running: Run[] = [];
   beforeAll(async () => {
     up = await startUpstreamDouble('user-1');

@@ -15,7 +15,7 @@ describe('POST /api/calls', () => {
   beforeAll(async () => {
     users = await startUserServiceStandIn();
     app = await startCallService(
-      callEnv(DB, { USER_SERVICE_URL: users.url, USER_SERVICE_TIMEOUT_MS: '300', CALL_RATE_LIMIT: '6' }),
+      callEnv(DB, { USER_SERVICE_URL: users.url, USER_SERVICE_TIMEOUT_MS: '2000', CALL_RATE_LIMIT: '6' }),
     );
     await app.redis.flushdb();
   });
