@@ -12,7 +12,10 @@ declare module 'fastify' {
 
 export interface MongoOptions {
   uri: string;
-  /** Wait this long for the first connection before serving anyway (readiness stays 503). */
+  /**
+   * Wait this long for the first connection before serving anyway (readiness stays 503). Well under
+   * Fastify's plugin timeout (10 s): a plugin still waiting then fails the whole start-up.
+   */
   initialWaitMs?: number;
 }
 
@@ -46,7 +49,7 @@ export const mongoPlugin = fp(
         }
       }
     })();
-    await Promise.race([connected, new Promise((r) => setTimeout(r, opts.initialWaitMs ?? 10_000).unref())]);
+    await Promise.race([connected, new Promise((r) => setTimeout(r, opts.initialWaitMs ?? 3000).unref())]);
     app.decorate('mongo', conn);
     app.readiness.set('mongo', async () => {
       if (conn.readyState !== 1) throw new Error('mongo not connected');

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { channels } from '@voip/contracts/redis-keys';
 import { serviceEnv } from '@voip/testkit/env';
-import { freePort, waitForPort } from '@voip/testkit/servers';
+import { freePort, startMongo, waitForPort } from '@voip/testkit/servers';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import {
   baseConfigSpec,
@@ -89,5 +89,38 @@ describe('createService readiness', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(await probe.pubsub('NUMSUB', channel)).toEqual([channel, 1]);
+  });
+
+  it('starts while MongoDB is unreachable, answers /ready 503, becomes ready when it comes up and 503 again when it goes', {
+    timeout: 90_000,
+  }, async () => {
+    const port = await freePort();
+    // The service waits for MongoDB a moment (3 s), then serves anyway with readiness telling the truth.
+    const app = await service(serviceEnv({ MONGODB_URI: `mongodb://127.0.0.1:${port}/kit_late` }));
+    const down = await app.inject('/ready');
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({
+      status: 'not-ready',
+      checks: { redis: 'ok', mongo: expect.not.stringMatching(/^ok$/) },
+    });
+    expect((await app.inject('/health')).statusCode).toBe(200);
+
+    const mongo = await startMongo({ port });
+    cleanups.push(() => mongo.stop());
+    // Its background retries (back-off up to 5 s) find it.
+    await vi.waitFor(async () => expect((await app.inject('/ready')).statusCode).toBe(200), {
+      timeout: 30_000,
+      interval: 200,
+    });
+    expect((await app.inject('/ready')).json()).toEqual({
+      status: 'ready',
+      checks: { redis: 'ok', mongo: 'ok' },
+    });
+
+    await mongo.stop();
+    await vi.waitFor(async () => expect((await app.inject('/ready')).statusCode).toBe(503), {
+      timeout: 30_000,
+      interval: 200,
+    });
   });
 });

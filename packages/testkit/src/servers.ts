@@ -53,13 +53,18 @@ export async function waitForPort(port: number, timeoutMs = 20_000, host = '127.
 }
 
 function launch(cmd: string, args: string[], dir: string, port: number, url: string): RunningServer {
-  const child: ChildProcess = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  const child: ChildProcess = spawn(cmd, args, {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: false,
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
   child.on('exit', (code, signal) => {
-    if (code && code !== 0 && !stopped) process.stderr.write(`[testkit] ${cmd} exited ${code ?? signal}: ${stderr}\n`);
+    if (code && code !== 0 && !stopped)
+      process.stderr.write(`[testkit] ${cmd} exited ${code ?? signal}: ${stderr}\n`);
   });
   let stopped = false;
   return {
@@ -88,7 +93,20 @@ export async function startRedis(): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'voip-redis-'));
   const srv = launch(
     bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--loglevel',
+      'warning',
+    ],
     dir,
     port,
     `redis://127.0.0.1:${port}`,
@@ -97,16 +115,26 @@ export async function startRedis(): Promise<RunningServer> {
   return srv;
 }
 
-export async function startMongo(): Promise<RunningServer> {
-  const port = await freePort();
+/** A MongoDB-compatible server in a temp dir; on `port` when given (a test that brings it up late). */
+export async function startMongo(opts: { port?: number } = {}): Promise<RunningServer> {
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'voip-mongo-'));
   const mongod = which('mongod');
   let srv: RunningServer;
   if (mongod) {
-    srv = launch(mongod, ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet'], dir, port, `mongodb://127.0.0.1:${port}`);
+    srv = launch(
+      mongod,
+      ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet'],
+      dir,
+      port,
+      `mongodb://127.0.0.1:${port}`,
+    );
   } else {
     const ferret = which('ferretdb');
-    if (!ferret) throw new Error('no MongoDB-compatible server: run ./scripts/setup (builds FerretDB) or put mongod on PATH');
+    if (!ferret)
+      throw new Error(
+        'no MongoDB-compatible server: run ./scripts/setup (builds FerretDB) or put mongod on PATH',
+      );
     srv = launch(
       ferret,
       [
