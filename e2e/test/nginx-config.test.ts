@@ -34,9 +34,10 @@ describe('infra/nginx', () => {
     expect(r.stderr).toContain('out of date');
   });
 
-  it('renders a configuration real Nginx accepts', () => {
+  /** Renders nginx.conf (with `edit` applied) and runs `nginx -t` on it. */
+  function nginxTest(name: string, edit: (conf: string) => string = (c) => c) {
     // Same renderer, addresses that resolve here, and paths this user may write.
-    const out = join(dir, 'nginx.conf');
+    const out = join(dir, `${name}.conf`);
     mkdirSync(join(dir, 'tmp'), { recursive: true });
     execFileSync(process.execPath, [
       render,
@@ -51,14 +52,35 @@ describe('infra/nginx', () => {
       .join(' ');
     writeFileSync(
       out,
-      readFileSync(out, 'utf8')
+      edit(readFileSync(out, 'utf8'))
         .replace('pid /tmp/nginx.pid;', `pid ${join(dir, 'nginx.pid')};`)
         .replace('/var/log/nginx/access.log', join(dir, 'access.log'))
         .replace('include /etc/nginx/mime.types;', `include /etc/nginx/mime.types; ${temp}`),
     );
-    const r = spawnSync('nginx', ['-t', '-p', dir, '-e', join(dir, 'error.log'), '-c', out], {
+    return spawnSync('nginx', ['-t', '-p', dir, '-e', join(dir, 'error.log'), '-c', out], {
       encoding: 'utf8',
     });
+  }
+
+  it('renders a configuration real Nginx accepts', () => {
+    const r = nginxTest('nginx');
+    expect(r.stderr).toContain('syntax is ok');
+    expect(r.status).toBe(0);
+  });
+
+  it('has a load-balancer real-IP stanza that Nginx accepts once uncommented', () => {
+    let enabled = 0;
+    const r = nginxTest('behind-lb', (conf) =>
+      conf.replace(
+        /^(\s*)# ((set_real_ip_from|real_ip_header|real_ip_recursive) .*)$/gm,
+        (_m, indent, line) => {
+          enabled++;
+          return `${indent}${line}`;
+        },
+      ),
+    );
+    // Both trusted ranges, the header and the recursive lookup.
+    expect(enabled).toBe(4);
     expect(r.stderr).toContain('syntax is ok');
     expect(r.status).toBe(0);
   });

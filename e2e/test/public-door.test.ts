@@ -1,6 +1,7 @@
 // Issue 4's acceptance, end to end: Nginx + gateway + auth + user + two signaling instances as real
 // processes (built dist/), driven only through Nginx's port.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Stack, startStack } from '@voip/testkit/stack';
@@ -33,7 +34,11 @@ describe('the public door (Nginx in front of gateway and signaling)', () => {
       nginx: true,
       coturn: false,
       logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'warn',
-      serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200' } },
+      serviceEnv: {
+        // Info level: the gateway's access log and auth's request log say which address they saw.
+        gateway: { HEALTH_CHECK_INTERVAL_MS: '200', LOG_LEVEL: 'info' },
+        auth: { LOG_LEVEL: 'info' },
+      },
     });
     base = stack.url;
     [alice, bob] = await Promise.all([register(base, 'Alice'), register(base, 'Bob')]);
@@ -44,6 +49,15 @@ describe('the public door (Nginx in front of gateway and signaling)', () => {
     await stack?.stopAll();
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
+
+  /** The JSON log lines a service wrote for one request id (pino, one object a line). */
+  const logLines = (service: 'gateway' | 'auth', reqId: string) =>
+    readFileSync(stack.service(service).logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(reqId))
+      .map((l) => JSON.parse(l) as Record<string, unknown> & { reqId?: string })
+      .filter((l) => l.reqId === reqId);
+  const newReqId = (what: string) => `e2e-${what}-${randomBytes(6).toString('hex')}`;
 
   const open = async (account: Account, transport: Transport) => {
     const c = await connect(base, account, transport);
@@ -209,6 +223,73 @@ describe('the public door (Nginx in front of gateway and signaling)', () => {
     expect(Object.keys(res.body.paths)).toContain('/api/users/presence');
   });
 
+  it('ignores a client-forged X-Forwarded-For: the gateway and auth see the real client address', async () => {
+    const reqId = newReqId('xff');
+    const res = await call(base, 'GET', '/api/auth/me', {
+      token: alice.accessToken,
+      headers: {
+        'x-request-id': reqId,
+        'x-forwarded-for': '203.0.113.7',
+        'x-real-ip': '203.0.113.8',
+        forwarded: 'for=203.0.113.9',
+      },
+    });
+    expect(res.status).toBe(200);
+    // The services trust X-Forwarded-For from loopback (TRUST_PROXY): had Nginx passed the forged
+    // address on, it would be their client address, and so every per-IP throttle's key.
+    const access = await vi.waitFor(
+      () => {
+        const line = logLines('gateway', reqId).find((l) => l.msg === 'access');
+        expect(line).toBeDefined();
+        return line!;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(access).toMatchObject({ path: '/api/auth/me', status: 200, ip: '127.0.0.1' });
+    const incoming = await vi.waitFor(
+      () => {
+        const line = logLines('auth', reqId).find((l) => l.msg === 'incoming request');
+        expect(line).toBeDefined();
+        return line!;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(incoming).toMatchObject({ req: { remoteAddress: '127.0.0.1' } });
+    const everything = JSON.stringify([...logLines('gateway', reqId), ...logLines('auth', reqId)]);
+    expect(everything).not.toMatch(/203\.0\.113\./);
+  });
+
+  it("answers a body over its own limit itself, in the API's JSON shape; below it the gateway's 413 is the answer", async () => {
+    const tooLargeForNginx = newReqId('413-nginx');
+    const tooLargeForGateway = newReqId('413-gateway');
+    const login = (reqId: string, bytes: number) =>
+      call(base, 'POST', '/api/auth/login', {
+        headers: { 'x-request-id': reqId },
+        body: { username: alice.username, password: 'x'.repeat(bytes) },
+      });
+    // Over client_max_body_size (128 KiB): Nginx refuses it from the Content-Length alone.
+    const huge = await login(tooLargeForNginx, 200 * 1024);
+    expect(huge.status).toBe(413);
+    expect(huge.body).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body is too large' } });
+    expect(huge.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(huge.headers.get('x-request-id')).toBe(tooLargeForNginx);
+    // Between the gateway's 64 KiB and Nginx's 128 KiB: the gateway refuses it, same shape.
+    const large = await login(tooLargeForGateway, 100 * 1024);
+    expect(large.status).toBe(413);
+    expect(large.body).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(large.headers.get('x-request-id')).toBe(tooLargeForGateway);
+    // Who answered which: the gateway logs every request it receives, in order. Once the later
+    // request's line is there, the earlier one's would be too had it reached the gateway.
+    await vi.waitFor(
+      () =>
+        expect(logLines('gateway', tooLargeForGateway).find((l) => l.msg === 'access')).toMatchObject({
+          status: 413,
+        }),
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(logLines('gateway', tooLargeForNginx)).toEqual([]);
+  });
+
   it('answers a clean 503 UPSTREAM_UNAVAILABLE when the user service is stopped, and recovers', async () => {
     await stack.stop('user');
     for (let i = 0; i < 3; i++) {
@@ -225,6 +306,36 @@ describe('the public door (Nginx in front of gateway and signaling)', () => {
     await vi.waitFor(
       async () =>
         expect((await call(base, 'GET', '/api/users/me', { token: alice.accessToken })).status).toBe(200),
+      { timeout: 15_000, interval: 200 },
+    );
+  });
+
+  // Last: it stops the only gateway, which every REST test needs.
+  it("answers Nginx's own JSON 503 when the whole gateway pool is down, and recovers", async () => {
+    await stack.stop('gateway');
+    for (let i = 0; i < 3; i++) {
+      const reqId = newReqId('503');
+      const res = await call(base, 'GET', '/api/auth/me', {
+        token: alice.accessToken,
+        headers: { 'x-request-id': reqId },
+      });
+      expect(res.status).toBe(503);
+      // Nginx's answer, not the gateway's (which names the service in `details`).
+      expect(res.body).toEqual({
+        error: { code: 'UPSTREAM_UNAVAILABLE', message: 'service unavailable, try again' },
+      });
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(res.headers.get('x-request-id')).toBe(reqId);
+    }
+    // Signaling does not go through the gateway: sockets still connect meanwhile.
+    const c = await open(bob, 'websocket');
+    expect(await c.socket.timeout(10_000).emitWithAck('heartbeat', {})).toMatchObject({ ok: true });
+    await stack.restart('gateway');
+    await vi.waitFor(
+      async () => {
+        const res = await call(base, 'GET', '/api/auth/me', { token: alice.accessToken });
+        expect(res.status, res.text).toBe(200);
+      },
       { timeout: 15_000, interval: 200 },
     );
   });

@@ -3,7 +3,9 @@
 #   TURN_MODE=rest          (default) REST-API credentials checked with TURN_SECRET
 #   TURN_MODE=call-scoped   long-term users the call service writes to coturn's Redis user db
 # Env: TURN_PORT (3478), TURN_REALM (voip.local), TURN_SECRET (rest), TURN_REDIS_URL (call-scoped,
-# redis://host:port/db), TURN_PID_FILE. Extra arguments are passed to turnserver.
+# redis://host:port/db), TURN_PID_FILE, TURN_USERDB (rest: coturn's SQLite file, which it opens even
+# though REST mode stores nothing; default coturn's shared one). Extra arguments are passed to turnserver.
+# packages/testkit/src/stack.ts (scripts/dev, the e2e and browser tests) starts coturn through this script.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mode="${TURN_MODE:-rest}"
@@ -13,6 +15,7 @@ case "$mode" in
   rest)
     [ -n "${TURN_SECRET:-}" ] || { echo "start-dev.sh: TURN_SECRET is required in rest mode" >&2; exit 1; }
     args+=(--use-auth-secret "--static-auth-secret=$TURN_SECRET")
+    [ -n "${TURN_USERDB:-}" ] && args+=("--userdb=$TURN_USERDB")
     ;;
   call-scoped)
     url="${TURN_REDIS_URL:?start-dev.sh: TURN_REDIS_URL is required in call-scoped mode}"

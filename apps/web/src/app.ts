@@ -37,12 +37,17 @@ function showError(err: unknown): void {
   setTimeout(() => show(notice, false), 6000);
 }
 
+// `?ice=relay` forces media through TURN (RTCPeerConnection iceTransportPolicy 'relay'): for trying out
+// the TURN server, and for the end-to-end test that proves a relayed call works.
+const rtcConfig: RTCConfiguration =
+  new URLSearchParams(location.search).get('ice') === 'relay' ? { iceTransportPolicy: 'relay' } : {};
+
 let myId: string | null = null;
 let callView: CallView;
 const client = new VoipClient({
   url: location.origin,
   storage: tabStorage(),
-  media: webRtcMedia({ onSession: (session, call) => callView.attachSession(session, call) }),
+  media: webRtcMedia({ rtcConfig, onSession: (session, call) => callView.attachSession(session, call) }),
 });
 const people = new People(client);
 const contacts = new ContactsView({
@@ -121,8 +126,10 @@ function leave(): void {
 
 for (const tab of signIn.querySelectorAll<HTMLButtonElement>('[data-tab]')) {
   tab.addEventListener('click', () => {
-    for (const t of signIn.querySelectorAll<HTMLButtonElement>('[data-tab]')) t.classList.toggle('active', t === tab);
-    for (const f of signIn.querySelectorAll<HTMLFormElement>('[data-form]')) show(f, f.dataset.form === tab.dataset.tab);
+    for (const t of signIn.querySelectorAll<HTMLButtonElement>('[data-tab]'))
+      t.classList.toggle('active', t === tab);
+    for (const f of signIn.querySelectorAll<HTMLFormElement>('[data-form]'))
+      show(f, f.dataset.form === tab.dataset.tab);
   });
 }
 for (const form of signIn.querySelectorAll<HTMLFormElement>('[data-form]')) {
@@ -165,6 +172,39 @@ client.on('session-revoked', (p) => {
   leave();
 });
 
+interface CandidateInfo {
+  candidateType: string;
+  protocol: string;
+  address: string;
+  port: number;
+}
+
+/** The ICE candidate pair media uses now (both ends' types: host, srflx, prflx or relay), from getStats. */
+async function selectedCandidatePair(): Promise<{
+  state: string;
+  local: CandidateInfo;
+  remote: CandidateInfo;
+} | null> {
+  const pc = callView.session?.pc;
+  if (!pc) return null;
+  const stats = await pc.getStats();
+  let pairId: string | undefined;
+  stats.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
+  const pair = pairId ? stats.get(pairId) : undefined;
+  if (!pair) return null;
+  const candidate = (id: string): CandidateInfo => {
+    const c = stats.get(id) ?? {};
+    return { candidateType: c.candidateType, protocol: c.protocol, address: c.address, port: c.port };
+  };
+  return {
+    state: pair.state,
+    local: candidate(pair.localCandidateId),
+    remote: candidate(pair.remoteCandidateId),
+  };
+}
+
 // A handle for the console and the end-to-end tests.
 Object.assign(window, {
   voipDemo: {
@@ -173,6 +213,8 @@ Object.assign(window, {
     call: () => callView.call,
     peerConnectionState: () => callView.session?.pc?.connectionState ?? null,
     inboundStats: () => callView.session?.inboundStats() ?? Promise.resolve([]),
+    rtcConfig: () => callView.session?.pc?.getConfiguration() ?? null,
+    selectedCandidatePair,
     /** Drops the signaling transport as a network failure would. */
     dropSignaling: () => client.signaling.dropTransport('TEST_DROP'),
   },

@@ -18,7 +18,9 @@ import {
   openDemo,
   type Person,
   pcState,
+  rtcConfig,
   screenshot,
+  selectedCandidatePair,
   waitForConnection,
 } from './support/browser.js';
 
@@ -33,6 +35,8 @@ describe('the demo in headless Chromium, through Nginx', () => {
     stack = await startStack({
       stateDir,
       signalingInstances: 2,
+      // The relayed-call test needs the stack's coturn (loopback peers allowed in its dev config).
+      coturn: true,
       logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'warn',
       // The gateway may first see its upstreams down (they start together): let it notice them up soon.
       serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200' } },
@@ -53,8 +57,11 @@ describe('the demo in headless Chromium, through Nginx', () => {
     if (stateDir && !process.env.VOIP_KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
   });
 
-  async function twoPeople(a: string, b: string): Promise<[Person, Person]> {
-    const pair = await Promise.all([openDemo(browser, stack.url, a), openDemo(browser, stack.url, b)]);
+  async function twoPeople(a: string, b: string, query = ''): Promise<[Person, Person]> {
+    const pair = await Promise.all([
+      openDemo(browser, stack.url, a, query),
+      openDemo(browser, stack.url, b, query),
+    ]);
     people.push(...pair);
     return pair;
   }
@@ -105,8 +112,32 @@ describe('the demo in headless Chromium, through Nginx', () => {
     await screenshot(alice, 'history-caller.png');
   });
 
+  it('relays a call through the stack’s coturn when both pages allow only relay candidates', async () => {
+    // Without coturn there would be no relay candidate at all: the call could not connect.
+    expect(stack.turn).toMatchObject({ port: expect.any(Number) });
+    const [erin, frank] = await twoPeople('Erin', 'Frank', '?ice=relay');
+    await connectedCall(erin, frank, 'audio');
+    for (const p of [erin, frank]) expect(await rtcConfig(p)).toMatchObject({ iceTransportPolicy: 'relay' });
+    await Promise.all([expectMediaFlowing(erin, false), expectMediaFlowing(frank, false)]);
+    for (const p of [erin, frank]) {
+      const pair = await selectedCandidatePair(p);
+      // Both ends are relayed addresses on the stack's coturn (relay-ip 127.0.0.1 in turnserver.dev.conf).
+      expect(pair, p.name).toMatchObject({
+        state: 'succeeded',
+        local: { candidateType: 'relay', address: '127.0.0.1' },
+        remote: { candidateType: 'relay', address: '127.0.0.1' },
+      });
+    }
+    await frank.page.click('[data-test="hang-up"]');
+    for (const p of [erin, frank])
+      await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
+  });
+
   it('drives a call through the WebView bundle as the Android app does (connectAsGuest, VoipUtils, AndroidVoip.onEvent)', async () => {
-    type Bridge = { AndroidVoip: { onEvent(n: string, j: string): void }; bridged: { name: string; payload: unknown }[] };
+    type Bridge = {
+      AndroidVoip: { onEvent(n: string, j: string): void };
+      bridged: { name: string; payload: unknown }[];
+    };
     const open = async () => {
       const context = await browser.newContext();
       await context.grantPermissions(['camera', 'microphone'], { origin: stack.url });
@@ -143,9 +174,16 @@ describe('the demo in headless Chromium, through Nginx', () => {
       }, name);
     const [, guestB] = await Promise.all([connect(a.page, 'Web A'), connect(b.page, 'Web B')]);
     for (const page of [a.page, b.page])
-      await expect.poll(() => page.evaluate(() => (window as unknown as Api).VoipUtils.isConnected()), { timeout: 15_000 }).toBe(true);
+      await expect
+        .poll(() => page.evaluate(() => (window as unknown as Api).VoipUtils.isConnected()), {
+          timeout: 15_000,
+        })
+        .toBe(true);
 
-    const callId = await a.page.evaluate((id) => (window as unknown as Api).VoipUtils.startCall(id, 'audio'), guestB);
+    const callId = await a.page.evaluate(
+      (id) => (window as unknown as Api).VoipUtils.startCall(id, 'audio'),
+      guestB,
+    );
     await expect.poll(() => bridged(b.page), { timeout: 15_000 }).toContain('incoming-call');
     await b.page.evaluate(() => (window as unknown as Api).VoipUtils.acceptCall());
     await expect.poll(() => bridged(a.page), { timeout: 15_000 }).toContain('call-accepted');
@@ -154,7 +192,9 @@ describe('the demo in headless Chromium, through Nginx', () => {
         .poll(
           () =>
             page.evaluate(async () =>
-              (await (window as unknown as Api).VoipUtils.stats()).some((s) => s.kind === 'audio' && s.packetsReceived > 0),
+              (await (window as unknown as Api).VoipUtils.stats()).some(
+                (s) => s.kind === 'audio' && s.packetsReceived > 0,
+              ),
             ),
           { timeout: 30_000, interval: 500 },
         )
@@ -162,9 +202,13 @@ describe('the demo in headless Chromium, through Nginx', () => {
     }
     await a.page.evaluate(() => (window as unknown as Api).VoipUtils.hangUp());
     await expect.poll(() => bridged(b.page), { timeout: 10_000 }).toContain('call-ended');
-    const ended = await b.page.evaluate(() => (window as unknown as Bridge).bridged.find((e) => e.name === 'call-ended')?.payload);
+    const ended = await b.page.evaluate(
+      () => (window as unknown as Bridge).bridged.find((e) => e.name === 'call-ended')?.payload,
+    );
     expect(ended).toMatchObject({ callId, reason: 'hangup' });
-    expect(await bridged(a.page)).toEqual(expect.arrayContaining(['guest', 'connection', 'call-ringing', 'media-state']));
+    expect(await bridged(a.page)).toEqual(
+      expect.arrayContaining(['guest', 'connection', 'call-ringing', 'media-state']),
+    );
 
     await a.page.evaluate(() => (window as unknown as Api).VoipUtils.disconnect());
     expect(await a.page.evaluate(() => (window as unknown as Api).VoipUtils.isConnected())).toBe(false);
@@ -178,15 +222,23 @@ describe('the demo in headless Chromium, through Nginx', () => {
 
     // The caller's network goes: the page is offline and its socket dies, as when a phone loses its network.
     await carol.context.setOffline(true);
-    await carol.page.evaluate(() => (window as unknown as { voipDemo: { dropSignaling(): void } }).voipDemo.dropSignaling());
-    await carol.page.waitForSelector('[data-test="connection"]:is([data-state="reconnecting"], [data-state="failed"])');
-    await dave.page.waitForSelector('[data-test="call-status"][data-peer-reconnecting="true"]', { timeout: 15_000 });
+    await carol.page.evaluate(() =>
+      (window as unknown as { voipDemo: { dropSignaling(): void } }).voipDemo.dropSignaling(),
+    );
+    await carol.page.waitForSelector(
+      '[data-test="connection"]:is([data-state="reconnecting"], [data-state="failed"])',
+    );
+    await dave.page.waitForSelector('[data-test="call-status"][data-peer-reconnecting="true"]', {
+      timeout: 15_000,
+    });
     await screenshot(carol, 'offline-caller.png');
     await screenshot(dave, 'offline-callee.png');
 
     await carol.context.setOffline(false);
     await waitForConnection(carol.page, 'connected');
-    await dave.page.waitForSelector('[data-test="call-status"][data-peer-reconnecting="false"]', { timeout: 15_000 });
+    await dave.page.waitForSelector('[data-test="call-status"][data-peer-reconnecting="false"]', {
+      timeout: 15_000,
+    });
     expect(await events(dave)).toEqual(expect.arrayContaining(['peer-reconnecting', 'peer-reconnected']));
     for (const p of [carol, dave]) {
       expect(await activeCallId(p)).toBe(callId);

@@ -2,7 +2,7 @@
 // foreground until Ctrl-C, or detached), or stop a detached one from its pid file.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startStack } from './stack.js';
+import { startStack, TURN_MODES, type TurnMode } from './stack.js';
 
 const args = new Set(process.argv.slice(2));
 const stateDir = resolve(process.env.VOIP_STATE ?? '.voip');
@@ -17,13 +17,25 @@ const envInt = (name: string, fallback: number) => {
   return n;
 };
 
+/** TURN_MODE for coturn and the call service together (rest by default). */
+function turnMode(): TurnMode {
+  const v = process.env.TURN_MODE || 'rest';
+  if (!(TURN_MODES as readonly string[]).includes(v)) {
+    process.stderr.write(`config: TURN_MODE must be one of ${TURN_MODES.join(', ')}, got "${v}"\n`);
+    process.exit(1);
+  }
+  return v as TurnMode;
+}
+
 function stopDetached(): void {
   const file = join(stateDir, 'stack.json');
   if (!existsSync(file)) {
     process.stdout.write('no detached stack is running (no .voip/stack.json)\n');
     return;
   }
-  const { processes } = JSON.parse(readFileSync(file, 'utf8')) as { processes: { name: string; pid?: number }[] };
+  const { processes } = JSON.parse(readFileSync(file, 'utf8')) as {
+    processes: { name: string; pid?: number }[];
+  };
   // Services first, then the servers they use.
   for (const p of [...processes].reverse()) {
     if (!p.pid) continue;
@@ -53,6 +65,7 @@ async function main(): Promise<void> {
     detached,
     watch: !detached,
     signalingInstances: envInt('SIGNALING_INSTANCES', 2),
+    turnMode: turnMode(),
     logLevel: process.env.LOG_LEVEL ?? 'info',
     ports: {
       nginx: envInt('VOIP_PORT', 8080),
@@ -67,7 +80,9 @@ async function main(): Promise<void> {
     },
     onProgress: (line) => process.stdout.write(`  ${line}\n`),
   });
-  process.stdout.write(`\nVoIP backend is up.\n  demo client   ${stack.url}/\n  REST API      ${stack.url}/api/  (docs: ${stack.url}/api/docs)\n  Socket.io     ${stack.url}/socket.io/\n  logs          ${join(stateDir, 'logs')}\n`);
+  process.stdout.write(
+    `\nVoIP backend is up.\n  demo client   ${stack.url}/\n  REST API      ${stack.url}/api/  (docs: ${stack.url}/api/docs)\n  Socket.io     ${stack.url}/socket.io/\n  logs          ${join(stateDir, 'logs')}\n`,
+  );
   if (detached) {
     process.stdout.write('Stop it with ./scripts/dev --stop\n');
     process.exit(0);

@@ -10,6 +10,8 @@ import { freePort, waitForPort } from './servers.js';
 
 export const SERVICE_NAMES = ['auth', 'user', 'call', 'signaling', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
+export const TURN_MODES = ['rest', 'call-scoped'] as const;
+export type TurnMode = (typeof TURN_MODES)[number];
 
 export interface StackOptions {
   /** Repository root (defaults to the one this file lives in). */
@@ -20,8 +22,15 @@ export interface StackOptions {
   signalingInstances?: number;
   nginx?: boolean;
   coturn?: boolean;
+  /**
+   * How coturn checks credentials, and the call service's TURN_MODE with it (they must match):
+   * `rest` (default) or `call-scoped`. Also read from `env.TURN_MODE`.
+   */
+  turnMode?: TurnMode;
   /** Fixed ports (dev); anything not given gets a free port. */
-  ports?: Partial<Record<'nginx' | 'redis' | 'mongo' | 'turn' | 'gateway' | 'auth' | 'user' | 'call' | 'signaling', number>>;
+  ports?: Partial<
+    Record<'nginx' | 'redis' | 'mongo' | 'turn' | 'gateway' | 'auth' | 'user' | 'call' | 'signaling', number>
+  >;
   /** Use these servers instead of starting Redis / MongoDB. */
   redisUrl?: string;
   mongoUri?: string;
@@ -54,7 +63,7 @@ export interface Stack {
   redisUrl: string;
   mongoUri: string;
   internalToken: string;
-  turn?: { port: number; secret: string; realm: string };
+  turn?: { port: number; secret: string; realm: string; mode: TurnMode };
   processes: StackProcess[];
   service(name: ServiceName, index?: number): StackProcess;
   /** SIGTERM one process and wait for it to exit. */
@@ -71,7 +80,9 @@ const repoRoot = () => resolve(dirname(fileURLToPath(import.meta.url)), '..', '.
 
 function which(cmd: string): string | null {
   try {
-    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8', env: process.env }).trim() || null;
+    return (
+      execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8', env: process.env }).trim() || null
+    );
   } catch {
     return null;
   }
@@ -81,7 +92,8 @@ async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess)
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} was ready`);
+    if (child && child.exitCode !== null)
+      throw new Error(`process exited (${child.exitCode}) before ${url} was ready`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return;
@@ -95,22 +107,36 @@ async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess)
 }
 
 /** Keys and secrets for a state dir: generated once, reused by later runs of the same dir. */
-export function ensureSecrets(stateDir: string): { privateKeyFile: string; publicKeyFile: string; internalToken: string; turnSecret: string } {
+export function ensureSecrets(stateDir: string): {
+  privateKeyFile: string;
+  publicKeyFile: string;
+  internalToken: string;
+  turnSecret: string;
+} {
   const dir = join(stateDir, 'secrets');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const privateKeyFile = join(dir, 'jwt-private.pem');
   const publicKeyFile = join(dir, 'jwt-public.pem');
   if (!existsSync(privateKeyFile)) {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    writeFileSync(privateKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-    writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }).toString(), { mode: 0o644 });
+    writeFileSync(privateKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), {
+      mode: 0o600,
+    });
+    writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }).toString(), {
+      mode: 0o644,
+    });
   }
   const secret = (name: string) => {
     const f = join(dir, name);
     if (!existsSync(f)) writeFileSync(f, randomBytes(24).toString('base64url'), { mode: 0o600 });
     return readFileSync(f, 'utf8').trim();
   };
-  return { privateKeyFile, publicKeyFile, internalToken: secret('internal-token'), turnSecret: secret('turn-secret') };
+  return {
+    privateKeyFile,
+    publicKeyFile,
+    internalToken: secret('internal-token'),
+    turnSecret: secret('turn-secret'),
+  };
 }
 
 interface Spec {
@@ -168,7 +194,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const stopAll = async () => {
     const order = ['gateway', 'signaling', 'call', 'user', 'auth', 'nginx', 'coturn', 'mongo', 'redis'];
     for (const name of order) {
-      await Promise.all(running.filter((r) => r.spec.name === name).map((r) => stopChild(r.child, 'SIGTERM')));
+      await Promise.all(
+        running.filter((r) => r.spec.name === name).map((r) => stopChild(r.child, 'SIGTERM')),
+      );
     }
   };
 
@@ -185,7 +213,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         name: 'redis',
         index: 0,
         cmd: bin,
-        args: ['--port', String(p), '--bind', '127.0.0.1', '--dir', dir, '--save', '60', '1', '--appendonly', 'no'],
+        args: [
+          '--port',
+          String(p),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--save',
+          '60',
+          '1',
+          '--appendonly',
+          'no',
+        ],
         env: process.env,
         port: p,
         url: `redis://127.0.0.1:${p}`,
@@ -209,7 +249,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         cmd: (mongod ?? ferret)!,
         args: mongod
           ? ['--port', String(p), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet']
-          : ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${p}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn'],
+          : [
+              '--handler=sqlite',
+              `--sqlite-url=file:${dir}/`,
+              `--state-dir=${dir}`,
+              `--listen-addr=127.0.0.1:${p}`,
+              '--debug-addr=-',
+              '--telemetry=disable',
+              '--log-level=warn',
+            ],
         env: process.env,
         port: p,
         url: `mongodb://127.0.0.1:${p}`,
@@ -220,44 +268,47 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       progress(`mongodb    ${mongoUri} (${mongod ? 'mongod' : 'FerretDB/SQLite'})`);
     }
 
-    // coturn: TURN REST-API secret for time-limited credentials, Redis user db (db 2) for call-scoped ones.
+    // coturn, started by infra/coturn/start-dev.sh with turnserver.dev.conf (loopback only, loopback
+    // peers allowed, so two local browsers can relay to each other), in the call service's TURN mode:
+    // REST-API secret, or long-term users in the Redis user db (db 2) the call service writes to.
     let turn: Stack['turn'];
+    const turnMode = opts.turnMode ?? opts.env?.TURN_MODE ?? 'rest';
+    if (!(TURN_MODES as readonly string[]).includes(turnMode))
+      throw new Error(`turnMode must be one of ${TURN_MODES.join(', ')}, got "${turnMode}"`);
+    const turnRedisUrl = `${redisUrl.replace(/\/\d*$/, '')}/2`;
     if (opts.coturn ?? true) {
-      const bin = which('turnserver');
-      if (bin) {
+      if (which('turnserver')) {
         const p = await port('turn');
-        const ru = new URL(redisUrl);
         const realm = 'voip.local';
-        launch({
+        const logFile = join(logs, 'coturn.log');
+        mkdirSync(join(state, 'coturn'), { recursive: true });
+        const child = launch({
           name: 'coturn',
           index: 0,
-          cmd: bin,
-          args: [
-            '-n',
-            `--listening-ip=127.0.0.1`,
-            `--listening-port=${p}`,
-            '--relay-ip=127.0.0.1',
-            '--min-port=49160',
-            '--max-port=49400',
-            '--use-auth-secret',
-            `--static-auth-secret=${secrets.turnSecret}`,
-            `--realm=${realm}`,
-            `--redis-userdb=ip=${ru.hostname} port=${ru.port || 6379} dbname=2`,
-            '--no-tls',
-            '--no-dtls',
-            '--no-cli',
-            '--fingerprint',
-            '--log-file=stdout',
-            '--simple-log',
-            `--pidfile=${join(state, 'coturn.pid')}`,
-          ],
-          env: process.env,
+          cmd: 'bash',
+          args: [join(root, 'infra', 'coturn', 'start-dev.sh')],
+          env: {
+            ...process.env,
+            TURN_MODE: turnMode,
+            TURN_PORT: String(p),
+            TURN_REALM: realm,
+            TURN_SECRET: secrets.turnSecret,
+            TURN_REDIS_URL: turnRedisUrl,
+            TURN_PID_FILE: join(state, 'coturn', 'turnserver.pid'),
+            // Its own SQLite file: REST mode stores nothing, but coturn opens one (the default is shared).
+            TURN_USERDB: join(state, 'coturn', 'turndb'),
+          },
           port: p,
           url: `turn:127.0.0.1:${p}`,
-          logFile: join(logs, 'coturn.log'),
+          logFile,
         });
-        turn = { port: p, secret: secrets.turnSecret, realm };
-        progress(`coturn     turn:127.0.0.1:${p}`);
+        await waitForPort(p, 15_000).catch((err) => {
+          throw new Error(
+            `coturn did not start (${child.exitCode ?? 'running'}): see ${logFile}: ${err.message}`,
+          );
+        });
+        turn = { port: p, secret: secrets.turnSecret, realm, mode: turnMode as TurnMode };
+        progress(`coturn     turn:127.0.0.1:${p} (${turnMode})`);
       } else progress('coturn     not installed: skipped (run ./scripts/setup)');
     }
 
@@ -287,9 +338,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ? {
             TURN_URLS: `turn:127.0.0.1:${turn.port}?transport=udp,turn:127.0.0.1:${turn.port}?transport=tcp`,
             STUN_URLS: `stun:127.0.0.1:${turn.port}`,
+            TURN_MODE: turn.mode,
             TURN_SECRET: turn.secret,
             TURN_REALM: turn.realm,
-            TURN_REDIS_URL: `${redisUrl.replace(/\/\d*$/, '')}/2`,
+            TURN_REDIS_URL: turnRedisUrl,
           }
         : {}),
       ...opts.env,
@@ -310,7 +362,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           name: s,
           index: i,
           cmd: process.execPath,
-          args: [...(opts.watch ? ['--watch', '--watch-preserve-output'] : []), '--enable-source-maps', entry],
+          args: [
+            ...(opts.watch ? ['--watch', '--watch-preserve-output'] : []),
+            '--enable-source-maps',
+            entry,
+          ],
           env,
           port: p,
           url: `http://127.0.0.1:${p}`,
@@ -324,7 +380,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const startAndWait = (spec: Spec) => {
       const child = launch(spec);
       return waitForHttp(spec.readyUrl!, opts.readyTimeoutMs ?? 60_000, child).then(() =>
-        progress(`${spec.name.padEnd(10)} ${spec.url}${spec.name === 'signaling' ? ` (instance ${spec.index + 1})` : ''}`),
+        progress(
+          `${spec.name.padEnd(10)} ${spec.url}${spec.name === 'signaling' ? ` (instance ${spec.index + 1})` : ''}`,
+        ),
       );
     };
     await Promise.all(specs.filter((s) => s.name !== 'gateway').map(startAndWait));
@@ -340,8 +398,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       mkdirSync(join(dir, 'tmp'), { recursive: true });
       chmodSync(dir, 0o755);
       const template = readFileSync(join(root, 'infra', 'nginx', 'voip.conf.template'), 'utf8');
-      const servers = (s: ServiceName) => (ports[s] ?? []).map((q) => `server 127.0.0.1:${q};`).join('\n    ');
-      const webRoot = join(root, 'apps', 'web', existsSync(join(root, 'apps', 'web', 'dist')) ? 'dist' : 'public');
+      const servers = (s: ServiceName) =>
+        (ports[s] ?? []).map((q) => `server 127.0.0.1:${q};`).join('\n    ');
+      const webRoot = join(
+        root,
+        'apps',
+        'web',
+        existsSync(join(root, 'apps', 'web', 'dist')) ? 'dist' : 'public',
+      );
       writeFileSync(
         join(dir, 'voip.conf'),
         template
@@ -376,14 +440,25 @@ http {
         name: 'nginx',
         index: 0,
         cmd: bin,
-        args: ['-p', dir, '-e', join(logs, 'nginx-error.log'), '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'],
+        args: [
+          '-p',
+          dir,
+          '-e',
+          join(logs, 'nginx-error.log'),
+          '-c',
+          join(dir, 'nginx.conf'),
+          '-g',
+          'daemon off;',
+        ],
         env: process.env,
         port: p,
         url: `http://127.0.0.1:${p}`,
         logFile: join(logs, 'nginx.log'),
       });
       await waitForPort(p, 15_000).catch((err) => {
-        throw new Error(`nginx did not start (${child.exitCode ?? 'running'}): see ${join(logs, 'nginx-error.log')}: ${err.message}`);
+        throw new Error(
+          `nginx did not start (${child.exitCode ?? 'running'}): see ${join(logs, 'nginx-error.log')}: ${err.message}`,
+        );
       });
       publicUrl = `http://127.0.0.1:${p}`;
       progress(`nginx      ${publicUrl}`);
@@ -424,7 +499,11 @@ http {
     };
     writeFileSync(
       join(state, 'stack.json'),
-      JSON.stringify({ url: publicUrl, processes: running.map(asProcess), startedAt: new Date().toISOString() }, null, 2),
+      JSON.stringify(
+        { url: publicUrl, processes: running.map(asProcess), startedAt: new Date().toISOString() },
+        null,
+        2,
+      ),
     );
     return stack;
   } catch (err) {

@@ -39,8 +39,11 @@ export interface Person {
   logs: string[];
 }
 
-/** A new browser context (its own storage: a separate device) with the demo open and signed up. */
-export async function openDemo(browser: Browser, url: string, name: string): Promise<Person> {
+/**
+ * A new browser context (its own storage: a separate device) with the demo open and signed up.
+ * `query` is the page's query string, e.g. `?ice=relay` (media through TURN only).
+ */
+export async function openDemo(browser: Browser, url: string, name: string, query = ''): Promise<Person> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   await context.grantPermissions(['camera', 'microphone'], { origin: url });
   const page = await context.newPage();
@@ -49,7 +52,7 @@ export async function openDemo(browser: Browser, url: string, name: string): Pro
     if (m.type() === 'error' || m.type() === 'warning') logs.push(`${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-  await page.goto(url);
+  await page.goto(`${url}/${query}`);
   const username = `${name.toLowerCase()}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
   await page.click('[data-tab="register"]');
   await page.fill('#form-register [name="username"]', username);
@@ -82,7 +85,11 @@ export async function addContact(me: Person, other: Person): Promise<void> {
 }
 
 export const pcState = (p: Person) =>
-  p.page.evaluate(() => (window as unknown as { voipDemo: { peerConnectionState(): string | null } }).voipDemo.peerConnectionState());
+  p.page.evaluate(() =>
+    (
+      window as unknown as { voipDemo: { peerConnectionState(): string | null } }
+    ).voipDemo.peerConnectionState(),
+  );
 
 export interface Inbound {
   kind: string;
@@ -90,7 +97,9 @@ export interface Inbound {
   framesDecoded: number;
 }
 export const inbound = (p: Person) =>
-  p.page.evaluate(() => (window as unknown as { voipDemo: { inboundStats(): Promise<Inbound[]> } }).voipDemo.inboundStats());
+  p.page.evaluate(() =>
+    (window as unknown as { voipDemo: { inboundStats(): Promise<Inbound[]> } }).voipDemo.inboundStats(),
+  );
 
 /** Inbound audio packets and video frames keep growing: media really flows into this page. */
 export async function expectMediaFlowing(p: Person, withVideo: boolean): Promise<void> {
@@ -111,13 +120,34 @@ export async function expectMediaFlowing(p: Person, withVideo: boolean): Promise
     .toEqual({ audio: true, video: true });
 }
 
+export interface CandidatePair {
+  state: string;
+  local: { candidateType: string; protocol: string; address: string; port: number };
+  remote: { candidateType: string; protocol: string; address: string; port: number };
+}
+/** The ICE candidate pair the page's peer connection uses now (getStats). */
+export const selectedCandidatePair = (p: Person) =>
+  p.page.evaluate(() =>
+    (
+      window as unknown as { voipDemo: { selectedCandidatePair(): Promise<CandidatePair | null> } }
+    ).voipDemo.selectedCandidatePair(),
+  );
+export const rtcConfig = (p: Person) =>
+  p.page.evaluate(() =>
+    (window as unknown as { voipDemo: { rtcConfig(): RTCConfiguration | null } }).voipDemo.rtcConfig(),
+  );
+
 export const events = (p: Person) =>
   p.page.evaluate(() =>
-    (window as unknown as { voipDemo: { events: { event: string; detail?: unknown }[] } }).voipDemo.events.map((e) => e.event),
+    (
+      window as unknown as { voipDemo: { events: { event: string; detail?: unknown }[] } }
+    ).voipDemo.events.map((e) => e.event),
   );
 
 export const activeCallId = (p: Person) =>
-  p.page.evaluate(() => (window as unknown as { voipDemo: { call(): { id: string } | null } }).voipDemo.call()?.id ?? null);
+  p.page.evaluate(
+    () => (window as unknown as { voipDemo: { call(): { id: string } | null } }).voipDemo.call()?.id ?? null,
+  );
 
 export async function screenshot(p: Person, file: string): Promise<string> {
   mkdirSync(RESULTS_DIR, { recursive: true });
