@@ -51,13 +51,14 @@ export function fcmMessage(target: PushTarget, m: WakeUpMessage, nowMs: number):
   };
 }
 
-function retryAfterMs(res: Response): number | undefined {
-  const h = res.headers.get('retry-after');
+/** Retry-After in either form (RFC 9110): delay-seconds, or an HTTP date measured against `nowMs`. */
+function retryAfterMs(header: string | null, nowMs: number): number | undefined {
+  const h = header?.trim();
   if (!h) return undefined;
   const secs = Number(h);
   if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
   const at = Date.parse(h);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 /** Maps an FCM error response onto what the dispatcher should do with it. */
@@ -115,7 +116,7 @@ export function createFcmProvider(opts: FcmProviderOptions): PushProvider {
           return { ok: true, ...(typeof ok?.name === 'string' ? { messageId: ok.name } : {}) };
         }
         const errBody = (await res.json().catch(() => null)) as FcmErrorBody | null;
-        return classifyFcmError(res.status, errBody, retryAfterMs(res));
+        return classifyFcmError(res.status, errBody, retryAfterMs(res.headers.get('retry-after'), now()));
       } catch (err) {
         const detail = err instanceof TokenError ? err.message : `request failed: ${(err as Error).message}`;
         return { ok: false, kind: 'unavailable', detail };

@@ -151,6 +151,24 @@ describe('POST /api/calls', () => {
     expect((await app.callService.calls.findForParticipant(offline.callId, dave.id))?.push).toBe('none');
   });
 
+  it('records push "sent" when a callee with no connected device has a registered device (log provider)', async () => {
+    const gina = await signIn(app.redis, 'user', 'Gina');
+    const hank = await signIn(app.redis, 'user', 'Hank');
+    users.users.set(hank.id, {
+      displayName: 'Hank',
+      devices: [{ deviceId: 'hank-phone', platform: 'android', pushToken: 'hank-push-token' }],
+    });
+    const res = await call(gina, hank.id);
+    expect(res.statusCode).toBe(201);
+    const { callId } = res.json();
+    await app.callService.push.idle();
+    expect(await app.callService.calls.findForParticipant(callId, hank.id)).toMatchObject({
+      push: 'sent',
+      pushReport: { devices: 1, sent: 1, failed: 0, invalidated: 0 },
+    });
+    expect(users.invalidated.flat()).not.toContain('hank-push-token');
+  });
+
   it('answers 503 UPSTREAM_UNAVAILABLE, not a hang, when the user service does not answer', async () => {
     users.mode = 'hang';
     const res = await call(alice, bob.id);

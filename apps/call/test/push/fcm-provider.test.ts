@@ -23,6 +23,8 @@ describe('FCM HTTP v1 provider against a local stand-in for Google', () => {
   afterAll(() => fcm?.close());
   beforeEach(() => {
     fcm.mode = 'up';
+    fcm.unavailableStatus = 503;
+    fcm.retryAfter = '0';
     fcm.sent.length = 0;
     provider = createFcmProvider({
       projectId: fcm.projectId,
@@ -115,5 +117,56 @@ describe('FCM HTTP v1 provider against a local stand-in for Google', () => {
       ok: false,
       kind: 'unavailable',
     });
+  });
+
+  it('passes on Retry-After from a 429 and a 503, in seconds or as an HTTP date read on the injected clock', async () => {
+    fcm.mode = 'unavailable';
+    fcm.unavailableStatus = 429;
+    fcm.retryAfter = '7';
+    expect(await provider.send(target('tok-x'), message(), signal)).toMatchObject({
+      ok: false,
+      kind: 'unavailable',
+      detail: expect.stringContaining('429'),
+      retryAfterMs: 7000,
+    });
+
+    // An HTTP date means "not before then", measured against the provider's clock, not the host's: here
+    // the clock is an hour ahead of the host, so the host's clock would read 3,612 s.
+    const clock = Math.floor(Date.now() / 1000) * 1000 + 3_600_000;
+    const clocked = createFcmProvider({
+      projectId: fcm.projectId,
+      baseUrl: fcm.url,
+      timeoutMs: 300,
+      now: () => clock,
+      tokens: createAccessTokenSource({
+        account: readServiceAccount(fcm.serviceAccountJson, undefined),
+        scope: FCM_SCOPE,
+        timeoutMs: 300,
+        now: () => clock,
+      }),
+    });
+    fcm.unavailableStatus = 503;
+    fcm.retryAfter = new Date(clock + 12_000).toUTCString();
+    expect(await clocked.send(target('tok-x'), message(), signal)).toMatchObject({
+      ok: false,
+      kind: 'unavailable',
+      detail: expect.stringContaining('503'),
+      retryAfterMs: 12_000,
+    });
+
+    fcm.retryAfter = '';
+    const without = await provider.send(target('tok-x'), message(), signal);
+    expect(without).toMatchObject({ ok: false, kind: 'unavailable' });
+    expect(without).not.toHaveProperty('retryAfterMs');
+  });
+
+  it('gets one access token for a burst of concurrent sends', async () => {
+    const before = fcm.tokenRequests;
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => provider.send(target(`tok-burst-${i}`), message(), signal)),
+    );
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, true, true]);
+    expect(fcm.tokenRequests - before).toBe(1);
+    expect(fcm.sent.map((s) => s.message.token).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `tok-burst-${i}`));
   });
 });

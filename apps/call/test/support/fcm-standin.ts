@@ -1,7 +1,8 @@
 // A stand-in for Google's two endpoints the FCM provider talks to, as a real local HTTP server:
 // the OAuth token endpoint (verifies the service account's RS256 JWT assertion) and FCM v1
 // messages:send (checks the bearer token, records each message, and answers like FCM does for dead
-// or malformed tokens). It can also fail (503), hang (never answer) or be stopped (connection refused).
+// or malformed tokens). It can also fail (503 or 429, with a chosen Retry-After), hang (never answer) or
+// be stopped (connection refused).
 import { createVerify, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +30,11 @@ export interface FcmStandIn {
   unregistered: Set<string>;
   malformed: Set<string>;
   mode: 'up' | 'unavailable' | 'hang';
+  /** How 'unavailable' answers: 503, or 429 (quota exceeded), with this Retry-After ('' sends none). */
+  unavailableStatus: 503 | 429;
+  retryAfter: string;
+  /** `expires_in` (seconds) of the access tokens it issues; Google's are 3599. */
+  tokenExpiresIn: number;
   /** Answers every request held in 'hang' mode with success. */
   release(): void;
   /** Revokes the issued access tokens (the next send gets 401). */
@@ -77,6 +83,9 @@ export async function startFcmStandIn(projectId = 'voip-test'): Promise<FcmStand
     unregistered: new Set(),
     malformed: new Set(),
     mode: 'up',
+    unavailableStatus: 503,
+    retryAfter: '0',
+    tokenExpiresIn: 3599,
     release() {
       for (const [res, held] of hanging) {
         const msg = JSON.parse(held.body) as SentMessage;
@@ -109,7 +118,7 @@ export async function startFcmStandIn(projectId = 'voip-test'): Promise<FcmStand
         return send(res, 400, { error: 'invalid_grant' });
       const token = `ya29.test-${++counter}`;
       issued.add(token);
-      return send(res, 200, { access_token: token, expires_in: 3599, token_type: 'Bearer' });
+      return send(res, 200, { access_token: token, expires_in: state.tokenExpiresIn, token_type: 'Bearer' });
     }
     const m = /^\/v1\/projects\/([^/]+)\/messages:send$/.exec(req.url ?? '');
     if (req.method === 'POST' && m) {
@@ -118,13 +127,21 @@ export async function startFcmStandIn(projectId = 'voip-test'): Promise<FcmStand
         hanging.set(res, { project: decodeURIComponent(m[1]!), body });
         return;
       }
-      if (state.mode === 'unavailable')
+      if (state.mode === 'unavailable') {
+        const code = state.unavailableStatus;
         return send(
           res,
-          503,
-          { error: { code: 503, status: 'UNAVAILABLE', message: 'try later' } },
-          { 'retry-after': '0' },
+          code,
+          {
+            error: {
+              code,
+              status: code === 429 ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE',
+              message: 'try later',
+            },
+          },
+          state.retryAfter ? { 'retry-after': state.retryAfter } : {},
         );
+      }
       const auth = req.headers.authorization ?? '';
       if (!issued.has(auth.replace(/^Bearer /, '')))
         return send(res, 401, { error: { code: 401, status: 'UNAUTHENTICATED', message: 'bad token' } });
