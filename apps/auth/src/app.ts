@@ -7,6 +7,7 @@ import { sessionsPlugin } from './plugins/sessions.js';
 import { throttlesPlugin } from './plugins/throttles.js';
 import { accountRoutes } from './routes/auth/accounts.js';
 import { guestRoutes } from './routes/auth/guests.js';
+import { sessionAdminRoutes } from './routes/auth/sessions.js';
 import { tokenRoutes } from './routes/auth/tokens.js';
 import { loadTokenSigner } from './sessions/token-signer.js';
 
@@ -26,5 +27,6 @@ export async function buildApp(config: Config): Promise<App> {
   await app.register(accountRoutes, { prefix: ROUTE_PREFIX });
   await app.register(tokenRoutes, { prefix: ROUTE_PREFIX });
   await app.register(guestRoutes, { prefix: ROUTE_PREFIX });
+  await app.register(sessionAdminRoutes, { prefix: ROUTE_PREFIX });
   return app;
 }

@@ -48,6 +48,9 @@ describe('edge authentication', () => {
       ['POST', '/api/auth/logout'],
       ['GET', '/api/auth/login'],
       ['DELETE', '/api/auth/guest/cleanup-all'],
+      ['POST', '/api/auth/logout-all'],
+      ['DELETE', '/api/auth/sessions/01J0000000000000000000SESS'],
+      ['DELETE', '/api/auth/users/01J0000000000000000000USER/sessions'],
       ['GET', '/api/users/me'],
       ['PUT', '/api/users/me/contacts/abc'],
       ['GET', '/api/users/presence?ids=a'],
@@ -70,6 +73,19 @@ describe('edge authentication', () => {
       headers: { authorization: s.authorization },
     });
     expect(res.statusCode).toBe(200);
+  });
+
+  it('forwards logout-all and the session revocation routes unchanged with a token (auth decides who may)', async () => {
+    const s = await openSession(app, 'admin');
+    for (const [method, url] of [
+      ['POST', '/api/auth/logout-all'],
+      ['DELETE', '/api/auth/sessions/01J0000000000000000000SESS'],
+      ['DELETE', '/api/auth/users/01J0000000000000000000USER/sessions'],
+    ] as const) {
+      const res = await app.inject({ method, url, headers: { authorization: s.authorization } });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.json()).toMatchObject({ method, url, headers: { authorization: s.authorization } });
+    }
   });
 
   it('refuses a token signed with another key', async () => {

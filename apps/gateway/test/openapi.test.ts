@@ -1,9 +1,10 @@
 // The OpenAPI document: valid OpenAPI 3.1, covering every route of API.md, and the one /api/docs serves.
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { publicRoutes } from '@voip/contracts/public-routes';
 import type { App } from '@voip/kit/app';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenlessRoutes } from '../src/edge/edge-auth.js';
 import { buildOpenApiDocument, type OpenApiDocument, operationId } from '../src/openapi/openapi-document.js';
-import { publicRoutes, tokenlessRoutes } from '../src/openapi/public-routes.js';
 import { buildGateway } from './support/gateway.js';
 
 // Every REST route of API.md ("Public surface, v1"), in OpenAPI path syntax.
@@ -38,8 +39,15 @@ const API_MD_ROUTES = [
   'get /api/calls',
   'get /api/calls/ice-servers',
 ];
-// Routes the services add beyond API.md (listing what PUT/DELETE manage).
-const EXTENSIONS = ['get /api/users/me/blocks', 'get /api/users/me/devices'];
+// Routes the services add beyond API.md: listing what PUT/DELETE manage, "sign out everywhere", and the
+// admin revocation API.md's conventions mention ("revoking a session (..., admin)").
+const EXTENSIONS = [
+  'get /api/users/me/blocks',
+  'get /api/users/me/devices',
+  'post /api/auth/logout-all',
+  'delete /api/auth/sessions/{sessionId}',
+  'delete /api/auth/users/{userId}/sessions',
+];
 
 type Operation = {
   security?: unknown[];
@@ -85,7 +93,8 @@ describe('OpenAPI document', () => {
         key.startsWith('patch') ||
         key === 'put /api/users/me/devices/{deviceId}'
       ) {
-        if (key !== 'post /api/auth/logout') expect(op.requestBody, key).toBeDefined();
+        if (!['post /api/auth/logout', 'post /api/auth/logout-all'].includes(key))
+          expect(op.requestBody, key).toBeDefined();
       }
       expect(
         Object.keys(op.responses).some((s) => s.startsWith('2')),

@@ -63,3 +63,11 @@ export const CleanupBeforeQuery = Type.Object({ before: IsoDateTime }, { additio
 export const DeletedCount = Type.Object({ deleted: Type.Integer({ minimum: 0 }) });
 export type DeletedCount = Static<typeof DeletedCount>;
 export const GuestIdParams = Type.Object({ guestId: Id });
+
+// Session administration (admin token or internal credential) and "sign out everywhere".
+export const SessionIdParams = Type.Object({ sessionId: Id });
+export const SessionOwnerParams = Type.Object({ userId: Id });
+export const RevokedCount = Type.Object({
+  revoked: Type.Integer({ minimum: 0, description: 'sessions that were live and are now revoked' }),
+});
+export type RevokedCount = Static<typeof RevokedCount>;

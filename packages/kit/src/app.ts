@@ -4,7 +4,13 @@ import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifySchema,
+  LogController,
+  type RawServerDefault,
+} from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Gauge, type Registry } from 'prom-client';
 import { installErrorHandlers, sendError } from './errors.js';
@@ -21,7 +27,16 @@ declare module 'fastify' {
     instanceId: string;
     metrics: Registry;
     readiness: Map<string, ReadinessCheck>;
+    /** Every route registered on this app (full path, one entry per method, HEAD included). */
+    registeredRoutes: readonly RegisteredRoute[];
   }
+}
+
+export interface RegisteredRoute {
+  method: string;
+  /** With its prefix, in Fastify syntax (`/api/users/:id`). */
+  url: string;
+  schema?: FastifySchema | undefined;
 }
 
 export interface AppOptions {
@@ -89,6 +104,14 @@ export function createApp(opts: AppOptions): App {
   app.decorate('instanceId', instanceId);
   app.decorate('metrics', createRegistry(opts.service, instanceId));
   app.decorate('readiness', new Map<string, ReadinessCheck>());
+  // Fastify cannot list its routes once registered; recording them lets a service's tests compare what
+  // it serves with the public route table (@voip/contracts/public-routes) the gateway documents.
+  const registered: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', registered);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      registered.push({ method, url: route.url, schema: route.schema });
+  });
 
   // close() ends the connections that are idle when it starts; a keep-alive connection whose request was
   // still in flight would then stay open until keepAliveTimeout (65 s), past the shutdown grace, so the

@@ -28,12 +28,26 @@ export function describeOpsEndpoints<A extends FastifyInstance>(
       expect(ready.json().checks.redis).toBe('ok');
     });
 
-    it('exposes Prometheus metrics including the HTTP histogram', async () => {
+    it('exposes Prometheus metrics including the HTTP histogram, labelled by method, route and status', async () => {
       await current().inject('/health');
+      await current().inject('/no-such-route-for-metrics');
       const res = await current().inject('/metrics');
       expect(res.statusCode).toBe(200);
-      expect(res.body).toContain('http_request_duration_seconds_bucket');
       expect(res.body).toContain('process_cpu_user_seconds_total');
+      // @voip/kit/metrics: the matched route's pattern, and one shared label for every unmatched URL (so
+      // a scanner cannot create a series per path). The labels are compared as a set: their order and the
+      // default labels (service, instance_id) are prom-client's business.
+      const buckets = histogramSeries(res.body, 'http_request_duration_seconds_bucket');
+      expect(buckets).toContainEqual(
+        expect.objectContaining({ method: 'GET', route: '/health', status_code: '200', service }),
+      );
+      expect(buckets).toContainEqual(
+        expect.objectContaining({ method: 'GET', route: 'unmatched', status_code: '404', service }),
+      );
+      expect(buckets.some((labels) => labels.route?.includes('no-such-route'))).toBe(false);
+      expect(histogramSeries(res.body, 'http_request_duration_seconds_count')).toContainEqual(
+        expect.objectContaining({ route: '/health', status_code: '200' }),
+      );
     });
 
     it('answers unknown routes with the API error shape and a request id', async () => {
@@ -45,4 +59,17 @@ export function describeOpsEndpoints<A extends FastifyInstance>(
 
     more?.(current);
   });
+}
+
+/** The label sets of every sample of `metric` in a Prometheus text exposition. */
+function histogramSeries(exposition: string, metric: string): Array<Record<string, string>> {
+  const series: Array<Record<string, string>> = [];
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const labels: Record<string, string> = {};
+    const body = line.slice(metric.length + 1, line.lastIndexOf('}'));
+    for (const m of body.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]!] = m[2]!;
+    series.push(labels);
+  }
+  return series;
 }

@@ -25,7 +25,14 @@ export interface SessionOwner {
   displayName: string;
 }
 
-export type RevokeReason = 'logout' | 'refresh-token-reuse' | 'guest-deleted' | (string & {});
+/** Carried by session.revoked to signaling, which passes it to the socket's `session-revoked`. */
+export type RevokeReason =
+  | 'logout'
+  | 'logout-all'
+  | 'refresh-token-reuse'
+  | 'guest-deleted'
+  | 'admin'
+  | (string & {});
 
 export interface SessionService {
   issue(owner: SessionOwner): Promise<IssuedTokens>;

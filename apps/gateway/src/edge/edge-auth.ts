@@ -3,13 +3,18 @@
 // per IP, so guessing costs it 429s rather than free 401s.
 import type { App } from '@voip/kit/app';
 import { bearerToken, verifyAccess } from '@voip/kit/authenticate';
+import { publicRoutes } from '@voip/contracts/public-routes';
 import { AppError } from '@voip/kit/errors';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { tokenlessRoutes } from '../openapi/public-routes.js';
 import { createCachingVerifier } from './token-cache.js';
 
 export const DOCS_PREFIX = '/api/docs';
+
+/** `METHOD /path` of every route that needs no access token at the edge (from the same table as the docs). */
+export const tokenlessRoutes: ReadonlySet<string> = new Set(
+  publicRoutes.filter((r) => r.access === 'none').map((r) => `${r.method} ${r.url}`),
+);
 
 export const pathOf = (url: string) => {
   const q = url.indexOf('?');

@@ -1,11 +1,11 @@
 // OpenAPI 3.1 of the whole public REST surface, generated from the contract schemas in
-// public-routes.ts by @fastify/swagger on a throw-away Fastify instance that never listens, so
+// @voip/contracts/public-routes by @fastify/swagger on a throw-away Fastify instance that never listens, so
 // scripts (docs export) and the gateway's /api/docs produce the very same document.
 import swagger from '@fastify/swagger';
 import { ErrorBody } from '@voip/contracts/common';
+import { type PublicRoute, publicRoutes } from '@voip/contracts/public-routes';
 import Fastify from 'fastify';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { type PublicRoute, publicRoutes } from './public-routes.js';
 
 export type OpenApiDocument = OpenAPIV3_1.Document;
 

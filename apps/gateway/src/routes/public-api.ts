@@ -1,11 +1,11 @@
 // Everything under /api: the edge checks (token, rate limits) and then the docs and one proxy per
 // service. Encapsulated, so /health, /ready and /metrics of the gateway itself stay outside it.
+import { type PublicService, SERVICE_PREFIXES } from '@voip/contracts/public-routes';
 import type { App } from '@voip/kit/app';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { installEdgeAuth } from '../edge/edge-auth.js';
 import { installRateLimits } from '../edge/rate-limits.js';
-import { type PublicService, SERVICE_PREFIXES } from '../openapi/public-routes.js';
 import { serviceProxy } from '../proxy/service-proxy.js';
 import type { UpstreamPool } from '../upstreams/upstream-pool.js';
 import { docsRoutes } from './docs.js';

@@ -1,9 +1,9 @@
 // One pool per public service from the *_UPSTREAMS variables, probed while the app runs, with
 // each instance's health exported as a gauge.
+import type { PublicService } from '@voip/contracts/public-routes';
 import type { App } from '@voip/kit/app';
 import { Gauge } from 'prom-client';
 import type { Config } from '../config.js';
-import type { PublicService } from '../openapi/public-routes.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream-pool.js';
 
 export function createUpstreamPools(app: App, config: Config): Record<PublicService, UpstreamPool> {

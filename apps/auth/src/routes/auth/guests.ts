@@ -54,7 +54,7 @@ export async function guestRoutes(app: App) {
   // The credential is checked on request, before validation: a caller without one learns nothing.
   app.delete(
     '/guest/cleanup-all',
-    { onRequest: housekeeping, schema: { response: deletedResponse } },
+    { onRequest: housekeeping, schema: { response: { 200: DeletedCount, ...errorResponses(401, 403) } } },
     async (request) => ({
       deleted: await deleteGuests(cleanup, {}, request.log),
     }),

@@ -1,6 +1,9 @@
 // The public REST surface of API.md as data: every route the gateway forwards, with the contract
-// schemas it speaks. The OpenAPI document is generated from it, and the edge's list of routes that
-// need no token comes from the same rows, so the two cannot drift apart.
+// schemas it speaks. The gateway generates its OpenAPI document and its list of routes that need no
+// token from these rows, and each service's tests compare the routes it registers under /api with its
+// rows (method, path, schemas, success status), so neither side can drift from the other. It lives
+// here rather than in the gateway because both the gateway and the services read it (apps never
+// import apps).
 import { type TSchema, Type } from '@sinclair/typebox';
 import {
   AuthResponse,
@@ -13,8 +16,11 @@ import {
   MeResponse,
   RefreshBody,
   RegisterBody,
+  RevokedCount,
+  SessionIdParams,
+  SessionOwnerParams,
   TokenPair,
-} from '@voip/contracts/auth';
+} from './auth.js';
 import {
   Call,
   CallParams,
@@ -23,8 +29,8 @@ import {
   IceServersResponse,
   InitiateCallBody,
   InitiateCallResponse,
-} from '@voip/contracts/calls';
-import { CursorQuery, ErrorBody } from '@voip/contracts/common';
+} from './calls.js';
+import { CursorQuery, ErrorBody } from './common.js';
 import {
   Block,
   BlocksResponse,
@@ -45,12 +51,15 @@ import {
   SyncQuery,
   SyncResponse,
   UserIdParams,
-} from '@voip/contracts/users';
+} from './users.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type PublicService = 'auth' | 'users' | 'calls';
 
-/** `none`: anyone; `bearer`: any access token; `admin`: an admin token (the service enforces it). */
+/**
+ * `none`: anyone; `bearer`: any access token; `admin`: an admin token (the service enforces it; the
+ * internal credential is accepted too, but only on a service's own port: the gateway strips it).
+ */
 export type RouteAccess = 'none' | 'bearer' | 'admin';
 
 export interface PublicRoute {
@@ -123,12 +132,20 @@ export const publicRoutes: readonly PublicRoute[] = [
     schema: { response: { 204: NoContent, ...errors(...standard) } },
   },
   {
+    method: 'POST',
+    url: '/api/auth/logout-all',
+    service: 'auth',
+    access: 'bearer',
+    summary: "Sign out everywhere: revoke every session of the caller's account, this one included",
+    schema: { response: { 204: NoContent, ...errors(...standard) } },
+  },
+  {
     method: 'GET',
     url: '/api/auth/me',
     service: 'auth',
     access: 'bearer',
     summary: 'The caller, as the token says',
-    schema: { response: { 200: MeResponse, ...errors(...standard) } },
+    schema: { response: { 200: MeResponse, ...errors(404, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -155,7 +172,29 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'auth',
     access: 'admin',
     summary: 'Delete one guest (admin)',
-    schema: { params: GuestIdParams, response: { 200: DeletedCount, ...errors(403, 404, ...standard) } },
+    schema: { params: GuestIdParams, response: { 200: DeletedCount, ...errors(400, 403, ...standard) } },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/auth/sessions/:sessionId',
+    service: 'auth',
+    access: 'admin',
+    summary: 'Revoke one session; its sockets are disconnected (admin; an unknown session is `{revoked: 0}`)',
+    schema: {
+      params: SessionIdParams,
+      response: { 200: RevokedCount, ...errors(400, 403, ...standard) },
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/auth/users/:userId/sessions',
+    service: 'auth',
+    access: 'admin',
+    summary: 'Revoke every session of a user or guest; their sockets are disconnected (admin)',
+    schema: {
+      params: SessionOwnerParams,
+      response: { 200: RevokedCount, ...errors(400, 403, ...standard) },
+    },
   },
   // User service.
   {
@@ -164,7 +203,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Own profile',
-    schema: { response: { 200: OwnProfile, ...errors(...standard) } },
+    schema: { response: { 200: OwnProfile, ...errors(403, ...standard) } },
   },
   {
     method: 'PATCH',
@@ -172,7 +211,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Change display name, avatar or do-not-disturb',
-    schema: { body: PatchMeBody, response: { 200: OwnProfile, ...errors(400, ...standard) } },
+    schema: { body: PatchMeBody, response: { 200: OwnProfile, ...errors(400, 403, ...standard) } },
   },
   {
     method: 'GET',
@@ -212,7 +251,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Remove a contact (idempotent)',
-    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, ...standard) } },
+    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, 404, ...standard) } },
   },
   {
     method: 'GET',
@@ -236,7 +275,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Unblock a user',
-    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, ...standard) } },
+    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, 404, ...standard) } },
   },
   {
     method: 'GET',
@@ -299,7 +338,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Public profile with presence',
-    schema: { params: IdParams, response: { 200: Profile, ...errors(404, ...standard) } },
+    schema: { params: IdParams, response: { 200: Profile, ...errors(400, 404, ...standard) } },
   },
   // Call service.
   {
@@ -340,7 +379,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     summary: 'STUN/TURN servers with time-limited credentials (scoped to a call when callId is given)',
     schema: {
       querystring: IceServersQuery,
-      response: { 200: IceServersResponse, ...errors(400, 403, ...standard) },
+      response: { 200: IceServersResponse, ...errors(400, 404, 409, ...standard) },
     },
   },
   {
@@ -348,12 +387,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     url: '/api/calls/:callId',
     service: 'calls',
     access: 'bearer',
-    summary: 'One call, for its participants only',
-    schema: { params: CallParams, response: { 200: Call, ...errors(403, 404, ...standard) } },
+    summary: 'One call, for its participants only (anyone else gets 404, as for an unknown id)',
+    schema: { params: CallParams, response: { 200: Call, ...errors(404, ...standard) } },
   },
 ];
-
-/** `METHOD /path` of every route that needs no access token at the edge. */
-export const tokenlessRoutes: ReadonlySet<string> = new Set(
-  publicRoutes.filter((r) => r.access === 'none').map((r) => `${r.method} ${r.url}`),
-);
