@@ -8,6 +8,7 @@ import type {
   LoginBody,
   MeResponse,
   RegisterBody,
+  RevokedCount,
 } from '@voip/contracts/auth';
 import type {
   Call,
@@ -79,6 +80,16 @@ export class AuthApi {
     if (!this.http.tokens) return;
     try {
       await this.http.request<void>('POST', '/api/auth/logout');
+    } finally {
+      this.http.setTokens(null);
+    }
+  }
+
+  /** Signs this account out everywhere (every session, this one included) and forgets the tokens. */
+  async logoutAll(): Promise<void> {
+    if (!this.http.tokens) return;
+    try {
+      await this.http.request<void>('POST', '/api/auth/logout-all');
     } finally {
       this.http.setTokens(null);
     }
@@ -180,6 +191,14 @@ export class AdminApi {
   }
   deleteGuest(guestId: string): Promise<DeletedCount> {
     return this.http.request('DELETE', `/api/auth/guest/${seg(guestId)}`);
+  }
+  /** Ends one session (its sockets are disconnected); `{revoked: 0}` when it was already gone. */
+  revokeSession(sessionId: string): Promise<RevokedCount> {
+    return this.http.request('DELETE', `/api/auth/sessions/${seg(sessionId)}`);
+  }
+  /** Ends every session of a user. */
+  revokeUserSessions(userId: string): Promise<RevokedCount> {
+    return this.http.request('DELETE', `/api/auth/users/${seg(userId)}/sessions`);
   }
   /** Every guest profile (user service). */
   deleteAllGuestProfiles(): Promise<DeletedCount> {

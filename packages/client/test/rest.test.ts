@@ -19,6 +19,8 @@ describe('REST client (through Nginx → gateway → services)', () => {
       // Short-lived access tokens, so the refresh paths can be exercised for real.
       serviceEnv: {
         auth: { ACCESS_TTL_SECONDS: String(ACCESS_TTL_SECONDS), ADMIN_USERNAMES: ADMIN_USERNAME },
+        // Every test here signs in several clients from one address: more than the default 20 a window.
+        gateway: { RATE_LIMIT_CREDENTIALS_MAX: '500' },
       },
     });
   });
@@ -168,6 +170,32 @@ describe('REST client (through Nginx → gateway → services)', () => {
     expect((await admin.admin.deleteAllGuests()).deleted).toBeGreaterThanOrEqual(0);
     expect((await admin.admin.deleteGuestProfilesBefore('2000-01-01T00:00:00Z')).deleted).toBe(0);
     expect((await admin.admin.deleteAllGuestProfiles()).deleted).toBeGreaterThanOrEqual(0);
+  });
+
+  it('revokes sessions: an admin ends one or all of a user, a user signs out everywhere', async () => {
+    const admin = newClient();
+    await admin.auth.login({ username: ADMIN_USERNAME, password: PASSWORD }).catch(async () => {
+      await admin.auth.register({ username: ADMIN_USERNAME, password: PASSWORD, displayName: 'Root' });
+    });
+    const { client: phone, username } = await registered('Vic');
+    const tablet = newClient();
+    await tablet.auth.login({ username, password: PASSWORD });
+    expect(await errorOf(phone.admin.revokeUserSessions('01ARZ3NDEKTSV4RRFFQ69G5FAV'))).toMatchObject({
+      status: 403,
+    });
+
+    const me = await tablet.auth.me();
+    expect(await admin.admin.revokeUserSessions(me.id)).toEqual({ revoked: 2 });
+    expect(await errorOf(phone.auth.me())).toMatchObject({ status: 401 });
+    expect(await errorOf(tablet.auth.me())).toMatchObject({ status: 401 });
+
+    const again = newClient();
+    await again.auth.login({ username, password: PASSWORD });
+    const other = newClient();
+    await other.auth.login({ username, password: PASSWORD });
+    await again.auth.logoutAll();
+    expect(again.signedIn).toBe(false);
+    expect(await errorOf(other.auth.me())).toMatchObject({ status: 401 });
   });
 
   it('refreshes an expired access token once for many concurrent requests, then retries them', async () => {
