@@ -9,6 +9,8 @@ import { join } from 'node:path';
 export interface RunningServer {
   url: string;
   port: number;
+  /** Its temp dir (data, logs), removed by stop(). */
+  dir: string;
   pid: number | undefined;
   stop(): Promise<void>;
 }
@@ -70,6 +72,7 @@ function launch(cmd: string, args: string[], dir: string, port: number, url: str
   return {
     url,
     port,
+    dir,
     pid: child.pid,
     async stop() {
       if (stopped) return;
@@ -84,6 +87,17 @@ function launch(cmd: string, args: string[], dir: string, port: number, url: str
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Waits until the server listens; if it never does, stops it and removes its temp dir before throwing. */
+async function ready(srv: RunningServer): Promise<RunningServer> {
+  try {
+    await waitForPort(srv.port);
+    return srv;
+  } catch (err) {
+    await srv.stop();
+    throw err;
+  }
 }
 
 export async function startRedis(): Promise<RunningServer> {
@@ -111,8 +125,7 @@ export async function startRedis(): Promise<RunningServer> {
     port,
     `redis://127.0.0.1:${port}`,
   );
-  await waitForPort(port);
-  return srv;
+  return ready(srv);
 }
 
 /** A MongoDB-compatible server in a temp dir; on `port` when given (a test that brings it up late). */
@@ -151,8 +164,7 @@ export async function startMongo(opts: { port?: number } = {}): Promise<RunningS
       `mongodb://127.0.0.1:${port}`,
     );
   }
-  await waitForPort(port);
-  return srv;
+  return ready(srv);
 }
 
 /** A database name no other test file uses: mongodb://host/<name>. */

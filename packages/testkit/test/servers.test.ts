@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { describe, expect, it } from 'vitest';
+import setup from '../src/global-setup.js';
 import { mongoUriFor, startMongo, startRedis } from '../src/servers.js';
 
 describe('testkit servers', () => {
@@ -9,8 +11,15 @@ describe('testkit servers', () => {
     const redis = new Redis(srv.url);
     expect(await redis.ping()).toBe('PONG');
     await redis.quit();
+    expect(existsSync(srv.dir)).toBe(true);
     await srv.stop();
-    const dead = new Redis(srv.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    // Its temp dir went with it.
+    expect(existsSync(srv.dir)).toBe(false);
+    const dead = new Redis(srv.url, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
     await expect(dead.connect()).rejects.toThrow();
     dead.disconnect();
   });
@@ -22,5 +31,47 @@ describe('testkit servers', () => {
     expect(await conn.collection('things').findOne({ name: 'probe' })).toMatchObject({ n: 1 });
     await conn.close();
     await srv.stop();
+  }, 30_000);
+
+  it('global setup uses the servers REDIS_URL and MONGODB_URI name instead of starting its own', async () => {
+    const saved = { REDIS_URL: process.env.REDIS_URL, MONGODB_URI: process.env.MONGODB_URI };
+    process.env.REDIS_URL = 'redis://127.0.0.1:1';
+    process.env.MONGODB_URI = 'mongodb://127.0.0.1:1';
+    try {
+      const teardown = await setup();
+      // Servers it started would have replaced these with their own URLs.
+      expect(process.env.REDIS_URL).toBe('redis://127.0.0.1:1');
+      expect(process.env.MONGODB_URI).toBe('mongodb://127.0.0.1:1');
+      await teardown();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it('global setup starts both servers when nothing is named, and its teardown stops them', async () => {
+    const saved = { REDIS_URL: process.env.REDIS_URL, MONGODB_URI: process.env.MONGODB_URI };
+    delete process.env.REDIS_URL;
+    delete process.env.MONGODB_URI;
+    try {
+      const teardown = await setup();
+      const url = process.env.REDIS_URL ?? '';
+      expect(url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+      expect(process.env.MONGODB_URI).toMatch(/^mongodb:\/\/127\.0\.0\.1:\d+$/);
+      const redis = new Redis(url);
+      expect(await redis.ping()).toBe('PONG');
+      await redis.quit();
+      await teardown();
+      const dead = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      await expect(dead.connect()).rejects.toThrow();
+      dead.disconnect();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   }, 30_000);
 });
