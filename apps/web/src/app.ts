@@ -214,6 +214,17 @@ Object.assign(window, {
     peerConnectionState: () => callView.session?.pc?.connectionState ?? null,
     inboundStats: () => callView.session?.inboundStats() ?? Promise.resolve([]),
     rtcConfig: () => callView.session?.pc?.getConfiguration() ?? null,
+    /** The current call's local tracks (read-only copies): what mute and camera off change. */
+    localTracks: () => {
+      const pc = callView.session?.pc;
+      const sent = new Set(pc?.getSenders().map((s) => s.track) ?? []);
+      return (callView.session?.localStream?.getTracks() ?? []).map((t) => ({
+        kind: t.kind,
+        enabled: t.enabled,
+        readyState: t.readyState,
+        sent: sent.has(t),
+      }));
+    },
     selectedCandidatePair,
     /** Drops the signaling transport as a network failure would. */
     dropSignaling: () => client.signaling.dropTransport('TEST_DROP'),

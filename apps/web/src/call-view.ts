@@ -28,7 +28,10 @@ export interface CallViewDeps {
 
 export class CallView {
   #call: Call | null = null;
-  #glare: Call | null = null;
+  /** Glare: the call that replaced ours, to answer as soon as it rings here (it may not have yet). */
+  #answerWhenRings: string | null = null;
+  /** The call being accepted (the click and a glare hand-over must not accept it twice). */
+  #accepting: Call | null = null;
   #session: WebRtcSession | null = null;
   #ticker: ReturnType<typeof setInterval> | undefined;
   readonly #status = byId('call-status');
@@ -86,12 +89,31 @@ export class CallView {
       await this.deps.client.startCall(userId, media);
     } catch (err) {
       if (!this.#call || this.#call.ended) this.#status.textContent = 'No call';
-      // Glare: they called us at the same moment and their call won; take it.
+      // Glare: they called us at the same moment and their call won. It rings here now or soon (their
+      // offer may still be on its way): answer it, this is no error to show.
       const replacedBy = (err as { details?: { replacedBy?: string } }).details?.replacedBy;
-      const theirs = replacedBy ? this.deps.client.call(replacedBy) : undefined;
-      if (isApiError(err, 'CALL_REPLACED') && theirs && theirs === this.#call) return this.#accept();
+      if (isApiError(err, 'CALL_REPLACED') && replacedBy) {
+        this.#answerReplacement(replacedBy);
+        return;
+      }
       this.deps.onError(err);
     }
+  }
+
+  /** Takes the call that replaced ours in glare: answers it if it rings already, else once it does. */
+  #answerReplacement(callId: string): void {
+    this.deps.log('glare-lost', callId);
+    const theirs = this.deps.client.call(callId);
+    if (!theirs) {
+      this.#answerWhenRings = callId;
+      return;
+    }
+    if (theirs.ended) return;
+    if (theirs !== this.#call) {
+      if (this.#call && !this.#call.ended) return;
+      this.#bind(theirs);
+    }
+    void this.#accept();
   }
 
   #onCall(call: Call): void {
@@ -102,24 +124,33 @@ export class CallView {
       if (call.direction !== 'incoming') return;
       // Glare: we are calling them while they call us. The server keeps one of the two calls and ends
       // the other with replacedBy; if ours loses, we answer theirs (see #bind's 'ended').
-      if (current.direction === 'outgoing' && current.status !== 'accepted' && current.peer.id === call.peer.id) {
-        this.#glare = call;
+      if (
+        current.direction === 'outgoing' &&
+        current.status !== 'accepted' &&
+        current.peer.id === call.peer.id
+      )
         return;
-      }
       call.reject('busy').catch(() => undefined);
       return;
     }
     this.#bind(call);
+    if (call.id === this.#answerWhenRings) {
+      this.#answerWhenRings = null;
+      void this.#accept();
+    }
   }
 
   async #accept(): Promise<void> {
     const call = this.#call;
-    if (call?.status !== 'ringing' || call.direction !== 'incoming') return;
+    if (call?.status !== 'ringing' || call.direction !== 'incoming' || this.#accepting === call) return;
+    this.#accepting = call;
     show(this.#incoming, false);
     try {
       await call.accept();
     } catch (err) {
       this.deps.onError(err);
+    } finally {
+      if (this.#accepting === call) this.#accepting = null;
     }
   }
 
@@ -146,12 +177,7 @@ export class CallView {
       clearInterval(this.#ticker);
       this.#render();
       this.deps.onEnded(call);
-      const theirs = this.#glare;
-      this.#glare = null;
-      if (theirs && !theirs.ended && info.replacedBy === theirs.id) {
-        this.#bind(theirs);
-        void this.#accept();
-      }
+      if (info.replacedBy && info.replacedBy !== call.id) this.#answerReplacement(info.replacedBy);
     });
     this.#ticker = setInterval(() => this.#render(), 1000);
     this.#render();
@@ -174,8 +200,12 @@ export class CallView {
       this.#localVideo.srcObject = null;
       this.#remoteVideo.srcObject = null;
     }
-    this.#muteAudio.textContent = this.#session?.isMuted('audio') ? 'Unmute' : 'Mute';
-    this.#muteVideo.textContent = this.#session?.isMuted('video') ? 'Camera on' : 'Camera off';
+    const audioMuted = Boolean(this.#session?.isMuted('audio'));
+    const videoMuted = Boolean(this.#session?.isMuted('video'));
+    this.#muteAudio.textContent = audioMuted ? 'Unmute' : 'Mute';
+    this.#muteAudio.dataset.muted = String(audioMuted);
+    this.#muteVideo.textContent = videoMuted ? 'Camera on' : 'Camera off';
+    this.#muteVideo.dataset.muted = String(videoMuted);
     if (!call) {
       this.#status.textContent = 'No call';
       this.#status.dataset.status = 'idle';
@@ -197,7 +227,11 @@ export class CallView {
       case 'accepted': {
         const since = call.answeredAt ? formatDuration(Date.now() - call.answeredAt) : '';
         const media = this.#session?.pc?.connectionState;
-        const note = call.peerReconnecting ? ' · peer reconnecting…' : media && media !== 'connected' ? ` · media ${media}` : '';
+        const note = call.peerReconnecting
+          ? ' · peer reconnecting…'
+          : media && media !== 'connected'
+            ? ` · media ${media}`
+            : '';
         this.#status.textContent = `In call with ${name} ${since}${note}`;
         break;
       }

@@ -28,7 +28,10 @@ export class ContactsView {
       e.preventDefault();
       const form = e.target as HTMLFormElement;
       const id = new FormData(form).get('userId');
-      const media = ((e as SubmitEvent).submitter as HTMLButtonElement | null)?.dataset.media === 'video' ? 'video' : 'audio';
+      const media =
+        ((e as SubmitEvent).submitter as HTMLButtonElement | null)?.dataset.media === 'video'
+          ? 'video'
+          : 'audio';
       if (typeof id === 'string' && id.trim()) deps.onCall(id.trim(), media);
     });
     deps.client.on('presence', (p) => this.#setPresence(p.userId, p.status));
@@ -64,15 +67,25 @@ export class ContactsView {
             return h(
               'li',
               { 'data-user-id': p.id, 'data-test': 'search-result' },
-              h('span', { class: 'dot', 'data-status': p.presence?.status ?? 'offline' }),
-              h('span', { class: 'name' }, p.displayName, p.username ? h('span', { class: 'muted small' }, ` @${p.username}`) : null),
+              h('span', {
+                class: 'dot',
+                'data-test': 'presence',
+                'data-status': p.presence?.status ?? 'offline',
+              }),
+              h(
+                'span',
+                { class: 'name' },
+                p.displayName,
+                p.username ? h('span', { class: 'muted small' }, ` @${p.username}`) : null,
+              ),
               known.has(p.id)
                 ? h('span', { class: 'muted small' }, 'contact')
                 : h('button', { 'data-test': 'add-contact', onclick: () => void this.#add(p.id) }, 'Add'),
             );
           }),
       );
-      if (items.length === 0) this.#results.replaceChildren(h('li', { class: 'muted small' }, 'Nobody found'));
+      if (items.length === 0)
+        this.#results.replaceChildren(h('li', { class: 'muted small' }, 'Nobody found'));
     } catch (err) {
       this.deps.onError(err);
     }
@@ -99,7 +112,11 @@ export class ContactsView {
 
   #setPresence(userId: string, status: string): void {
     const c = this.#contacts.find((x) => x.userId === userId);
-    if (c) c.presence = { status: status as 'online' | 'busy' | 'offline', lastSeenAt: c.presence?.lastSeenAt ?? null };
+    if (c)
+      c.presence = {
+        status: status as 'online' | 'busy' | 'offline',
+        lastSeenAt: c.presence?.lastSeenAt ?? null,
+      };
     const dot = this.#list.querySelector<HTMLElement>(`li[data-user-id="${CSS.escape(userId)}"] .dot`);
     if (dot) {
       dot.dataset.status = status;
@@ -109,7 +126,9 @@ export class ContactsView {
 
   #render(): void {
     if (this.#contacts.length === 0) {
-      this.#list.replaceChildren(h('li', { class: 'muted small' }, 'No contacts yet: search for someone above.'));
+      this.#list.replaceChildren(
+        h('li', { class: 'muted small' }, 'No contacts yet: search for someone above.'),
+      );
       return;
     }
     this.#list.replaceChildren(
@@ -118,11 +137,36 @@ export class ContactsView {
         return h(
           'li',
           { 'data-user-id': c.userId, 'data-test': 'contact' },
-          h('span', { class: 'dot', 'data-status': status, title: status }),
+          h('span', { class: 'dot', 'data-test': 'presence', 'data-status': status, title: status }),
           h('span', { class: 'name' }, c.displayName),
-          h('button', { 'data-test': 'call-audio', title: 'Audio call', onclick: () => this.deps.onCall(c.userId, 'audio') }, 'Audio'),
-          h('button', { 'data-test': 'call-video', title: 'Video call', onclick: () => this.deps.onCall(c.userId, 'video') }, 'Video'),
-          h('button', { class: 'link small', title: 'Remove contact', onclick: () => void this.#remove(c.userId) }, '✕'),
+          h(
+            'button',
+            {
+              'data-test': 'call-audio',
+              title: 'Audio call',
+              onclick: () => this.deps.onCall(c.userId, 'audio'),
+            },
+            'Audio',
+          ),
+          h(
+            'button',
+            {
+              'data-test': 'call-video',
+              title: 'Video call',
+              onclick: () => this.deps.onCall(c.userId, 'video'),
+            },
+            'Video',
+          ),
+          h(
+            'button',
+            {
+              class: 'link small',
+              'data-test': 'remove-contact',
+              title: 'Remove contact',
+              onclick: () => void this.#remove(c.userId),
+            },
+            '✕',
+          ),
         );
       }),
     );

@@ -14,13 +14,16 @@ import {
   events,
   expectMediaFlowing,
   launchChromium,
+  localTracks,
   untilApiAnswers,
   openDemo,
+  openPage,
   type Person,
   pcState,
   rtcConfig,
   screenshot,
   selectedCandidatePair,
+  signIn,
   waitForConnection,
 } from './support/browser.js';
 
@@ -130,6 +133,169 @@ describe('the demo in headless Chromium, through Nginx', () => {
     }
     await frank.page.click('[data-test="hang-up"]');
     for (const p of [erin, frank])
+      await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
+  });
+
+  it('signs in as a guest from the form: the header names the guest, signaling connects as a guest', async () => {
+    const { context, page, logs } = await openPage(browser, stack.url);
+    const name = `Gina ${Date.now().toString(36)}`;
+    people.push({ context, page, name, username: '', logs });
+    // The Guest tab is the default one: no tab to click.
+    await page.waitForSelector('[data-test="sign-in"]:not([hidden]) #form-guest:not([hidden])');
+    await page.fill('#form-guest [name="displayName"]', name);
+    await page.click('#form-guest button[type="submit"]');
+    await page.waitForSelector('#home:not([hidden])');
+    await waitForConnection(page, 'connected');
+    expect(await page.isVisible('[data-test="sign-in"]')).toBe(false);
+    expect(await page.textContent('[data-test="me"]')).toBe(`${name} (guest)`);
+    const shownId = await page.textContent('[data-test="my-id"]');
+    // Who the server thinks the page is: a guest with that id and name.
+    const me = await page.evaluate(() =>
+      (
+        window as unknown as { voipDemo: { client: { auth: { me(): Promise<unknown> } } } }
+      ).voipDemo.client.auth.me(),
+    );
+    expect(me).toMatchObject({ id: shownId, kind: 'guest', displayName: name });
+    await context.close();
+  });
+
+  it('the callee rejects from the prompt: the caller sees the call declined, both histories say rejected', async () => {
+    const [hana, ivan] = await twoPeople('Hana', 'Ivan');
+    await addContact(hana, ivan);
+    await hana.page.click(`[data-test="contact"]:has-text("${ivan.name}") [data-test="call-audio"]`);
+    await ivan.page.waitForSelector('[data-test="incoming"]:not([hidden])', { timeout: 15_000 });
+    await hana.page.waitForSelector('[data-test="call-status"][data-status="ringing"]', { timeout: 10_000 });
+    const callId = await activeCallId(hana);
+    expect(callId).toBeTruthy();
+    expect(await activeCallId(ivan)).toBe(callId);
+
+    await ivan.page.click('[data-test="reject"]');
+    for (const p of [ivan, hana]) {
+      await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
+      expect(await p.page.getAttribute('[data-test="call-status"]', 'data-end-reason')).toBe('rejected');
+      expect(await p.page.textContent('[data-test="call-status"]')).toBe('Call declined');
+      expect(await p.page.isVisible('[data-test="incoming"]')).toBe(false);
+      expect(await p.page.isDisabled('[data-test="hang-up"]')).toBe(true);
+    }
+    // Never answered: no peer connection came up on either side.
+    for (const p of [hana, ivan]) expect(await pcState(p)).not.toBe('connected');
+    for (const [p, direction] of [
+      [hana, 'outgoing'],
+      [ivan, 'incoming'],
+    ] as const) {
+      const row = p.page.locator(`[data-test="history-item"][data-call-id="${callId}"]`);
+      await row.waitFor({ timeout: 20_000 });
+      expect(await row.getAttribute('data-outcome'), `${p.name}'s history (${direction})`).toBe('rejected');
+      expect(Number(await row.getAttribute('data-duration-ms'))).toBe(0);
+    }
+    await screenshot(hana, 'rejected-caller.png');
+  });
+
+  it('mutes and unmutes the microphone and the camera during a call: the local tracks follow the buttons', async () => {
+    const [lena, max] = await twoPeople('Lena', 'Max');
+    await connectedCall(lena, max, 'video');
+    const enabled = async (p: Person) =>
+      Object.fromEntries((await localTracks(p)).map((t) => [t.kind, t.enabled]));
+    for (const p of [lena, max]) {
+      // The tracks the peer connection sends are the ones the buttons act on.
+      expect(await localTracks(p)).toEqual(
+        expect.arrayContaining([
+          { kind: 'audio', enabled: true, readyState: 'live', sent: true },
+          { kind: 'video', enabled: true, readyState: 'live', sent: true },
+        ]),
+      );
+      await p.page.waitForSelector('[data-test="mute"]:not([disabled])');
+      await p.page.waitForSelector('[data-test="camera"]:not([disabled])');
+
+      await p.page.click('[data-test="mute"]');
+      expect(await enabled(p)).toEqual({ audio: false, video: true });
+      expect(await p.page.getAttribute('[data-test="mute"]', 'data-muted')).toBe('true');
+      expect(await p.page.textContent('[data-test="mute"]')).toBe('Unmute');
+      await p.page.click('[data-test="camera"]');
+      expect(await enabled(p)).toEqual({ audio: false, video: false });
+      expect(await p.page.textContent('[data-test="camera"]')).toBe('Camera on');
+
+      await p.page.click('[data-test="mute"]');
+      expect(await enabled(p)).toEqual({ audio: true, video: false });
+      expect(await p.page.getAttribute('[data-test="mute"]', 'data-muted')).toBe('false');
+      expect(await p.page.textContent('[data-test="mute"]')).toBe('Mute');
+      await p.page.click('[data-test="camera"]');
+      expect(await enabled(p)).toEqual({ audio: true, video: true });
+      expect(await p.page.getAttribute('[data-test="camera"]', 'data-muted')).toBe('false');
+    }
+    // Muting is local: the call went on and nothing was renegotiated.
+    for (const p of [lena, max]) {
+      expect(await pcState(p)).toBe('connected');
+      expect(await p.page.getAttribute('[data-test="call-status"]', 'data-status')).toBe('accepted');
+    }
+    await lena.page.click('[data-test="hang-up"]');
+    for (const p of [lena, max]) {
+      await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
+      // The call's local media is stopped (camera and microphone released), and the buttons are off again.
+      expect((await localTracks(p)).map((t) => t.readyState)).toEqual(['ended', 'ended']);
+      expect(await p.page.isDisabled('[data-test="mute"]')).toBe(true);
+    }
+  });
+
+  it('shows a contact going offline when their page signs out and online when it signs in again', async () => {
+    const [jack, kate] = await twoPeople('Jack', 'Kate');
+    await addContact(jack, kate);
+    const dot = jack.page.locator(`[data-test="contact"]:has-text("${kate.name}") [data-test="presence"]`);
+    expect(await dot.getAttribute('data-status')).toBe('online');
+
+    // Signing out disconnects Kate's page at once (a clean disconnect, no resume window).
+    await kate.page.click('[data-test="sign-out"]');
+    await kate.page.waitForSelector('[data-test="sign-in"]:not([hidden])');
+    await waitForConnection(kate.page, 'disconnected');
+    await jack.page.waitForSelector(
+      `[data-test="contact"]:has-text("${kate.name}") [data-test="presence"][data-status="offline"]`,
+      { timeout: 10_000 },
+    );
+
+    await signIn(kate);
+    await waitForConnection(kate.page, 'connected');
+    await jack.page.waitForSelector(
+      `[data-test="contact"]:has-text("${kate.name}") [data-test="presence"][data-status="online"]`,
+      { timeout: 10_000 },
+    );
+    // The page was told: Jack's own connection never dropped, so no reload of the contacts did it.
+    expect(await events(jack)).not.toContain('error');
+    expect(
+      await jack.page.evaluate(() =>
+        (window as unknown as { voipDemo: { events: { event: string; detail?: unknown }[] } }).voipDemo.events
+          .filter((e) => e.event === 'connection')
+          .map((e) => e.detail),
+      ),
+    ).toEqual(['connecting', 'connected']);
+  });
+
+  it('glare: both pages call each other at the same moment; both end up in the one call the server kept', async () => {
+    const [nora, otto] = await twoPeople('Nora', 'Otto');
+    await Promise.all([addContact(nora, otto), addContact(otto, nora)]);
+    // Nobody clicks accept: the page whose call lost answers the one that survived on its own.
+    await Promise.all([
+      nora.page.click(`[data-test="contact"]:has-text("${otto.name}") [data-test="call-audio"]`),
+      otto.page.click(`[data-test="contact"]:has-text("${nora.name}") [data-test="call-audio"]`),
+    ]);
+    for (const p of [nora, otto]) {
+      await p.page.waitForSelector('[data-test="call-status"][data-status="accepted"]', { timeout: 15_000 });
+      await expect.poll(() => pcState(p), { timeout: 30_000, interval: 250 }).toBe('connected');
+      expect(await p.page.isVisible('[data-test="incoming"]')).toBe(false);
+      // The glare is no error to show.
+      expect(
+        await p.page.isVisible('[data-test="notice"]'),
+        (await p.page.textContent('[data-test="notice"]')) ?? '',
+      ).toBe(false);
+    }
+    const callId = await activeCallId(nora);
+    expect(callId).toBeTruthy();
+    expect(await activeCallId(otto)).toBe(callId);
+    // It was glare: one page's own call lost (to this one) and that page took the survivor.
+    const lost = await Promise.all([nora, otto].map(async (p) => (await events(p)).includes('glare-lost')));
+    expect(lost.filter(Boolean)).toHaveLength(1);
+    await expectMediaFlowing(nora, false);
+    await otto.page.click('[data-test="hang-up"]');
+    for (const p of [nora, otto])
       await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
   });
 

@@ -124,19 +124,25 @@ export class Call extends Emitter<CallEvents> {
   /** Sends our offer to the callee (the client does this right after POST /api/calls). */
   async dial(offer?: Offer): Promise<void> {
     const sdp = offer ?? (await this.#ensureSession()?.createOffer());
-    if (!sdp) throw new ApiError(0, 'NO_MEDIA', 'startCall needs an offer when no media session is configured');
+    if (!sdp)
+      throw new ApiError(0, 'NO_MEDIA', 'startCall needs an offer when no media session is configured');
+    // Ended meanwhile (e.g. replaced in glare while the offer was made): the server would refuse it.
+    if (this.#end)
+      throw new ApiError(0, 'INVALID_STATE', `call ended (${this.#end.reason}) before it was dialled`);
     await this.#transport.request('call-user', { callId: this.id, offer: sdp });
     this.#markSignalled();
   }
 
   /** Answers an incoming call (with the media session's answer, or the one given). */
   async accept(opts: { answer?: Answer } = {}): Promise<void> {
-    if (this.direction !== 'incoming') throw new ApiError(0, 'INVALID_STATE', 'only an incoming call can be accepted');
+    if (this.direction !== 'incoming')
+      throw new ApiError(0, 'INVALID_STATE', 'only an incoming call can be accepted');
     if (this.#status !== 'ringing') throw new ApiError(0, 'INVALID_STATE', `call is ${this.#status}`);
     let answer = opts.answer;
     if (!answer) {
       const session = this.#ensureSession();
-      if (!session || !this.offer) throw new ApiError(0, 'NO_MEDIA', 'accept needs an answer when no media session is configured');
+      if (!session || !this.offer)
+        throw new ApiError(0, 'NO_MEDIA', 'accept needs an answer when no media session is configured');
       answer = await session.createAnswer(this.offer);
       this.#remoteReady();
     }
@@ -164,8 +170,14 @@ export class Call extends Emitter<CallEvents> {
     const reason = this.#status === 'accepted' ? 'hangup' : 'cancelled';
     const durationMs = this.#answeredAt ? Date.now() - this.#answeredAt : 0;
     try {
-      const ack = (await this.#transport.request('end-call', { callId: this.id, reason })) as { durationMs?: unknown };
-      this.#finish({ callId: this.id, reason, durationMs: typeof ack.durationMs === 'number' ? ack.durationMs : durationMs });
+      const ack = (await this.#transport.request('end-call', { callId: this.id, reason })) as {
+        durationMs?: unknown;
+      };
+      this.#finish({
+        callId: this.id,
+        reason,
+        durationMs: typeof ack.durationMs === 'number' ? ack.durationMs : durationMs,
+      });
     } catch (err) {
       this.#finish({ callId: this.id, reason, durationMs });
       throw err;
@@ -179,7 +191,9 @@ export class Call extends Emitter<CallEvents> {
       this.#localCandidates.push(candidate);
       return;
     }
-    this.#transport.request('ice-candidate', { callId: this.id, candidate }).catch((err) => this.#backgroundError(err));
+    this.#transport
+      .request('ice-candidate', { callId: this.id, candidate })
+      .catch((err) => this.#backgroundError(err));
   }
 
   /** Sends a new description (ICE restart offer, or the answer to the peer's). */
@@ -205,7 +219,10 @@ export class Call extends Emitter<CallEvents> {
         const answer = payload.answer as Answer;
         this.#answeredAt = Date.now();
         this.#setStatus('accepted');
-        this.#session?.applyAnswer(answer).then(() => this.#remoteReady(), (err) => this.#backgroundError(err));
+        this.#session?.applyAnswer(answer).then(
+          () => this.#remoteReady(),
+          (err) => this.#backgroundError(err),
+        );
         this.emit('accepted', { callId: this.id, answer });
         break;
       }
@@ -274,7 +291,8 @@ export class Call extends Emitter<CallEvents> {
     this.#remoteSet = true;
     const early = this.#early;
     this.#early = [];
-    for (const e of early) this.#session?.addRemoteCandidate(e.candidate).catch((err) => this.#backgroundError(err));
+    for (const e of early)
+      this.#session?.addRemoteCandidate(e.candidate).catch((err) => this.#backgroundError(err));
   }
 
   #setStatus(status: CallStatus): void {

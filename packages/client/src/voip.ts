@@ -3,7 +3,7 @@
 import type { Media } from '@voip/contracts/calls';
 import type { ServerEventPayload } from '@voip/contracts/socket';
 import { AdminApi, AuthApi, CallsApi, UsersApi } from './api.js';
-import { ApiError } from './api-error.js';
+import { ApiError, isApiError } from './api-error.js';
 import type { BackoffOptions } from './backoff.js';
 import { Call, type CallTransport, type MediaSessionFactory, type Offer } from './call.js';
 import { loadClientId } from './client-id.js';
@@ -42,6 +42,13 @@ export interface VoipClientEvents {
   /** The refresh token was refused: sign in again. */
   'session-lost': ApiError;
 }
+
+/** Glare: the peer's call `replacedBy` survives and ours, `callId`, does not (see startCall). */
+const callReplaced = (callId: string, replacedBy: string) =>
+  new ApiError(409, 'CALL_REPLACED', 'the peer called you at the same time and their call was kept', {
+    callId,
+    replacedBy,
+  });
 
 const CALL_EVENTS = [
   'call-ringing',
@@ -153,15 +160,15 @@ export class VoipClient extends Emitter<VoipClientEvents> {
   /**
    * Calls a user: POST /api/calls (busy, blocked, unknown callee fail here as ApiError), then
    * `call-user` with the offer (from the media session, or `opts.offer`).
+   *
+   * Glare (the peer calls us at the same moment): when the peer's call is the one the server keeps, this
+   * rejects with `CALL_REPLACED` and `details: {callId, replacedBy}` (our call, theirs), whether the server
+   * said so at once or only while we were dialling; theirs rings here as an incoming call. When our call
+   * was replaced only after this resolved, the call ends instead: `cancelled`, with `replacedBy`.
    */
   async startCall(userId: string, media: Media, opts: { offer?: Offer } = {}): Promise<Call> {
     const res = await this.calls.initiate({ calleeId: userId, media });
-    if (res.replacedBy) {
-      // Glare: the peer called us at the same moment and their call survives; answer that one.
-      throw new ApiError(409, 'CALL_REPLACED', 'the peer is calling you at the same time', {
-        replacedBy: res.replacedBy,
-      });
-    }
+    if (res.replacedBy) throw callReplaced(res.callId, res.replacedBy);
     const call = new Call(
       {
         callId: res.callId,
@@ -177,11 +184,34 @@ export class VoipClient extends Emitter<VoipClientEvents> {
     try {
       await call.dial(opts.offer);
     } catch (err) {
+      // Glare decided the other way between POST /api/calls and `call-user`: ours was replaced by theirs.
+      const replacedBy = await this.#replacedBy(call, err);
+      if (replacedBy) throw callReplaced(call.id, replacedBy);
       // The server never rang anyone, or refused the offer: do not leave a ringing call behind.
       call.hangUp().catch(() => undefined);
       throw err;
     }
     return call;
+  }
+
+  /** The call that replaced `call` in glare, from its end (already heard) or else from the server. */
+  async #replacedBy(call: Call, err: unknown): Promise<string | undefined> {
+    if (call.endInfo?.replacedBy) return call.endInfo.replacedBy;
+    // A replaced call is ended, so the server refuses its offer with INVALID_STATE; call-ended may still be on its way.
+    if (!isApiError(err, 'INVALID_STATE') || call.ended) return undefined;
+    try {
+      const state = await this.calls.get(call.id);
+      if (state.state !== 'ended' || !state.replacedBy) return undefined;
+      call.endLocally({
+        callId: call.id,
+        reason: state.endReason ?? 'cancelled',
+        durationMs: 0,
+        replacedBy: state.replacedBy,
+      });
+      return state.replacedBy;
+    } catch {
+      return undefined;
+    }
   }
 
   #onIncoming(p: ServerEventPayload<'incoming-call'>): void {

@@ -69,7 +69,10 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
     const states: ConnectionState[] = [];
     client.on('connection', (s) => states.push(s.state));
     client.connect();
-    await vi.waitFor(() => expect(client.connection.state).toBe('connected'), { timeout: 15_000, interval: 50 });
+    await vi.waitFor(() => expect(client.connection.state).toBe('connected'), {
+      timeout: 15_000,
+      interval: 50,
+    });
     return { client, id: res.user.id, username, states };
   }
 
@@ -137,7 +140,9 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
 
     ann.client.disconnect();
     expect(ann.client.connection.state).toBe('disconnected');
-    await expect(ann.client.signaling.request('heartbeat', {})).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    await expect(ann.client.signaling.request('heartbeat', {})).rejects.toMatchObject({
+      code: 'DISCONNECTED',
+    });
   });
 
   it('refreshes an expired access token when the handshake is refused with TOKEN_EXPIRED', async () => {
@@ -160,7 +165,11 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
     const client = newClient();
     await client.auth.guest('Mallory');
     // A token the server cannot verify: UNAUTHORIZED is fatal, retrying cannot fix it.
-    client.rest.setTokens({ ...client.rest.tokens!, accessToken: 'not.a.token', expiresAt: Date.now() + 60_000 });
+    client.rest.setTokens({
+      ...client.rest.tokens!,
+      accessToken: 'not.a.token',
+      expiresAt: Date.now() + 60_000,
+    });
     client.connect();
     await vi.waitFor(() => expect(client.connection.state).toBe('failed'), { timeout: 10_000 });
     expect(client.connection.lastError?.code).toBe('UNAUTHORIZED');
@@ -238,17 +247,132 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
     expect((await cancelled).reason).toBe('cancelled');
 
     // Accepting a call that is over: the ack says no, the SDK rejects with its code.
-    const err = await fay.client.signaling
-      .request('accept-call', { callId: second.id, answer })
-      .then(() => null, (e: unknown) => e);
+    const err = await fay.client.signaling.request('accept-call', { callId: second.id, answer }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toMatch(/^[A-Z_]+$/);
     // A payload that fails validation: ok:false, and the socket stays up.
-    const invalid = await fay.client.signaling
-      .request('ice-candidate', { callId: '', candidate: null })
-      .then(() => null, (e: unknown) => e);
+    const invalid = await fay.client.signaling.request('ice-candidate', { callId: '', candidate: null }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(invalid).toBeInstanceOf(ApiError);
     expect(fay.client.isConnected).toBe(true);
+  });
+
+  it('glare: both call each other at once; the lower callId survives, the loser is told which call to keep, and it connects', async () => {
+    const [ola, pia] = await Promise.all([online('Ola'), online('Pia')]);
+    // Which side's call survives depends on the ids the server draws: a few rounds try both orders.
+    const rounds = Number(process.env.VOIP_GLARE_ROUNDS ?? 3);
+    for (let round = 0; round < rounds; round++) {
+      // Every Call each side's SDK surfaces this round, outgoing and incoming.
+      const seen = new Map<Online, Call[]>([
+        [ola, []],
+        [pia, []],
+      ]);
+      const offs = [ola, pia].map((who) => who.client.on('call', (c) => seen.get(who)!.push(c)));
+
+      const [atOla, atPia] = await Promise.allSettled([
+        ola.client.startCall(pia.id, 'audio', { offer }),
+        pia.client.startCall(ola.id, 'audio', { offer }),
+      ]);
+      /** The call this side started (its own callId) and how startCall ended. */
+      const own = (r: PromiseSettledResult<Call>) => {
+        if (r.status === 'fulfilled') return { callId: r.value.id, call: r.value, error: undefined };
+        expect(r.reason, 'startCall failed with something other than CALL_REPLACED').toBeInstanceOf(ApiError);
+        const err = r.reason as ApiError;
+        expect(err).toMatchObject({ status: 409, code: 'CALL_REPLACED' });
+        const details = err.details as { callId: string; replacedBy: string };
+        expect(details).toEqual({ callId: expect.any(String), replacedBy: expect.any(String) });
+        return { callId: details.callId, call: undefined, error: details };
+      };
+      const sides = [
+        { who: ola, ...own(atOla) },
+        { who: pia, ...own(atPia) },
+      ];
+      expect(sides[0]!.callId).not.toBe(sides[1]!.callId);
+      // API.md: one call survives by a deterministic rule, the lower callId.
+      const survivor = [sides[0]!.callId, sides[1]!.callId].sort()[0]!;
+      const winner = sides.find((x) => x.callId === survivor)!;
+      const loser = sides.find((x) => x.callId !== survivor)!;
+
+      // The winner's startCall gave it the surviving call, still live.
+      expect(winner.error, `round ${round}: the surviving call's startCall was refused`).toBeUndefined();
+      expect(winner.call!.ended).toBe(false);
+      // The loser learns which call to keep: startCall refused with CALL_REPLACED, or (when its call was
+      // replaced only after startCall returned) its call ends as cancelled, replaced by the survivor.
+      if (loser.error) expect(loser.error.replacedBy).toBe(survivor);
+      else
+        expect(
+          // (It may have ended while the other startCall was still settling.)
+          await within(
+            loser.call!.ended ? Promise.resolve(loser.call!.endInfo) : loser.call!.next('ended'),
+            10_000,
+            'the replaced call never ended',
+          ),
+        ).toMatchObject({
+          callId: loser.callId,
+          reason: 'cancelled',
+          replacedBy: survivor,
+        });
+
+      // The loser is the survivor's callee: it rings there, and accepting connects both sides.
+      // (It may have rung before startCall settled: the client keeps every call it knows by id.)
+      const ringing = await vi.waitFor(
+        () => {
+          const c = loser.who.client.call(survivor);
+          expect(c, 'the surviving call never rang at the loser').toBeDefined();
+          return c!;
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      expect(ringing).toMatchObject({ id: survivor, direction: 'incoming', status: 'ringing' });
+      expect(ringing.peer).toMatchObject({ id: winner.who.id });
+      const accepted = winner.call!.next('accepted');
+      await ringing.accept({ answer });
+      expect((await within(accepted, 10_000, 'the winner never heard the accept')).answer).toEqual(answer);
+      expect([winner.call!.status, ringing.status]).toEqual(['accepted', 'accepted']);
+
+      // Whatever else either SDK surfaced (the replaced call, at either end) has ended, naming the survivor.
+      await vi.waitFor(() => {
+        for (const [who, calls] of seen) {
+          const live = calls.filter((c) => !c.ended).map((c) => c.id);
+          expect(live, `round ${round}: ${who.username}'s live calls`).toEqual([survivor]);
+          for (const c of calls.filter((x) => x.id !== survivor))
+            expect(c.endInfo).toMatchObject({
+              callId: loser.callId,
+              reason: 'cancelled',
+              replacedBy: survivor,
+            });
+        }
+      });
+      // The server agrees, for either participant.
+      expect(await loser.who.client.calls.get(loser.callId)).toMatchObject({
+        state: 'ended',
+        endReason: 'cancelled',
+        replacedBy: survivor,
+      });
+      expect(await winner.who.client.calls.get(survivor)).toMatchObject({ state: 'accepted' });
+
+      const ended = winner.call!.next('ended');
+      await ringing.hangUp();
+      expect((await within(ended, 10_000, 'the winner never heard the hang-up')).reason).toBe('hangup');
+      if (round === 0) {
+        // History: the replaced call is cancelled for both (nothing was missed), the survivor answered.
+        for (const who of [ola, pia])
+          await vi.waitFor(
+            async () => {
+              const items = (await who.client.calls.history()).items;
+              expect(items.find((x) => x.callId === loser.callId)).toMatchObject({ outcome: 'cancelled' });
+              expect(items.find((x) => x.callId === survivor)).toMatchObject({ outcome: 'answered' });
+            },
+            { timeout: 15_000, interval: 250 },
+          );
+      }
+      for (const off of offs) off();
+    }
   });
 
   it('keeps a call across a dropped connection: the peer is told, and what it sent meanwhile arrives', async () => {
@@ -267,7 +391,9 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
     incoming.sendIceCandidate(candidate(5));
     expect((await back).resumed).toBe(true);
     await within(peerReconnected, 10_000, 'the callee never got peer-reconnected');
-    await vi.waitFor(() => expect(atIvy).toEqual([expect.objectContaining({ candidate: candidate(5).candidate })]));
+    await vi.waitFor(() =>
+      expect(atIvy).toEqual([expect.objectContaining({ candidate: candidate(5).candidate })]),
+    );
     expect(outgoing.status).toBe('accepted');
 
     const ended = outgoing.next('ended');
@@ -322,7 +448,11 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
     expect(caller.states).toContain('reconnecting');
     expect(caller.client.connection.state).toBe('connected');
     // API.md: a participant restored within the resume window → the peer gets peer-reconnected.
-    await within(peerReconnected, 20_000, 'the callee never got peer-reconnected after the caller resumed elsewhere');
+    await within(
+      peerReconnected,
+      20_000,
+      'the callee never got peer-reconnected after the caller resumed elsewhere',
+    );
     expect(outgoing.status).toBe('accepted');
     expect(incoming.status).toBe('accepted');
 

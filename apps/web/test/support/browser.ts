@@ -7,6 +7,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { expect } from 'vitest';
 
 export const CHROMIUM = process.env.VOIP_CHROMIUM ?? '/usr/bin/chromium';
+const PASSWORD = 'correct horse battery';
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results');
 
 export async function launchChromium(): Promise<Browser> {
@@ -39,11 +40,12 @@ export interface Person {
   logs: string[];
 }
 
-/**
- * A new browser context (its own storage: a separate device) with the demo open and signed up.
- * `query` is the page's query string, e.g. `?ice=relay` (media through TURN only).
- */
-export async function openDemo(browser: Browser, url: string, name: string, query = ''): Promise<Person> {
+/** A new browser context (its own storage: a separate device) with the demo open, nobody signed in yet. */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  query = '',
+): Promise<Pick<Person, 'context' | 'page' | 'logs'>> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   await context.grantPermissions(['camera', 'microphone'], { origin: url });
   const page = await context.newPage();
@@ -53,15 +55,33 @@ export async function openDemo(browser: Browser, url: string, name: string, quer
   });
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   await page.goto(`${url}/${query}`);
+  return { context, page, logs };
+}
+
+/**
+ * A new browser context with the demo open and signed up through the Register form.
+ * `query` is the page's query string, e.g. `?ice=relay` (media through TURN only).
+ */
+export async function openDemo(browser: Browser, url: string, name: string, query = ''): Promise<Person> {
+  const { context, page, logs } = await openPage(browser, url, query);
   const username = `${name.toLowerCase()}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
   await page.click('[data-tab="register"]');
   await page.fill('#form-register [name="username"]', username);
   await page.fill('#form-register [name="displayName"]', `${name} ${username}`);
-  await page.fill('#form-register [name="password"]', 'correct horse battery');
+  await page.fill('#form-register [name="password"]', PASSWORD);
   await page.click('#form-register button[type="submit"]');
   await page.waitForSelector('#home:not([hidden])');
   await waitForConnection(page, 'connected');
   return { context, page, name: `${name} ${username}`, username, logs };
+}
+
+/** Signs in again through the Sign in form (after signing out). */
+export async function signIn(p: Person): Promise<void> {
+  await p.page.click('[data-tab="login"]');
+  await p.page.fill('#form-login [name="username"]', p.username);
+  await p.page.fill('#form-login [name="password"]', PASSWORD);
+  await p.page.click('#form-login button[type="submit"]');
+  await p.page.waitForSelector('#home:not([hidden])');
 }
 
 export async function waitForConnection(page: Page, state: string, timeout = 30_000): Promise<void> {
@@ -142,6 +162,19 @@ export const events = (p: Person) =>
     (
       window as unknown as { voipDemo: { events: { event: string; detail?: unknown }[] } }
     ).voipDemo.events.map((e) => e.event),
+  );
+
+export interface LocalTrack {
+  kind: string;
+  enabled: boolean;
+  readyState: string;
+  /** The peer connection sends this very track. */
+  sent: boolean;
+}
+/** The current call's local tracks, as the page holds them. */
+export const localTracks = (p: Person) =>
+  p.page.evaluate(() =>
+    (window as unknown as { voipDemo: { localTracks(): LocalTrack[] } }).voipDemo.localTracks(),
   );
 
 export const activeCallId = (p: Person) =>
