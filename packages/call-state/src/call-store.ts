@@ -8,7 +8,7 @@ import type { Call, CallOutcome, CallState, EndReason, Media } from '@voip/contr
 import type { PrincipalKind } from '@voip/contracts/common';
 import { channels, keys, streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
-import { ulid } from 'ulid';
+import { monotonicFactory } from 'ulid';
 import { type Guard, guardedWrite, type Op } from './guarded-write.js';
 import {
   type CallEvent,
@@ -227,7 +227,9 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
   const liveTtlMs = opts.liveTtlMs ?? 12 * 60 * 60_000;
   const maxLen = String(opts.streamMaxLen ?? 1_000_000);
   const source = opts.producerSource;
-  const newCallId = opts.newCallId ?? (() => ulid());
+  // Monotonic: two calls created in the same millisecond by this process still get increasing ids, so
+  // glare's "lower callId survives" means "the call made first survives" here, not a coin toss.
+  const newCallId = opts.newCallId ?? monotonicFactory();
 
   const xadd = <K extends BusEventType>(type: K, data: BusEventData<K>): Op[] => {
     const json = JSON.stringify(createEnvelope(type, data, source));

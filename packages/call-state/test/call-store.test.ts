@@ -103,6 +103,16 @@ describe('create', () => {
 });
 
 describe('glare', () => {
+  it('call ids of one store increase in creation order, even within one millisecond (so the first call wins)', async () => {
+    // create() takes its id before its first await, so these 40 are handed out in array order, most of
+    // them within the same millisecond: plain ULIDs would order those at random.
+    const created = await Promise.all(Array.from({ length: 40 }, () => store.create(input(ulid(), ulid()))));
+    const ids = created.map((r) => (r.ok ? r.call.callId : ''));
+    expect(ids.every((id) => id !== '')).toBe(true);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('keeps the existing (lower) call; the new one is born ended as cancelled, replaced by it', async () => {
     const [a, b] = users();
     const existing = await createRinging(b, a);
