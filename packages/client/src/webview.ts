@@ -16,7 +16,10 @@ type Handler = (payload: unknown) => void;
 
 export interface WebViewConnection {
   client: VoipClient;
-  /** Resolves once signed in as the guest (the socket then connects in the background). */
+  /**
+   * Resolves once signed in as the guest and known to the user service, so others can call it at once
+   * (the socket then connects in the background).
+   */
   ready: Promise<{ guestId: string; displayName: string }>;
 }
 
@@ -131,6 +134,9 @@ export function connectAsGuest(
       guest = { id: res.guest.id, displayName: res.guest.displayName };
       storage.setItem(GUEST_KEY, JSON.stringify(guest));
     }
+    // The user service learns of a new guest from the bus, a moment later; until then a call to it is
+    // 404. Reading its own profile creates it now (best effort: a user service that is down only delays it).
+    await client.users.me().catch(() => undefined);
     client.connect();
     send('guest', { guestId: guest.id, displayName: guest.displayName, clientId: client.clientId });
     return { guestId: guest.id, displayName: guest.displayName };
