@@ -77,16 +77,29 @@ export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
     opts.onChange?.(s.url, healthy);
   };
 
+  // Probes in a row that timed out, per upstream. A refused connection or a "not ready" answer is a
+  // clear verdict and takes the instance out at once; a probe that merely timed out may be a busy
+  // instance (or a busy gateway) on a loaded machine, so it takes two in a row, as `fall 2` would.
+  const timeouts = new Map<string, number>();
+  const PROBE_TIMEOUTS_TO_FALL = 2;
+
   const probe = async (s: UpstreamState) => {
     try {
       // /ready, not /health: an instance that is up but has lost its database would answer every
       // request routed to it with 503 while another instance could serve it.
       const res = await fetch(`${s.url}/ready`, { signal: AbortSignal.timeout(opts.probeTimeoutMs) });
       await res.body?.cancel();
+      timeouts.set(s.url, 0);
       setHealth(s, res.ok, res.ok ? null : `ready answered ${res.status}`);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      setHealth(s, false, e.cause?.code ?? e.name ?? 'probe failed');
+      const reason = e.cause?.code ?? e.name ?? 'probe failed';
+      if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+        const n = (timeouts.get(s.url) ?? 0) + 1;
+        timeouts.set(s.url, n);
+        if (n < PROBE_TIMEOUTS_TO_FALL) return;
+      }
+      setHealth(s, false, reason);
     }
   };
 
