@@ -72,7 +72,8 @@ describe('createCachingVerifier', () => {
 
   it('refuses a cached token once it has really expired', async () => {
     const cache = createCachingVerifier(real, { maxAgeMs: 3_600_000, maxEntries: 10 });
-    const t = token('u4', 1);
+    // exp is whole seconds from a floored iat: 3 s leaves at least 2 s for the first checks.
+    const t = token('u4', 3);
     const { exp } = cache.verify(t);
     expect(codeOf(() => cache.verify(t))).toBe('accepted');
     await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
