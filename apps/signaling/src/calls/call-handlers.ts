@@ -1,7 +1,6 @@
 // The client → server events of API.md. Each one is rate-limited, validated against its schema from
 // @voip/contracts, run after the socket's previous events (order matters: an answer before its ICE),
 // and answered with an ack `{ok: true, ...}` or `{ok: false, error: {code, message}}`.
-
 import type { Static } from '@sinclair/typebox';
 import type { TransitionResult } from '@voip/call-state/call-store';
 import type { CallEvent } from '@voip/call-state/transitions';

@@ -1,7 +1,6 @@
 // The shared timing wheels every instance turns (one timer per instance, none per socket or call):
 // ringing calls past their deadline end as no-answer; reconnecting devices past their resume window are
 // removed and their call ends with connection-lost. Redis decides who wins, so each happens once.
-
 import { splitMember } from '../connections/client-registry.js';
 import type { Signaling } from '../realtime/context.js';
 import { endCallOfLostDevice } from './call-devices.js';

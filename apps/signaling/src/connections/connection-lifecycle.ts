@@ -145,6 +145,20 @@ async function offerRingingCall(ctx: Signaling, socket: SignalingSocket): Promis
     await ctx.relay.toDevice(call.callerId, call.callerClientId, 'call-ringing', { callId: call.callId });
 }
 
+/**
+ * Tells a socket its session is over (`session-revoked`), then closes it for good: its record is removed
+ * on disconnect, not kept for a resume. `kick` says why to the disconnect path and the logs.
+ */
+export function revokeSocket(
+  socket: SignalingSocket,
+  kick: 'revoked' | 'guest-deleted',
+  reason: string,
+): void {
+  socket.data.kick = kick;
+  socket.emit('session-revoked', { reason });
+  socket.disconnect(true);
+}
+
 export async function unregisterSocket(
   ctx: Signaling,
   socket: SignalingSocket,

@@ -7,8 +7,8 @@ import { keys, streams } from '@voip/contracts/redis-keys';
 import { unattendedCalls } from '../calls/call-devices.js';
 import type { Signaling } from '../realtime/context.js';
 import { userRoom } from '../realtime/rooms.js';
-import type { SignalingSocket } from '../realtime/types.js';
 import { memberOf, splitMember } from './client-registry.js';
+import { revokeSocket } from './connection-lifecycle.js';
 
 export interface ConnectionStats {
   connections: number;
@@ -82,12 +82,6 @@ export function startGuestManager(ctx: Signaling): GuestManager {
     return timedOut;
   }
 
-  function kickGuest(s: SignalingSocket, reason: string) {
-    s.data.kick = 'guest-deleted';
-    s.emit('session-revoked', { reason });
-    s.disconnect(true);
-  }
-
   async function cleanup(now = Date.now()): Promise<CleanupReport> {
     const report: CleanupReport = {
       staleMemory: 0,
@@ -149,13 +143,7 @@ export function startGuestManager(ctx: Signaling): GuestManager {
     // Sockets whose auth session is gone: session.revoked is pub/sub (a lost message is never repeated)
     // and a revocation between the handshake's check and the socket's registration is missed by it, so
     // every local socket's session is checked again here, one EXISTS per distinct session, pipelined.
-    const bySession = new Map<string, SignalingSocket[]>();
-    for (const s of local.all()) {
-      const list = bySession.get(s.data.sessionId);
-      if (list) list.push(s);
-      else bySession.set(s.data.sessionId, [s]);
-    }
-    const sessionIds = [...bySession.keys()];
+    const sessionIds = [...new Set([...local.all()].map((s) => s.data.sessionId))];
     for (let i = 0; i < sessionIds.length; i += BATCH) {
       const batch = sessionIds.slice(i, i + BATCH);
       const pipe = redis.pipeline();
@@ -165,16 +153,15 @@ export function startGuestManager(ctx: Signaling): GuestManager {
         const [err, exists] = rows[j] ?? [];
         if (err || exists !== 0) continue;
         app.sessions.invalidate(sid);
-        for (const s of bySession.get(sid) ?? []) {
+        for (const s of local.bySession(sid)) {
           if (!s.connected) continue;
-          if (s.data.kind === 'guest') {
-            kickGuest(s, 'guest-session-ended');
-            report.goneGuests++;
-          } else {
-            s.data.kick = 'revoked';
-            s.emit('session-revoked', { reason: 'session-ended' });
-            s.disconnect(true);
-          }
+          const guest = s.data.kind === 'guest';
+          revokeSocket(
+            s,
+            guest ? 'guest-deleted' : 'revoked',
+            guest ? 'guest-session-ended' : 'session-ended',
+          );
+          if (guest) report.goneGuests++;
           report.revokedSockets++;
         }
       }

@@ -1,6 +1,5 @@
 // GET /status: what this instance holds and what the cluster is doing, for operators and the reconnect
 // test guide (seed 001). Not routed by Nginx.
-
 import { Type } from '@sinclair/typebox';
 import { keys } from '@voip/contracts/redis-keys';
 import type { App } from '@voip/kit/app';

@@ -14,7 +14,12 @@ import { startWheels, type Wheels } from '../calls/wheels.js';
 import type { Config } from '../config.js';
 import { installHttpAdmission } from '../connections/admission.js';
 import { createClientRegistry } from '../connections/client-registry.js';
-import { activeCalls, registerSocket, unregisterSocket } from '../connections/connection-lifecycle.js';
+import {
+  activeCalls,
+  registerSocket,
+  revokeSocket,
+  unregisterSocket,
+} from '../connections/connection-lifecycle.js';
 import { type GuestManager, startGuestManager } from '../connections/guest-manager.js';
 import { installHandshake } from '../connections/handshake.js';
 import { type InstanceRegistry, startInstanceRegistry } from '../connections/instance-registry.js';
@@ -143,11 +148,7 @@ export const signalingPlugin = fp(
 
     // Revoked sessions: every instance closes its own sockets of that session.
     await app.subscriber.on('session.revoked', (e) => {
-      for (const s of local.bySession(e.data.sessionId)) {
-        s.data.kick = 'revoked';
-        s.emit('session-revoked', { reason: e.data.reason });
-        s.disconnect(true);
-      }
+      for (const s of local.bySession(e.data.sessionId)) revokeSocket(s, 'revoked', e.data.reason);
     });
     // Ended calls, whoever ended them (this or another instance, the call service, a wheel): every
     // instance tells its own sockets of both users, so each device hears it exactly once.
