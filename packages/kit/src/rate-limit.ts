@@ -15,7 +15,68 @@ export interface FixedWindowLimiter {
   reset(id: string): Promise<void>;
 }
 
-export function createFixedWindowLimiter(redis: Redis, scope: string, limit: number, windowMs: number): FixedWindowLimiter {
+// All windows or none: counts the hit on every window only when none is full, in one step, and says per
+// window the count and its remaining time. A refused hit counts nowhere.
+const HIT_ALL_OR_NONE = `
+local full = false
+for i = 1, #KEYS do
+  if (tonumber(redis.call('GET', KEYS[i])) or 0) >= tonumber(ARGV[i]) then full = true end
+end
+local out = {}
+for i = 1, #KEYS do
+  local count
+  if full then count = tonumber(redis.call('GET', KEYS[i])) or 0
+  else
+    count = redis.call('INCR', KEYS[i])
+    redis.call('PEXPIRE', KEYS[i], ARGV[#KEYS + 1], 'NX')
+  end
+  out[#out + 1] = count
+  out[#out + 1] = redis.call('PTTL', KEYS[i])
+end
+out[#out + 1] = full and 1 or 0
+return out`;
+
+export interface FixedWindow {
+  scope: string;
+  id: string;
+  limit: number;
+}
+
+/**
+ * One hit on several fixed windows of the same length, counted on all of them only when none is full
+ * (for an attempt that is refused, and so costs nothing, and must not count either). Decisions in the
+ * order of `windows`; a refusal names only the windows that are full.
+ */
+export async function hitAllOrNone(
+  redis: Redis,
+  windows: readonly FixedWindow[],
+  windowMs: number,
+): Promise<RateDecision[]> {
+  const res = (await redis.eval(
+    HIT_ALL_OR_NONE,
+    windows.length,
+    ...windows.map((w) => keys.rateLimit(w.scope, w.id)),
+    ...windows.map((w) => w.limit),
+    windowMs,
+  )) as number[];
+  const refused = res[2 * windows.length] === 1;
+  return windows.map(({ limit }, i) => {
+    const count = Number(res[2 * i]);
+    const full = refused && count >= limit;
+    return {
+      allowed: !full,
+      remaining: Math.max(0, limit - count),
+      retryAfterMs: full ? Math.max(Number(res[2 * i + 1]), 1) : 0,
+    };
+  });
+}
+
+export function createFixedWindowLimiter(
+  redis: Redis,
+  scope: string,
+  limit: number,
+  windowMs: number,
+): FixedWindowLimiter {
   const key = (id: string) => keys.rateLimit(scope, id);
   const decide = (count: number, ttl: number): RateDecision => ({
     allowed: count <= limit,

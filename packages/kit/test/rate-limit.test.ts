@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { AppError } from '../src/errors.js';
-import { createFixedWindowLimiter } from '../src/rate-limit.js';
+import { createFixedWindowLimiter, hitAllOrNone } from '../src/rate-limit.js';
 
 let redis: Redis;
 beforeAll(() => {
@@ -33,6 +33,25 @@ describe('fixed-window limiter', () => {
     expect(await redis.get(keys.rateLimit(scope, '1.2.3.4'))).toBe('4');
     await limiter.reset('1.2.3.4');
     expect((await limiter.hit('1.2.3.4')).allowed).toBe(true);
+  });
+
+  it('hitAllOrNone counts on every window or, once one is full, on none', async () => {
+    const scope = `all-${randomUUID()}`;
+    const windows = [
+      { scope, id: 'tight', limit: 2 },
+      { scope, id: 'loose', limit: 10 },
+    ];
+    const allowed = async () => (await hitAllOrNone(redis, windows, 60_000)).map((d) => d.allowed);
+    expect(await allowed()).toEqual([true, true]);
+    expect(await allowed()).toEqual([true, true]);
+    // The tight window is full: refused, naming it alone, and the loose one is not counted.
+    for (let i = 0; i < 5; i++) expect(await allowed()).toEqual([false, true]);
+    expect(await redis.get(keys.rateLimit(scope, 'tight'))).toBe('2');
+    expect(await redis.get(keys.rateLimit(scope, 'loose'))).toBe('2');
+    const [tight] = await hitAllOrNone(redis, windows, 60_000);
+    expect(tight?.retryAfterMs).toBeGreaterThan(0);
+    expect(tight?.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(await redis.pttl(keys.rateLimit(scope, 'loose'))).toBeGreaterThan(0);
   });
 
   it('opens again once the window has passed, and the key expires', async () => {
