@@ -2,7 +2,7 @@
 // foreground until Ctrl-C, or detached), or stop a detached one from its pid file.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startStack, TURN_MODES, type TurnMode } from './stack.js';
+import { parseTurnMode, startStack } from './stack.js';
 
 const args = new Set(process.argv.slice(2));
 const stateDir = resolve(process.env.VOIP_STATE ?? '.voip');
@@ -16,16 +16,6 @@ const envInt = (name: string, fallback: number) => {
   }
   return n;
 };
-
-/** TURN_MODE for coturn and the call service together (rest by default). */
-function turnMode(): TurnMode {
-  const v = process.env.TURN_MODE || 'rest';
-  if (!(TURN_MODES as readonly string[]).includes(v)) {
-    process.stderr.write(`config: TURN_MODE must be one of ${TURN_MODES.join(', ')}, got "${v}"\n`);
-    process.exit(1);
-  }
-  return v as TurnMode;
-}
 
 function stopDetached(): void {
   const file = join(stateDir, 'stack.json');
@@ -65,7 +55,8 @@ async function main(): Promise<void> {
     detached,
     watch: !detached,
     signalingInstances: envInt('SIGNALING_INSTANCES', 2),
-    turnMode: turnMode(),
+    // coturn and the call service in one TURN mode; a bad value stops here with one line (main's catch).
+    turnMode: parseTurnMode(process.env.TURN_MODE),
     logLevel: process.env.LOG_LEVEL ?? 'info',
     ports: {
       nginx: envInt('VOIP_PORT', 8080),

@@ -13,6 +13,14 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const TURN_MODES = ['rest', 'call-scoped'] as const;
 export type TurnMode = (typeof TURN_MODES)[number];
 
+/** TURN_MODE as given (rest when unset); anything else is an error naming the variable. */
+export function parseTurnMode(value: string | undefined): TurnMode {
+  const v = value || 'rest';
+  if (!(TURN_MODES as readonly string[]).includes(v))
+    throw new Error(`TURN_MODE must be one of ${TURN_MODES.join(', ')}, got "${v}"`);
+  return v as TurnMode;
+}
+
 export interface StackOptions {
   /** Repository root (defaults to the one this file lives in). */
   root?: string;
@@ -272,9 +280,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // peers allowed, so two local browsers can relay to each other), in the call service's TURN mode:
     // REST-API secret, or long-term users in the Redis user db (db 2) the call service writes to.
     let turn: Stack['turn'];
-    const turnMode = opts.turnMode ?? opts.env?.TURN_MODE ?? 'rest';
-    if (!(TURN_MODES as readonly string[]).includes(turnMode))
-      throw new Error(`turnMode must be one of ${TURN_MODES.join(', ')}, got "${turnMode}"`);
+    const turnMode = opts.turnMode ?? parseTurnMode(opts.env?.TURN_MODE);
     const turnRedisUrl = `${redisUrl.replace(/\/\d*$/, '')}/2`;
     if (opts.coturn ?? true) {
       if (which('turnserver')) {
@@ -307,7 +313,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             `coturn did not start (${child.exitCode ?? 'running'}): see ${logFile}: ${err.message}`,
           );
         });
-        turn = { port: p, secret: secrets.turnSecret, realm, mode: turnMode as TurnMode };
+        turn = { port: p, secret: secrets.turnSecret, realm, mode: turnMode };
         progress(`coturn     turn:127.0.0.1:${p} (${turnMode})`);
       } else progress('coturn     not installed: skipped (run ./scripts/setup)');
     }
