@@ -12,6 +12,7 @@ import {
   mongoConfigSpec,
   parseConfig,
   redisConfigSpec,
+  streamOutageConfigSpec,
 } from '@voip/kit/config';
 
 export const configSpec = {
@@ -39,6 +40,8 @@ export const configSpec = {
   HISTORY_BLOCK_MS: env.int(5000, { min: 10, max: 60_000 }),
   HISTORY_CLAIM_IDLE_MS: env.int(30_000, { min: 10 }),
   HISTORY_MAX_DELIVERIES: env.int(5, { min: 1, max: 100 }),
+  /** While MongoDB or Redis is away the consumer pauses and retries with this back-off, spending no deliveries. */
+  ...streamOutageConfigSpec,
 
   /** Wake-up pushes for callees with no connected device. */
   PUSH_PROVIDER: env.oneOf(['log', 'fcm', 'none'] as const, 'log'),
