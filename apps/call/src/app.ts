@@ -98,7 +98,7 @@ export async function buildApp(config: Config): Promise<App> {
   const turn = createIceServerIssuer({
     mode: config.TURN_MODE,
     stunUrls: config.STUN_URLS,
-    turnUrls: config.TURN_URLS,
+    turnUrls: [...config.TURN_URLS, ...config.TURNS_URLS],
     realm: config.TURN_REALM,
     secret: config.TURN_SECRET,
     ttlSeconds: config.TURN_TTL_SECONDS,
