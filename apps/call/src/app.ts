@@ -142,7 +142,10 @@ export async function buildApp(config: Config): Promise<App> {
     labelNames: ['outcome'] as const,
     registers: [app.metrics],
   });
-  const deadLetters = countDeadLetters(app.metrics);
+  const deadLetters = countDeadLetters(
+    app.metrics,
+    config.HISTORY_CONSUMER_ENABLED ? [{ stream: streams.callEvents, group: HISTORY_GROUP }] : [],
+  );
   const history = config.HISTORY_CONSUMER_ENABLED
     ? createHistoryConsumer({
         redis: app.redis,
