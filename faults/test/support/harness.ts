@@ -73,14 +73,20 @@ export async function startFaultStack(opts: Omit<StackOptions, 'stateDir'> = {})
   }
 }
 
-/** Waits until the gateway routes to auth, user and call (an anonymous request gets 401, not 502/503). */
-export async function untilApiAnswers(url: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until the gateway routes to auth, user and call: with a token, until each answers 200 (an
+ * anonymous request can be refused by the gateway itself); without one, until none is 502/503/504.
+ */
+export async function untilApiAnswers(url: string, token?: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const path of ['/api/auth/me', '/api/users/me', '/api/calls']) {
     for (;;) {
-      const res = await fetch(url + path, { signal: AbortSignal.timeout(3000) }).catch(() => null);
-      if (res && res.status !== 503 && res.status !== 502 && res.status !== 504) break;
-      if (Date.now() > deadline) throw new Error(`${path} still unavailable through ${url}`);
+      const res = await fetch(url + path, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        signal: AbortSignal.timeout(3000),
+      }).catch(() => null);
+      if (res && (token ? res.ok : ![502, 503, 504].includes(res.status))) break;
+      if (Date.now() > deadline) throw new Error(`${path} still unavailable through ${url}: ${res?.status}`);
       await sleep(100);
     }
   }
