@@ -1,9 +1,10 @@
 // Signaling instances failing under live calls: one SIGKILLed mid-call, one frozen (SIGSTOP 30 s, then
 // SIGCONT), and every instance restarted one after another during 20 live calls. Three instances
 // behind Nginx; the clients are the SDK, reaching the stack only through Nginx.
-import type { Call, Candidate } from '@voip/client/call';
+import type { Call } from '@voip/client/call';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  candidateFor,
   connectedCall,
   connectionsPerInstance,
   counts,
@@ -17,11 +18,7 @@ import {
   within,
 } from './support/harness.js';
 
-const candidate = (n: number): Candidate => ({
-  candidate: `candidate:${n} 1 udp 2122260223 192.0.2.${n % 250} 5${String(n).padStart(4, '0')} typ host`,
-  sdpMid: '0',
-  sdpMLineIndex: 0,
-});
+const candidate = candidateFor;
 
 /** Every ICE candidate a call object receives, in order. */
 const received = (call: Call) => {

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Call, Offer } from '@voip/client/call';
+import type { Call, Candidate, Offer } from '@voip/client/call';
 import type { ConnectionState } from '@voip/client/connection-state';
 import { memoryStorage } from '@voip/client/storage';
 import { VoipClient, type VoipClientOptions } from '@voip/client/voip';
@@ -43,6 +43,13 @@ function mergeEnv(
     out[k] = { ...a[k], ...v };
   return out;
 }
+
+/** A distinct, valid ICE candidate per n (Node has no WebRTC: the tests trickle these by hand). */
+export const candidateFor = (n: number): Candidate => ({
+  candidate: `candidate:${n} 1 udp 2122260223 192.0.2.${n % 250} 5${String(n).padStart(4, '0')} typ host`,
+  sdpMid: '0',
+  sdpMLineIndex: 0,
+});
 
 export interface FaultStack extends Stack {
   stateDir: string;
