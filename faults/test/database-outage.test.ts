@@ -1,8 +1,9 @@
-// The MongoDB-compatible server down for 20 s while calls end and users try to sign up. The history
-// consumer's retry limits are shrunk (claimed again after 300 ms idle, dead-lettered after 2 deliveries;
-// a failing delivery takes about 3 s, the driver's server selection), so the outage outlasts them several
-// times: a consumer that spends deliveries while the database is merely away dead-letters the calls and
-// they never reach history (issue 12, "Found"). Fails until the consumers pause during an outage.
+// The MongoDB-compatible server down for 20 s while calls end and users try to sign up. The stream
+// consumers' retry limits (call history; the user service's sync feed and account events) are shrunk:
+// claimed again after 300 ms idle, dead-lettered after 2 deliveries, a failing delivery taking about 3 s
+// (the driver's server selection), so the outage outlasts them several times. A consumer that spends
+// deliveries while the database is merely away dead-letters the calls and they never reach history
+// (issue 12, "Found"); one that pauses and holds them writes each exactly once when it returns.
 import { streams } from '@voip/contracts/redis-keys';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -18,6 +19,7 @@ import {
   readyStatus,
   sleep,
   startFaultStack,
+  untilAllReady,
   untilApiAnswers,
   within,
 } from './support/harness.js';
@@ -35,6 +37,7 @@ describe('the MongoDB-compatible server down for 20 s', () => {
       signalingInstances: 2,
       serviceEnv: {
         call: { HISTORY_CLAIM_IDLE_MS: '300', HISTORY_MAX_DELIVERIES: '2', HISTORY_BLOCK_MS: '300' },
+        user: { STREAM_CLAIM_IDLE_MS: '300', STREAM_MAX_DELIVERIES: '2', STREAM_BLOCK_MS: '300' },
       },
     });
     redis = new Redis(stack.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -122,6 +125,7 @@ describe('the MongoDB-compatible server down for 20 s', () => {
     await third.outgoing.hangUp();
     await within(ended, 15_000, 'the call kept through the outage did not end');
 
+    await untilAllReady(stack);
     await untilApiAnswers(stack.url, token(ann!));
     const late = await people.online('Late');
     expect(late.client.connection.state).toBe('connected');

@@ -8,7 +8,7 @@ import type { Call, Candidate, Offer } from '@voip/client/call';
 import type { ConnectionState } from '@voip/client/connection-state';
 import { memoryStorage } from '@voip/client/storage';
 import { VoipClient, type VoipClientOptions } from '@voip/client/voip';
-import { type Stack, type StackOptions, startStack } from '@voip/testkit/stack';
+import { type Stack, type StackOptions, startStack } from '@voip/dev-stack/stack';
 import { ulid } from 'ulid';
 import { expect, vi } from 'vitest';
 
@@ -224,6 +224,23 @@ export async function readyStatus(url: string): Promise<number> {
     return (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2000) })).status;
   } catch {
     return 0;
+  }
+}
+
+/** Waits until every service process answers /ready 200; the failure names the ones that do not, with their checks. */
+export async function untilAllReady(stack: Stack, timeoutMs = 30_000): Promise<void> {
+  const services = stack.processes.filter((p) => !['redis', 'mongo', 'nginx', 'coturn'].includes(p.name));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const bad: string[] = [];
+    for (const p of services) {
+      const res = await fetch(`${p.url}/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+      if (!res?.ok)
+        bad.push(`${p.name}#${p.index}: ${res ? `${res.status} ${await res.text()}` : 'no answer'}`);
+    }
+    if (bad.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${bad.join('; ')}`);
+    await sleep(200);
   }
 }
 

@@ -58,11 +58,13 @@ export async function startToxiproxy(upstreamUrl: string, logDir: string): Promi
   await send('POST', '/proxies', {
     name: 'nginx',
     listen: `127.0.0.1:${listenPort}`,
-    upstream: `${upstream.hostname}:${upstream.port}`,
+    // By address: the proxy must reach the port Nginx listens on, whatever "localhost" resolves to first.
+    upstream: `127.0.0.1:${upstream.port}`,
     enabled: true,
   });
   return {
-    url: `http://127.0.0.1:${listenPort}`,
+    // Same scheme and host name as Nginx's URL: TLS passes through, the certificate names the host.
+    url: `${upstream.protocol}//${upstream.hostname}:${listenPort}`,
     add: (t) => send('POST', '/proxies/nginx/toxics', { toxicity: 1, ...t }),
     remove: (name) => send('DELETE', `/proxies/nginx/toxics/${name}`),
     setEnabled: (enabled) => send('POST', '/proxies/nginx', { enabled }),
