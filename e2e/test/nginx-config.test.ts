@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureLocalTls } from '@voip/dev-stack/tls';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -23,6 +24,15 @@ describe('infra/nginx', () => {
     expect(conf).toContain('server signaling-1:3004;');
     expect(conf).toContain('server signaling-2:3004;');
     expect(conf).toContain('root /usr/share/nginx/html;');
+    // HTTPS and WSS on 443 with the mounted certificate, TLS 1.2/1.3 only, HSTS; port 80 only redirects
+    // (and answers ACME challenges).
+    expect(conf).toContain('listen 443 ssl http2;');
+    expect(conf).toContain('ssl_certificate     /etc/nginx/tls/fullchain.pem;');
+    expect(conf).toContain('ssl_protocols TLSv1.2 TLSv1.3;');
+    expect(conf).toContain('add_header Strict-Transport-Security "max-age=63072000" always;');
+    expect(conf).toContain('return 301 https://$host$request_uri;');
+    expect(conf).toContain('location /.well-known/acme-challenge/ {');
+    expect(conf).not.toMatch(/^\s*listen 80 ssl/m);
     expect(conf).not.toContain('@@');
   });
 
@@ -39,9 +49,14 @@ describe('infra/nginx', () => {
     // Same renderer, addresses that resolve here, and paths this user may write.
     const out = join(dir, `${name}.conf`);
     mkdirSync(join(dir, 'tmp'), { recursive: true });
+    const tls = ensureLocalTls(dir);
     execFileSync(process.execPath, [
       render,
       '--port=18081',
+      '--http-port=18080',
+      `--cert=${tls.certFile}`,
+      `--key=${tls.keyFile}`,
+      `--acme-root=${dir}`,
       '--gateway=127.0.0.1:3000',
       '--signaling=127.0.0.1:3004,127.0.0.1:3005',
       `--web-root=${dir}`,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Stack, startStack } from '@voip/testkit/stack';
+import { type Stack, startStack } from '@voip/dev-stack/stack';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Account,

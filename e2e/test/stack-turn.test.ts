@@ -6,8 +6,8 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Stack, startStack, type TurnMode } from '@voip/dev-stack/stack';
 import { freePort } from '@voip/testkit/servers';
-import { type Stack, startStack, type TurnMode } from '@voip/testkit/stack';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Account, call, register } from './support/public-client.js';
 

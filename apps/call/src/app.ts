@@ -9,7 +9,11 @@ import type { App } from '@voip/kit/app';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
 import { createRedis } from '@voip/kit/redis';
 import { createService } from '@voip/kit/service';
-import { registerStreamBacklogGauges } from '@voip/kit/stream-metrics';
+import {
+  countDeadLetters,
+  registerStreamBacklogGauges,
+  watchConsumerReadiness,
+} from '@voip/kit/stream-metrics';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { startRingSweeper } from './calls/ring-sweeper.js';
@@ -94,7 +98,7 @@ export async function buildApp(config: Config): Promise<App> {
   const turn = createIceServerIssuer({
     mode: config.TURN_MODE,
     stunUrls: config.STUN_URLS,
-    turnUrls: config.TURN_URLS,
+    turnUrls: [...config.TURN_URLS, ...config.TURNS_URLS],
     realm: config.TURN_REALM,
     secret: config.TURN_SECRET,
     ttlSeconds: config.TURN_TTL_SECONDS,
@@ -138,6 +142,7 @@ export async function buildApp(config: Config): Promise<App> {
     labelNames: ['outcome'] as const,
     registers: [app.metrics],
   });
+  const deadLetters = countDeadLetters(app.metrics);
   const history = config.HISTORY_CONSUMER_ENABLED
     ? createHistoryConsumer({
         redis: app.redis,
@@ -148,14 +153,22 @@ export async function buildApp(config: Config): Promise<App> {
         blockMs: config.HISTORY_BLOCK_MS,
         claimIdleMs: config.HISTORY_CLAIM_IDLE_MS,
         maxDeliveries: config.HISTORY_MAX_DELIVERIES,
-        onOutcome: (outcome) => historyEvents.inc({ outcome }),
+        isDependencyAvailable: () => app.mongo.readyState === 1,
+        outageRetryMs: config.STREAM_OUTAGE_RETRY_MS,
+        outageRetryMaxMs: config.STREAM_OUTAGE_RETRY_MAX_MS,
+        onOutcome: (outcome, info) => {
+          historyEvents.inc({ outcome });
+          deadLetters(outcome, info);
+        },
       })
     : null;
 
-  if (history)
+  if (history) {
     registerStreamBacklogGauges(app.metrics, app.redis, [
       { stream: streams.callEvents, group: HISTORY_GROUP },
     ]);
+    watchConsumerReadiness(app.readiness, 'history-consumer', history);
+  }
 
   app.decorate('callService', { store, calls, directory, turn, push, history });
 

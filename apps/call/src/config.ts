@@ -12,6 +12,7 @@ import {
   mongoConfigSpec,
   parseConfig,
   redisConfigSpec,
+  streamOutageConfigSpec,
 } from '@voip/kit/config';
 
 export const configSpec = {
@@ -39,6 +40,8 @@ export const configSpec = {
   HISTORY_BLOCK_MS: env.int(5000, { min: 10, max: 60_000 }),
   HISTORY_CLAIM_IDLE_MS: env.int(30_000, { min: 10 }),
   HISTORY_MAX_DELIVERIES: env.int(5, { min: 1, max: 100 }),
+  /** While MongoDB or Redis is away the consumer pauses and retries with this back-off, spending no deliveries. */
+  ...streamOutageConfigSpec,
 
   /** Wake-up pushes for callees with no connected device. */
   PUSH_PROVIDER: env.oneOf(['log', 'fcm', 'none'] as const, 'log'),
@@ -62,7 +65,13 @@ export const configSpec = {
   /** `rest`: coturn REST-API credentials; `call-scoped`: per-call users in coturn's Redis user db. */
   TURN_MODE: env.oneOf(['rest', 'call-scoped'] as const, 'rest'),
   STUN_URLS: env.list([]),
+  /** turn: URLs (UDP and TCP) handed out with credentials. */
   TURN_URLS: env.list([]),
+  /**
+   * turns: URLs (TURN over TLS, e.g. turns:turn.example.com:5349?transport=tcp, or :443 where coturn
+   * owns that port) in the same entry: for networks that let only TLS out. Host must match coturn's cert.
+   */
+  TURNS_URLS: env.list([]),
   TURN_REALM: env.string('voip.local'),
   /** coturn's static-auth-secret (rest), or the key call-scoped passwords are derived with. */
   TURN_SECRET: env.optionalString(),
@@ -74,6 +83,12 @@ export type Config = ConfigOf<typeof configSpec>;
 
 /** The rules between variables that a single field cannot express. Throws ConfigError. */
 export function checkConfig(config: Config): Config {
+  const badTurn = config.TURN_URLS.find((u) => !/^turns?:/.test(u));
+  if (badTurn) throw new ConfigError('TURN_URLS', `must hold turn: URLs, got "${badTurn}"`);
+  const badTurns = config.TURNS_URLS.find((u) => !u.startsWith('turns:'));
+  if (badTurns) throw new ConfigError('TURNS_URLS', `must hold turns: URLs, got "${badTurns}"`);
+  if (config.TURNS_URLS.length > 0 && config.TURN_URLS.length === 0)
+    throw new ConfigError('TURNS_URLS', 'needs TURN_URLS too (turns: is the fallback, not the only way)');
   if (config.TURN_URLS.length > 0) {
     if (!config.TURN_SECRET) throw new ConfigError('TURN_SECRET', 'is required when TURN_URLS is set');
     if (config.TURN_SECRET.length < 16)

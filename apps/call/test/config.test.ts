@@ -49,4 +49,19 @@ describe('call config', () => {
       new ConfigError('TURN_REDIS_URL', 'is required when TURN_MODE=call-scoped'),
     );
   });
+
+  it('takes turns: URLs in TURNS_URLS, and names the variable holding a URL of the wrong scheme', () => {
+    const { TURN_MODE: _mode, TURN_REDIS_URL: _db, ...rest } = callScoped;
+    const turns = 'turns:turn.example.com:5349?transport=tcp';
+    expect(parseCallConfig(serviceEnv({ ...rest, TURNS_URLS: turns })).TURNS_URLS).toEqual([turns]);
+    expect(() => parseCallConfig(serviceEnv({ ...rest, TURNS_URLS: 'turn:turn.example.com:3478' }))).toThrow(
+      new ConfigError('TURNS_URLS', 'must hold turns: URLs, got "turn:turn.example.com:3478"'),
+    );
+    expect(() => parseCallConfig(serviceEnv({ ...rest, TURN_URLS: 'https://turn.example.com' }))).toThrow(
+      new ConfigError('TURN_URLS', 'must hold turn: URLs, got "https://turn.example.com"'),
+    );
+    expect(() => parseCallConfig(serviceEnv({ TURN_SECRET: rest.TURN_SECRET, TURNS_URLS: turns }))).toThrow(
+      /^config: TURNS_URLS needs TURN_URLS/,
+    );
+  });
 });

@@ -36,6 +36,13 @@ export async function buildApp(config: Config): Promise<App> {
   ])
     await app.register(routes, { prefix: '/api/users' });
   await app.register(internalRoutes);
-  if (config.STREAM_CONSUMERS) await app.register(streamConsumersPlugin, {});
+  if (config.STREAM_CONSUMERS)
+    await app.register(streamConsumersPlugin, {
+      blockMs: config.STREAM_BLOCK_MS,
+      claimIdleMs: config.STREAM_CLAIM_IDLE_MS,
+      maxDeliveries: config.STREAM_MAX_DELIVERIES,
+      outageRetryMs: config.STREAM_OUTAGE_RETRY_MS,
+      outageRetryMaxMs: config.STREAM_OUTAGE_RETRY_MAX_MS,
+    });
   return app;
 }

@@ -6,6 +6,7 @@ import {
   jwtVerifyConfigSpec,
   mongoConfigSpec,
   redisConfigSpec,
+  streamOutageConfigSpec,
 } from '@voip/kit/config';
 
 export const configSpec = {
@@ -29,5 +30,11 @@ export const configSpec = {
   SYNC_HOLE_GRACE_MS: env.int(30_000, { min: 0, max: 3_600_000 }),
   /** Consume the account and call streams (off only for tools that must not take messages). */
   STREAM_CONSUMERS: env.bool(true),
+  /** How long one XREADGROUP blocks; pending entries idle this long are claimed (dead or failing consumer). */
+  STREAM_BLOCK_MS: env.int(5000, { min: 10, max: 60_000 }),
+  STREAM_CLAIM_IDLE_MS: env.int(30_000, { min: 10 }),
+  /** Deliveries that fail on a healthy database before an entry is dead-lettered. */
+  STREAM_MAX_DELIVERIES: env.int(5, { min: 1, max: 100 }),
+  ...streamOutageConfigSpec,
 };
 export type Config = ConfigOf<typeof configSpec>;

@@ -38,16 +38,23 @@ function showError(err: unknown): void {
 }
 
 // `?ice=relay` forces media through TURN (RTCPeerConnection iceTransportPolicy 'relay'): for trying out
-// the TURN server, and for the end-to-end test that proves a relayed call works.
+// the TURN server, and for the end-to-end test that proves a relayed call works. `?ice=relay-tls` also
+// keeps only the turns: URLs (TURN over TLS), as a phone on a network that lets only TLS out would use.
+const iceMode = new URLSearchParams(location.search).get('ice');
 const rtcConfig: RTCConfiguration =
-  new URLSearchParams(location.search).get('ice') === 'relay' ? { iceTransportPolicy: 'relay' } : {};
+  iceMode === 'relay' || iceMode === 'relay-tls' ? { iceTransportPolicy: 'relay' } : {};
+const iceUrlFilter = iceMode === 'relay-tls' ? (url: string) => url.startsWith('turns:') : undefined;
 
 let myId: string | null = null;
 let callView: CallView;
 const client = new VoipClient({
   url: location.origin,
   storage: tabStorage(),
-  media: webRtcMedia({ rtcConfig, onSession: (session, call) => callView.attachSession(session, call) }),
+  media: webRtcMedia({
+    rtcConfig,
+    ...(iceUrlFilter ? { iceUrlFilter } : {}),
+    onSession: (session, call) => callView.attachSession(session, call),
+  }),
 });
 const people = new People(client);
 const contacts = new ContactsView({
@@ -175,6 +182,8 @@ client.on('session-revoked', (p) => {
 interface CandidateInfo {
   candidateType: string;
   protocol: string;
+  /** For a relay candidate, how this end reaches the TURN server: udp, tcp or tls. */
+  relayProtocol?: string;
   address: string;
   port: number;
 }
@@ -196,7 +205,13 @@ async function selectedCandidatePair(): Promise<{
   if (!pair) return null;
   const candidate = (id: string): CandidateInfo => {
     const c = stats.get(id) ?? {};
-    return { candidateType: c.candidateType, protocol: c.protocol, address: c.address, port: c.port };
+    return {
+      candidateType: c.candidateType,
+      protocol: c.protocol,
+      relayProtocol: c.relayProtocol,
+      address: c.address,
+      port: c.port,
+    };
   };
   return {
     state: pair.state,

@@ -1,11 +1,11 @@
 // Issue 6's acceptance, in a real browser: two Chromium pages load the demo through Nginx, sign up, one
 // calls the other, media flows both ways over real RTCPeerConnections (fake camera and microphone), the
 // call ends for both and lands in the history; and a call survives the caller's network going away.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Stack, startStack } from '@voip/testkit/stack';
+import { type Stack, startStack } from '@voip/dev-stack/stack';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +15,6 @@ import {
   expectMediaFlowing,
   launchChromium,
   localTracks,
-  untilApiAnswers,
   openDemo,
   openPage,
   type Person,
@@ -24,6 +23,7 @@ import {
   screenshot,
   selectedCandidatePair,
   signIn,
+  untilApiAnswers,
   waitForConnection,
 } from './support/browser.js';
 
@@ -45,7 +45,7 @@ describe('the demo in headless Chromium, through Nginx', () => {
       serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200' } },
     });
     await untilApiAnswers(stack.url);
-    browser = await launchChromium();
+    browser = await launchChromium({ trustSpki: stack.tls.spki });
   });
 
   afterEach((ctx) => {
@@ -134,6 +134,40 @@ describe('the demo in headless Chromium, through Nginx', () => {
     await frank.page.click('[data-test="hang-up"]');
     for (const p of [erin, frank])
       await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
+  });
+
+  it('relays a call through turns: (TURN over TLS) with the demo on HTTPS and signaling on WSS', async () => {
+    // The public door is HTTPS only (plain HTTP redirects), so the page and its socket are TLS.
+    expect(stack.url).toMatch(/^https:\/\/localhost:/);
+    const redirect = await fetch(`${stack.httpUrl}/`, { redirect: 'manual' });
+    expect([redirect.status, redirect.headers.get('location')]).toEqual([301, `${stack.url}/`]);
+    const [gina, hank] = await twoPeople('Gina', 'Hank', '?ice=relay-tls');
+    await connectedCall(gina, hank, 'audio');
+    for (const p of [gina, hank]) {
+      expect(p.page.url()).toMatch(/^https:/);
+      // Only the turns: URL the call service hands out (TURNS_URLS) is left: no UDP or TCP TURN to fall back on.
+      const urls = ((await rtcConfig(p))?.iceServers ?? []).flatMap((s) => [s.urls].flat());
+      expect(urls).toEqual([`turns:localhost:${stack.turn!.tlsPort}?transport=tcp`]);
+    }
+    await Promise.all([expectMediaFlowing(gina, false), expectMediaFlowing(hank, false)]);
+    for (const p of [gina, hank]) {
+      const pair = await selectedCandidatePair(p);
+      // This end reaches coturn over TLS (its relay candidate was allocated through turns:).
+      expect(pair, p.name).toMatchObject({
+        state: 'succeeded',
+        local: { candidateType: 'relay', relayProtocol: 'tls', address: '127.0.0.1' },
+        remote: { candidateType: 'relay', address: '127.0.0.1' },
+      });
+    }
+    await hank.page.click('[data-test="hang-up"]');
+    for (const p of [gina, hank])
+      await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
+    // Signaling went over WebSocket through the HTTPS server (the only one that proxies /socket.io/):
+    // Nginx logs a WebSocket when it closes, so close Gina's page and read the access log.
+    await gina.context.close();
+    await expect
+      .poll(() => readFileSync(join(stateDir, 'logs', 'nginx-access.log'), 'utf8'), { timeout: 10_000 })
+      .toMatch(/"GET \/socket\.io\/\?[^"]*transport=websocket[^"]* HTTP\/1\.1" 101 /);
   });
 
   it('signs in as a guest from the form: the header names the guest, signaling connects as a guest', async () => {

@@ -1,6 +1,8 @@
 // Events that must not be lost (call history, account lifecycle): Redis Streams. Producers XADD an
 // envelope; consumer groups read, handle, then XACK (createStreamConsumer). What a dead consumer left
 // pending is claimed by another; what cannot be parsed or keeps failing goes to the dead-letter stream.
+// A handler that fails because something it needs is away (MongoDB, Redis) is not a bad message: the
+// consumer holds the entry, pauses and retries it with back-off without spending its deliveries.
 import type { BusEventData, BusEventType } from '@voip/contracts/bus-events';
 import { streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
@@ -68,12 +70,95 @@ export type DeadLetterReason =
   | 'missing-envelope-field'
   | 'max-deliveries';
 
-export type ConsumerOutcome = 'processed' | 'failed' | 'dead-lettered' | 'skipped';
+/** `deferred`: the handler failed on an unavailable dependency; the entry is held and retried. */
+export type ConsumerOutcome = 'processed' | 'failed' | 'dead-lettered' | 'skipped' | 'deferred';
 
 export interface OutcomeInfo {
+  stream: string;
+  group: string;
   entryId: string;
   type?: string;
-  reason?: DeadLetterReason | 'unknown-type' | 'no-handler';
+  reason?: DeadLetterReason | 'unknown-type' | 'no-handler' | 'replay-for-other-group';
+}
+
+/**
+ * Thrown by a handler (or anything it calls) to say "this entry is fine, but something I need is away":
+ * the consumer then holds the entry and retries it with back-off instead of spending a delivery.
+ */
+export class DependencyUnavailableError extends Error {
+  override readonly name = 'DependencyUnavailableError';
+  constructor(
+    readonly dependency: string,
+    message = `${dependency} unavailable`,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+// Errors that say a server could not be reached or answered nothing, never that a request was wrong:
+// the MongoDB driver's and mongoose's connection errors, ioredis's, and Node's socket errors.
+const DEPENDENCY_ERROR_NAMES: Record<string, string> = {
+  MongoServerSelectionError: 'mongo',
+  MongooseServerSelectionError: 'mongo',
+  MongoNetworkError: 'mongo',
+  MongoNetworkTimeoutError: 'mongo',
+  MongoNotConnectedError: 'mongo',
+  MongoTopologyClosedError: 'mongo',
+  MongoPoolClearedError: 'mongo',
+  MongoWaitQueueTimeoutError: 'mongo',
+  MaxRetriesPerRequestError: 'redis',
+};
+const DEPENDENCY_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+const DEPENDENCY_MESSAGES: Array<[RegExp, string]> = [
+  [/before initial connection is complete|Client must be connected|Topology is closed/i, 'mongo'],
+  [/Connection is closed|Stream isn't writeable|enableOfflineQueue/i, 'redis'],
+  [/^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/, 'redis'],
+];
+
+/**
+ * Which dependency an error says is unavailable ('mongo', 'redis', or the name a
+ * DependencyUnavailableError carries), or null for an error that says nothing of the kind. Looks
+ * through `cause`, `reason` and AggregateError's `errors`.
+ */
+export function unavailableDependency(err: unknown, depth = 0): string | null {
+  if (!err || typeof err !== 'object' || depth > 4) return null;
+  if (err instanceof DependencyUnavailableError) return err.dependency;
+  const e = err as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    reason?: unknown;
+    errors?: unknown;
+  };
+  const name = typeof e.name === 'string' ? e.name : '';
+  if (name in DEPENDENCY_ERROR_NAMES) return DEPENDENCY_ERROR_NAMES[name] ?? null;
+  const message = typeof e.message === 'string' ? e.message : '';
+  for (const [pattern, dependency] of DEPENDENCY_MESSAGES) if (pattern.test(message)) return dependency;
+  if (typeof e.code === 'string' && DEPENDENCY_ERROR_CODES.has(e.code))
+    return name.startsWith('Mongo') ? 'mongo' : 'dependency';
+  for (const inner of [e.cause, e.reason, ...(Array.isArray(e.errors) ? e.errors : [])]) {
+    const found = unavailableDependency(inner, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+export interface ConsumerStatus {
+  state: 'idle' | 'running' | 'paused' | 'stopped';
+  /** Why it is paused, e.g. "paused: mongo unavailable". */
+  reason?: string;
+  /** When the pause began (epoch ms). */
+  since?: number;
 }
 
 export interface ConsumerStats {
@@ -88,7 +173,10 @@ export interface ConsumerStats {
   claimed: number;
   /** Redis errors the loop recovered from */
   errors: number;
+  /** handler retries made while a dependency was unavailable (not counted as deliveries) */
+  deferred: number;
   running: boolean;
+  paused: boolean;
 }
 
 export interface StreamConsumerOptions {
@@ -117,6 +205,22 @@ export interface StreamConsumerOptions {
   pruneIdleConsumersMs?: number;
   /** Called once per entry outcome, e.g. to bump a prom-client counter. Must not throw. */
   onOutcome?: (outcome: ConsumerOutcome, info: OutcomeInfo) => void;
+  /**
+   * Tells a handler error that means "a dependency is away" (the entry is held and retried, no delivery
+   * spent) from one that means "this entry fails" (retried via the claim loop, then dead-lettered).
+   * Returns the dependency's name or null. Default: unavailableDependency().
+   */
+  classifyError?: (err: unknown) => string | null;
+  /**
+   * A cheap health probe of what the handlers need (e.g. mongoose's readyState === 1). While it says
+   * false the consumer neither reads nor claims, and any handler failure counts as an outage.
+   */
+  isDependencyAvailable?: () => boolean | Promise<boolean>;
+  /** The probe's dependency, for the pause reason ('mongo'). */
+  dependency?: string;
+  /** First back-off while a dependency is away (ms); doubles up to outageRetryMaxMs, ±25% jitter. */
+  outageRetryMs?: number;
+  outageRetryMaxMs?: number;
 }
 
 export interface StopOptions {
@@ -129,7 +233,12 @@ export interface StreamConsumer {
   /** Finishes the in-flight message (at most timeoutMs), then closes the consumer's connection. */
   stop(opts?: StopOptions): Promise<void>;
   readonly stats: Readonly<ConsumerStats>;
+  /** running, or paused with the reason (for /ready). */
+  readonly status: Readonly<ConsumerStatus>;
 }
+
+/** The field a replayed dead letter carries: only that group handles it, the stream's other groups skip it. */
+export const REPLAY_FOR_FIELD = 'replayFor';
 
 type RawEntry = [id: string, fields: string[]];
 
@@ -156,6 +265,11 @@ export function createStreamConsumer(opts: StreamConsumerOptions): StreamConsume
     startId = '0',
     pruneIdleConsumersMs = 60 * 60_000,
     onOutcome,
+    classifyError = unavailableDependency,
+    isDependencyAvailable,
+    dependency = 'dependency',
+    outageRetryMs = 500,
+    outageRetryMaxMs = 30_000,
   } = opts;
   const claimIntervalMs = opts.claimIntervalMs ?? Math.min(claimIdleMs, blockMs);
   const log = opts.logger ?? noopLogger;
@@ -167,8 +281,11 @@ export function createStreamConsumer(opts: StreamConsumerOptions): StreamConsume
     skipped: 0,
     claimed: 0,
     errors: 0,
+    deferred: 0,
     running: false,
+    paused: false,
   };
+  let status: ConsumerStatus = { state: 'idle' };
 
   // Blocking XREADGROUP would stall every other command on a shared connection, so the consumer owns one.
   // A command that fails while Redis is away is not retried here: the loop below backs off and starts over.
@@ -187,13 +304,69 @@ export function createStreamConsumer(opts: StreamConsumerOptions): StreamConsume
   let wake: (() => void) | undefined;
   let stopped: Promise<void> | undefined;
 
-  const report = (outcome: ConsumerOutcome, info: OutcomeInfo) => {
+  const report = (outcome: ConsumerOutcome, info: Omit<OutcomeInfo, 'stream' | 'group'>) => {
     try {
-      onOutcome?.(outcome, info);
+      onOutcome?.(outcome, { stream, group, ...info });
     } catch (err) {
       log.warn({ ...ctx, err: errorMessage(err) }, 'onOutcome hook threw');
     }
   };
+
+  /** Entries of the batch being handled that this consumer still holds (kept claimed during an outage). */
+  let held: string[] = [];
+
+  function pause(reason: string) {
+    if (status.state === 'paused' && status.reason === reason) return;
+    const first = status.state !== 'paused';
+    status = { state: 'paused', reason, since: first ? Date.now() : (status.since ?? Date.now()) };
+    stats.paused = true;
+    log.warn({ ...ctx, reason }, 'stream consumer paused');
+  }
+
+  function resume() {
+    if (status.state !== 'paused') return;
+    log.info({ ...ctx, pausedMs: Date.now() - (status.since ?? Date.now()) }, 'stream consumer resumed');
+    status = { state: 'running' };
+    stats.paused = false;
+  }
+
+  /** Exponential back-off for attempt 1, 2, ...: outageRetryMs doubling up to outageRetryMaxMs, ±25% jitter. */
+  const outageDelay = (attempt: number) =>
+    Math.min(outageRetryMs * 2 ** Math.min(attempt - 1, 30), outageRetryMaxMs) * (0.75 + Math.random() / 2);
+
+  async function dependencyAvailable(): Promise<boolean> {
+    if (!isDependencyAvailable) return true;
+    try {
+      return await isDependencyAvailable();
+    } catch {
+      return false;
+    }
+  }
+
+  /** The unavailable dependency a handler error stands for, or null when the entry itself failed. */
+  async function outageOf(err: unknown): Promise<string | null> {
+    let found: string | null = null;
+    try {
+      found = classifyError(err);
+    } catch {
+      found = null;
+    }
+    if (found) return found === 'dependency' ? dependency : found;
+    return (await dependencyAvailable()) ? null : dependency;
+  }
+
+  /**
+   * Waits `ms` while keeping the held entries claimed: XCLAIM ... JUSTID resets their idle time without
+   * counting a delivery, so no other consumer takes them (and spends a delivery) while this one waits.
+   */
+  async function holdFor(ms: number) {
+    const step = Math.max(50, Math.floor(claimIdleMs / 3));
+    for (let left = ms; left > 0 && !stopping; left -= step) {
+      await sleep(Math.min(left, step));
+      if (stopping || abandoned || held.length === 0) continue;
+      await conn.xclaim(stream, group, consumer, 0, ...held, 'JUSTID').catch(() => undefined);
+    }
+  }
 
   async function ensureGroup() {
     try {
@@ -276,6 +449,14 @@ export function createStreamConsumer(opts: StreamConsumerOptions): StreamConsume
       return deadLetter(entryId, fields, parsed.reason, parsed.detail, deliveries, parsed.type);
     }
     const env = parsed.envelope;
+    const replayFor = fieldValue(fields, REPLAY_FOR_FIELD);
+    if (replayFor !== undefined && replayFor !== group) {
+      // A dead letter replayed for another group of this stream: this group handled it the first time.
+      await ack(entryId);
+      stats.skipped++;
+      report('skipped', { entryId, type: env.type, reason: 'replay-for-other-group' });
+      return;
+    }
     const handler = handlers[env.type] as StreamHandler<BusEventType> | undefined;
     if (!handler) {
       log.debug({ ...ctx, entryId, type: env.type }, 'stream event without a handler skipped');
@@ -293,21 +474,41 @@ export function createStreamConsumer(opts: StreamConsumerOptions): StreamConsume
         deliveries,
         env.type,
       );
-    try {
-      await handler(env, { stream, entryId, deliveries });
-    } catch (err) {
-      // Left pending: the claim step re-delivers it once idle for claimIdleMs, up to maxDeliveries.
-      stats.failed++;
-      log.error(
-        { ...ctx, entryId, type: env.type, eventId: env.id, deliveries, err },
-        'stream handler failed',
-      );
-      report('failed', { entryId, type: env.type });
-      return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handler(env, { stream, entryId, deliveries });
+        break;
+      } catch (err) {
+        const unavailable = stopping ? null : await outageOf(err);
+        if (unavailable === null) return handlerFailed(entryId, env, deliveries, err);
+        // Not this entry's fault: hold it (and the rest of the batch), pause and retry it here, so no
+        // delivery is spent and nothing newer overtakes it. stop() ends the wait; it then stays pending.
+        stats.deferred++;
+        pause(`paused: ${unavailable} unavailable`);
+        const retryInMs = Math.round(outageDelay(attempt));
+        log.warn(
+          { ...ctx, entryId, type: env.type, eventId: env.id, attempt, retryInMs, err: errorMessage(err) },
+          'stream handler failed on an unavailable dependency; holding the entry and retrying',
+        );
+        report('deferred', { entryId, type: env.type });
+        await holdFor(retryInMs);
+        // With a probe, the next try waits until it says the dependency is back.
+        while (!stopping && !(await dependencyAvailable())) await holdFor(outageDelay(++attempt));
+        if (stopping) return;
+      }
     }
+    resume();
     await ack(entryId);
     stats.processed++;
     report('processed', { entryId, type: env.type });
+  }
+
+  /** The entry failed on a healthy dependency: left pending, the claim step re-delivers it once idle for claimIdleMs, up to maxDeliveries. */
+  function handlerFailed(entryId: string, env: BusEnvelope, deliveries: number, err: unknown) {
+    resume();
+    stats.failed++;
+    log.error({ ...ctx, entryId, type: env.type, eventId: env.id, deliveries, err }, 'stream handler failed');
+    report('failed', { entryId, type: env.type });
   }
 
   /** Takes over entries idle for claimIdleMs (their consumer died or their handler failed) and handles them. */
@@ -333,11 +534,14 @@ export function createStreamConsumer(opts: StreamConsumerOptions): StreamConsume
     const pipe = conn.pipeline();
     for (const [id] of entries) pipe.xpending(stream, group, id, id, 1);
     const counts = (await pipe.exec()) ?? [];
+    held = entries.map(([id]) => id);
     for (const [i, [id, fields]] of entries.entries()) {
       if (stopping) break;
       const row = (counts[i]?.[1] as Array<[string, string, number, number]> | undefined)?.[0];
       await processEntry(id, fields, Number(row?.[3] ?? 1));
+      held = held.filter((h) => h !== id);
     }
+    held = [];
     return entries.length;
   }
 
@@ -382,12 +586,15 @@ return -1`;
       reading = false;
     }
     for (const [, entries] of res ?? []) {
+      held = entries.map(([id]) => id);
       for (const [id, fields] of entries) {
         // Entries read but not started stay pending and are claimed after claimIdleMs (at-least-once).
         if (stopping) return;
         await processEntry(id, fields, 1);
+        held = held.filter((h) => h !== id);
       }
     }
+    held = [];
   }
 
   function sleep(ms: number) {
@@ -405,7 +612,15 @@ return -1`;
   async function run() {
     let failures = 0;
     let nextPruneAt = 0;
+    let probeFailures = 0;
     while (!stopping) {
+      // The handlers' dependency is away: read and claim nothing (nothing would be handled) until it is back.
+      if (!(await dependencyAvailable())) {
+        pause(`paused: ${dependency} unavailable`);
+        await sleep(outageDelay(++probeFailures));
+        continue;
+      }
+      probeFailures = 0;
       try {
         if (!groupReady) await ensureGroup();
         if (Date.now() >= nextClaimAt) {
@@ -420,12 +635,15 @@ return -1`;
         if (stopping) break;
         await readNew();
         failures = 0;
+        if (status.reason === 'paused: redis unavailable') resume();
       } catch (err) {
         if (stopping) break;
         const message = errorMessage(err);
         // The stream or group was deleted under us: recreate it and carry on.
         if (/NOGROUP|no such key/i.test(message)) groupReady = false;
         stats.errors++;
+        if (unavailableDependency(err) === 'redis' || conn.status !== 'ready')
+          pause('paused: redis unavailable');
         const delay = Math.min(100 * 2 ** failures, 5000) * (0.75 + Math.random() / 2);
         failures = Math.min(failures + 1, 10);
         log.warn({ ...ctx, err: message, retryInMs: Math.round(delay) }, 'stream consumer error; retrying');
@@ -438,13 +656,19 @@ return -1`;
     get stats() {
       return { ...stats };
     },
+    get status() {
+      return { ...status };
+    },
     start() {
       if (loop || stopping) return;
       stats.running = true;
+      status = { state: 'running' };
       loop = run()
         .catch((err) => log.error({ ...ctx, err }, 'stream consumer loop ended unexpectedly'))
         .finally(() => {
           stats.running = false;
+          stats.paused = false;
+          status = { state: 'stopped' };
         });
     },
     stop(stopOpts: StopOptions = {}) {

@@ -12,10 +12,13 @@ import {
   type ConsumerOutcome,
   createStreamConsumer,
   createStreamProducer,
+  DependencyUnavailableError,
   ENTRY_FIELD,
+  REPLAY_FOR_FIELD,
   type StreamConsumer,
   type StreamConsumerOptions,
   streamBacklog,
+  unavailableDependency,
 } from '../src/streams.js';
 import { gate, waitFor } from './wait.js';
 
@@ -521,6 +524,185 @@ describe('stream consumer', () => {
     expect(await pendingOf(stream, group)).toEqual([expect.objectContaining({ consumer: 'holder' })]);
   });
 });
+
+/** An error shaped like the MongoDB driver's when no server answers (mongoose rethrows it as is). */
+function serverSelectionError() {
+  const err = new Error('Server selection timed out after 3000 ms');
+  err.name = 'MongoServerSelectionError';
+  return err;
+}
+
+describe('stream consumer while a dependency is unavailable', () => {
+  it('tells an unavailable dependency from a failing entry by the error', () => {
+    expect(unavailableDependency(serverSelectionError())).toBe('mongo');
+    expect(unavailableDependency(new Error('Connection is closed.'))).toBe('redis');
+    expect(
+      unavailableDependency(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      ),
+    ).toBe('dependency');
+    expect(unavailableDependency(new Error('wrapped', { cause: serverSelectionError() }))).toBe('mongo');
+    expect(unavailableDependency(new DependencyUnavailableError('push'))).toBe('push');
+    expect(unavailableDependency(new Error('E11000 duplicate key error'))).toBeNull();
+    expect(
+      unavailableDependency(new TypeError("Cannot read properties of undefined (reading 'x')")),
+    ).toBeNull();
+    expect(unavailableDependency('not an error')).toBeNull();
+  });
+
+  it('holds an entry whose handler fails on an unavailable dependency, without spending deliveries, until it is back', async () => {
+    const { stream, group, deadLetterStream } = names();
+    let down = true;
+    const attempts: Array<{ id: string; deliveries: number }> = [];
+    const handled: string[] = [];
+    const c = consumer({
+      stream,
+      group,
+      consumer: 'c1',
+      deadLetterStream,
+      claimIdleMs: 100,
+      maxDeliveries: 2,
+      outageRetryMs: 20,
+      outageRetryMaxMs: 80,
+      handlers: {
+        'user.registered': (env, meta) => {
+          attempts.push({ id: env.id, deliveries: meta.deliveries });
+          if (down) throw serverSelectionError();
+          handled.push(env.id);
+        },
+      },
+    });
+    // A second consumer of the group, as another instance would be: it must not take the held entries.
+    const other = consumer({
+      stream,
+      group,
+      consumer: 'c2',
+      deadLetterStream,
+      claimIdleMs: 100,
+      maxDeliveries: 2,
+      handlers: {
+        'user.registered': (env) => {
+          throw new Error(`c2 must not see ${env.id}`);
+        },
+      },
+    });
+    const producer = createStreamProducer(redis, 'auth-1');
+    // Both in one batch for c1 (c2 could win the read: wait until c1 holds them).
+    const first = await producer.append(stream, 'user.registered', registered(1));
+    const second = await producer.append(stream, 'user.registered', registered(2));
+    await waitFor(() => c.status.state === 'paused' || other.status.state === 'paused', { what: 'a pause' });
+    const holder = c.status.state === 'paused' ? c : other;
+    expect(holder.status.reason).toBe('paused: mongo unavailable');
+    // Down for many claim-idle periods and far more retries than maxDeliveries.
+    await waitFor(() => attempts.length >= 8, { what: 'retries during the outage' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await deadLetters(deadLetterStream)).toEqual([]);
+    for (const p of await pendingOf(stream, group)) expect(p.deliveries).toBe(1);
+    down = false;
+    await waitFor(() => handled.length === 2, { what: 'both entries after the outage' });
+    expect(handled).toEqual([first.envelope.id, second.envelope.id]);
+    expect(attempts.every((a) => a.deliveries === 1)).toBe(true);
+    await waitFor(async () => (await pendingOf(stream, group)).length === 0, { what: 'acks' });
+    expect(holder.status.state).toBe('running');
+    expect(await redis.exists(deadLetterStream)).toBe(0);
+    await eventually(() => expect(c.stats.deadLettered + other.stats.deadLettered).toBe(0));
+    expect(holder.stats.deferred).toBeGreaterThanOrEqual(8);
+  });
+
+  it('with a health probe, reads nothing while the dependency is down, and any failure then is an outage', async () => {
+    const { stream, group, deadLetterStream } = names();
+    let up = false;
+    let failNext = true;
+    const handled: number[] = [];
+    const c = consumer({
+      stream,
+      group,
+      consumer: 'c1',
+      deadLetterStream,
+      claimIdleMs: 100,
+      maxDeliveries: 1,
+      outageRetryMs: 20,
+      outageRetryMaxMs: 50,
+      dependency: 'db',
+      isDependencyAvailable: () => up,
+      handlers: {
+        'user.registered': (_env, meta) => {
+          if (failNext) {
+            // The dependency drops while this entry is handled: a plain error, but the probe says why.
+            failNext = false;
+            up = false;
+            throw new Error('write failed');
+          }
+          handled.push(meta.deliveries);
+        },
+      },
+    });
+    await producer().append(stream, 'user.registered', registered());
+    await waitFor(() => c.status.state === 'paused', { what: 'the pause' });
+    expect(c.status.reason).toBe('paused: db unavailable');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(failNext).toBe(true);
+    expect((await streamBacklog(redis, stream, group)).pending).toBe(0);
+    up = true;
+    await waitFor(() => !failNext, { what: 'the failing try' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.status).toMatchObject({ state: 'paused', reason: 'paused: db unavailable' });
+    expect(handled).toEqual([]);
+    up = true;
+    await waitFor(() => handled.length === 1, { what: 'the entry after the probe recovered' });
+    expect(handled).toEqual([1]);
+    expect(c.status.state).toBe('running');
+    expect(await redis.exists(deadLetterStream)).toBe(0);
+  });
+
+  it('still dead-letters an entry that fails while the dependency is healthy', async () => {
+    const { stream, group, deadLetterStream } = names();
+    const c = consumer({
+      stream,
+      group,
+      consumer: 'c1',
+      deadLetterStream,
+      claimIdleMs: 100,
+      maxDeliveries: 2,
+      isDependencyAvailable: () => true,
+      handlers: {
+        'user.registered': () => {
+          throw new TypeError('bad data the schema let through');
+        },
+      },
+    });
+    const { entryId } = await producer().append(stream, 'user.registered', registered());
+    const [letter] = await waitFor(async () => {
+      const letters = await deadLetters(deadLetterStream);
+      return letters.length > 0 ? letters : null;
+    });
+    expect(letter).toMatchObject({ reason: 'max-deliveries', entryId });
+    expect(c.status.state).toBe('running');
+  });
+
+  it('handles a replayed entry only in the group it is replayed for', async () => {
+    const { stream, deadLetterStream } = names();
+    const seen: Record<string, string[]> = { a: [], b: [] };
+    for (const group of ['a', 'b'])
+      consumer({
+        stream,
+        group,
+        consumer: 'c1',
+        deadLetterStream,
+        handlers: { 'user.registered': (env) => void seen[group]!.push(env.id) },
+      });
+    const env = createEnvelope('user.registered', registered(), 'auth-1');
+    await redis.xadd(stream, '*', ENTRY_FIELD, JSON.stringify(env), REPLAY_FOR_FIELD, 'b');
+    await waitFor(() => seen.b!.length === 1, { what: 'group b' });
+    await waitFor(
+      async () =>
+        (await pendingOf(stream, 'a')).length === 0 && (await streamBacklog(redis, stream, 'a')).lag === 0,
+    );
+    expect(seen).toEqual({ a: [], b: [env.id] });
+  });
+});
+
+const producer = () => createStreamProducer(redis, 'auth-1');
 
 describe('streamBacklog', () => {
   it('reports pending and lag of a group, and a missing stream or group as not existing', async () => {

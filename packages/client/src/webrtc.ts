@@ -9,6 +9,11 @@ export interface WebRtcOptions {
   getLocalStream?: (call: Call) => Promise<MediaStream>;
   /** Merged into the RTCPeerConnection configuration (e.g. `iceTransportPolicy: 'relay'`). */
   rtcConfig?: RTCConfiguration;
+  /**
+   * Keeps only the server-given ICE URLs this returns true for (e.g. `(u) => u.startsWith('turns:')` to
+   * try TURN over TLS alone); an entry left with no URL is dropped. Default: all of them.
+   */
+  iceUrlFilter?: (url: string) => boolean;
   /** How long ICE may stay `disconnected` before an ICE restart; default 3 s. */
   disconnectedGraceMs?: number;
   /** Called with each session as it is created, to subscribe to its events. */
@@ -168,8 +173,16 @@ export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements Media
   }
 
   async #create(): Promise<RTCPeerConnection> {
-    const iceServers = await this.call.iceServers;
-    const pc = new RTCPeerConnection({ ...this.#opts.rtcConfig, iceServers: [...iceServers, ...(this.#opts.rtcConfig?.iceServers ?? [])] });
+    const keep = this.#opts.iceUrlFilter;
+    const iceServers = (await this.call.iceServers).flatMap((server) => {
+      if (!keep) return [server];
+      const urls = [server.urls].flat().filter(keep);
+      return urls.length ? [{ ...server, urls }] : [];
+    });
+    const pc = new RTCPeerConnection({
+      ...this.#opts.rtcConfig,
+      iceServers: [...iceServers, ...(this.#opts.rtcConfig?.iceServers ?? [])],
+    });
     this.pc = pc;
     pc.onicecandidate = (e) => {
       if (this.#closed) return;

@@ -111,6 +111,15 @@ export const baseConfigSpec = {
 };
 export const redisConfigSpec = { REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis', 'rediss']) };
 export const mongoConfigSpec = { MONGODB_URI: env.url(undefined, ['mongodb', 'mongodb+srv']) };
+/**
+ * Stream consumers while a dependency (MongoDB, Redis) is away: they pause and retry the entry in hand
+ * after STREAM_OUTAGE_RETRY_MS, doubling up to STREAM_OUTAGE_RETRY_MAX_MS (±25% jitter), spending no
+ * deliveries; only entries that fail on a healthy dependency are dead-lettered.
+ */
+export const streamOutageConfigSpec = {
+  STREAM_OUTAGE_RETRY_MS: env.int(500, { min: 10, max: 60_000 }),
+  STREAM_OUTAGE_RETRY_MAX_MS: env.int(30_000, { min: 10, max: 10 * 60_000 }),
+};
 export const jwtVerifyConfigSpec = {
   /** PEM public key(s); several separated by blank lines during a key rotation. Or *_FILE. */
   JWT_PUBLIC_KEY: env.optionalString(),

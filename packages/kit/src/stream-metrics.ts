@@ -1,10 +1,49 @@
-// Stream backlog as Prometheus gauges, so an alert fires when a consumer group falls behind or dies:
-// bus_stream_pending (delivered, not acked) and bus_stream_lag (not yet delivered) per stream and group.
-// Read from XINFO GROUPS when scraped; a service registers the groups it consumes:
-//   registerStreamBacklogGauges(app.metrics, app.redis, [{ stream: streams.callEvents, group: 'call-history' }])
+// Stream consumers as Prometheus metrics and /ready checks, so an alert fires when a consumer group falls
+// behind, dies or writes a dead letter, and /ready says when one is paused:
+// - bus_stream_pending (delivered, not acked) and bus_stream_lag (not yet delivered) per stream and group,
+//   read from XINFO GROUPS when scraped: registerStreamBacklogGauges(app.metrics, app.redis, groups);
+// - bus_dead_letters_total{stream, group, reason}: countDeadLetters(app.metrics) as (part of) onOutcome;
+// - watchConsumerReadiness(app.readiness, 'history-consumer', consumer): /ready 503 with
+//   "paused: mongo unavailable" while the consumer waits for a dependency.
+import type { ConsumerOutcome, OutcomeInfo, StreamConsumer } from '@voip/bus/streams';
 import { streamBacklog } from '@voip/bus/streams';
 import type { Redis } from 'ioredis';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+import type { ReadinessCheck } from './app.js';
+
+const DEAD_LETTERS = 'bus_dead_letters_total';
+
+/**
+ * An onOutcome hook that counts dead letters written, by stream, group and reason (all from closed sets:
+ * no entry ids or types). One counter per registry, shared by every consumer of the service.
+ */
+export function countDeadLetters(registry: Registry): (outcome: ConsumerOutcome, info: OutcomeInfo) => void {
+  const counter =
+    (registry.getSingleMetric(DEAD_LETTERS) as Counter<'stream' | 'group' | 'reason'> | undefined) ??
+    new Counter({
+      name: DEAD_LETTERS,
+      help: 'Stream entries moved to the dead-letter stream, by source stream, consumer group and reason',
+      labelNames: ['stream', 'group', 'reason'] as const,
+      registers: [registry],
+    });
+  return (outcome, info) => {
+    if (outcome === 'dead-lettered')
+      counter.inc({ stream: info.stream, group: info.group, reason: info.reason ?? 'unknown' });
+  };
+}
+
+/** A /ready check that fails with the consumer's pause reason ("paused: mongo unavailable") while paused. */
+export function watchConsumerReadiness(
+  readiness: Map<string, ReadinessCheck>,
+  name: string,
+  consumer: Pick<StreamConsumer, 'status'>,
+) {
+  readiness.set(name, () => {
+    const { state, reason } = consumer.status;
+    if (state === 'paused') throw new Error(reason ?? 'paused');
+  });
+}
 
 export interface ConsumedGroup {
   stream: string;

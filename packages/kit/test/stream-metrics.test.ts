@@ -1,12 +1,18 @@
 // The backlog gauges follow XINFO GROUPS of a real Redis: entries not yet read are lag, read but
 // unacked are pending.
+
+import type { ConsumerStatus } from '@voip/bus/streams';
 import { createStreamProducer } from '@voip/bus/streams';
 import { redisUrl } from '@voip/testkit/env';
 import { uniqueName } from '@voip/testkit/servers';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { registerStreamBacklogGauges } from '../src/stream-metrics.js';
+import {
+  countDeadLetters,
+  registerStreamBacklogGauges,
+  watchConsumerReadiness,
+} from '../src/stream-metrics.js';
 
 const redis = new Redis(redisUrl());
 afterAll(() => redis.quit());
@@ -37,5 +43,39 @@ describe('registerStreamBacklogGauges', () => {
     const text = await registry.metrics();
     expect(text).toContain(`bus_stream_pending{stream="${stream}",group="${group}"} 2`);
     expect(text).toContain(`bus_stream_lag{stream="${stream}",group="${group}"} 1`);
+  });
+});
+
+describe('countDeadLetters', () => {
+  it('counts dead-lettered outcomes by stream, group and reason, one counter per registry', async () => {
+    const registry = new Registry();
+    const a = countDeadLetters(registry);
+    const b = countDeadLetters(registry);
+    const info = { stream: 'voip:stream:call-events', group: 'call-history', entryId: '1-0' };
+    a('processed', info);
+    a('dead-lettered', { ...info, reason: 'max-deliveries' });
+    b('dead-lettered', { ...info, reason: 'max-deliveries' });
+    b('dead-lettered', { ...info, reason: 'invalid-json' });
+    const text = await registry.metrics();
+    expect(text).toContain(
+      'bus_dead_letters_total{stream="voip:stream:call-events",group="call-history",reason="max-deliveries"} 2',
+    );
+    expect(text).toContain('reason="invalid-json"} 1');
+  });
+});
+
+describe('watchConsumerReadiness', () => {
+  it("fails the named check with the consumer's pause reason while it is paused", async () => {
+    const readiness = new Map<string, () => Promise<void> | void>();
+    let status: ConsumerStatus = { state: 'running' };
+    watchConsumerReadiness(readiness, 'history-consumer', {
+      get status() {
+        return status;
+      },
+    });
+    const check = readiness.get('history-consumer')!;
+    expect(() => check()).not.toThrow();
+    status = { state: 'paused', reason: 'paused: mongo unavailable', since: Date.now() };
+    expect(() => check()).toThrow('paused: mongo unavailable');
   });
 });

@@ -1,7 +1,9 @@
 // Call history that is never lost: consumer group "call-history" on the call-events stream. Each event is
 // written with an idempotent upsert by callId (a re-delivery changes nothing), the entry is acked only
 // after the write, so a call that ended while this service was down is recorded when it comes back; what
-// cannot be parsed goes to the dead-letter stream (the bus consumer does that). call.ended also settles a
+// cannot be parsed goes to the dead-letter stream (the bus consumer does that). While MongoDB is away
+// (isDependencyAvailable, and the driver's connection errors) the consumer pauses and retries the entry
+// in hand with back-off, spending no deliveries: an outage of any length loses no history. call.ended also settles a
 // wake-up push still `pending` as `failed` (so a push whose instance died does not stay pending forever)
 // and revokes the call's TURN users in call-scoped mode.
 import { createStreamConsumer, type StreamConsumer, type StreamConsumerOptions } from '@voip/bus/streams';
@@ -22,6 +24,10 @@ export interface HistoryConsumerOptions {
   blockMs?: number;
   claimIdleMs?: number;
   maxDeliveries?: number;
+  /** Health probe of the database (mongoose readyState === 1). */
+  isDependencyAvailable?: () => boolean;
+  outageRetryMs?: number;
+  outageRetryMaxMs?: number;
   onOutcome?: StreamConsumerOptions['onOutcome'];
   /** Told of every final record written and every repeat (metrics, tests). */
   onEnded?: (callId: string, result: 'recorded' | 'duplicate') => void;
@@ -39,6 +45,10 @@ export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsu
     ...(opts.claimIdleMs !== undefined ? { claimIdleMs: opts.claimIdleMs } : {}),
     ...(opts.maxDeliveries !== undefined ? { maxDeliveries: opts.maxDeliveries } : {}),
     ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+    ...(opts.isDependencyAvailable ? { isDependencyAvailable: opts.isDependencyAvailable } : {}),
+    ...(opts.outageRetryMs !== undefined ? { outageRetryMs: opts.outageRetryMs } : {}),
+    ...(opts.outageRetryMaxMs !== undefined ? { outageRetryMaxMs: opts.outageRetryMaxMs } : {}),
+    dependency: 'mongo',
     handlers: {
       'call.created': async ({ data }) => {
         await calls.recordCreated({

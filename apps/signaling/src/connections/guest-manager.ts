@@ -4,6 +4,7 @@
 // housekeeping (`guest.deleted` on the account stream) are disconnected and forgotten on every instance.
 import { createStreamConsumer, type StreamConsumer } from '@voip/bus/streams';
 import { keys, streams } from '@voip/contracts/redis-keys';
+import { countDeadLetters } from '@voip/kit/stream-metrics';
 import { unattendedCalls } from '../calls/call-devices.js';
 import type { Signaling } from '../realtime/context.js';
 import { userRoom } from '../realtime/rooms.js';
@@ -251,6 +252,7 @@ export function startGuestManager(ctx: Signaling): GuestManager {
     consumer: me,
     logger: app.log,
     handlers: { 'guest.deleted': (env) => removeGuests(env.data.guestIds) },
+    onOutcome: countDeadLetters(app.metrics),
   });
   consumer.start();
 

@@ -1,10 +1,16 @@
 // The durable inputs of the user service: account events (group "user-service": profiles, guest
 // removal) and call events (group "user-sync": call entries of the sync feed). Redis Streams with
 // consumer groups, so nothing appended while this service was down is lost, and each instance takes
-// its share; handlers are idempotent because an entry can be delivered again after a crash.
+// its share; handlers are idempotent because an entry can be delivered again after a crash. While MongoDB
+// is away both pause and retry the entry in hand with back-off (no delivery spent, nothing dead-lettered);
+// /ready names the paused consumer ("account-events-consumer": "paused: mongo unavailable").
 import { createStreamConsumer, type StreamConsumer } from '@voip/bus/streams';
 import { streams } from '@voip/contracts/redis-keys';
-import { registerStreamBacklogGauges } from '@voip/kit/stream-metrics';
+import {
+  countDeadLetters,
+  registerStreamBacklogGauges,
+  watchConsumerReadiness,
+} from '@voip/kit/stream-metrics';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
@@ -15,9 +21,12 @@ export const ACCOUNT_EVENTS_GROUP = 'user-service';
 export const CALL_EVENTS_GROUP = 'user-sync';
 
 export interface StreamConsumerPluginOptions {
-  /** Overrides for tests (short claim times). */
+  /** From the config (STREAM_*), short in tests. */
   claimIdleMs?: number;
   blockMs?: number;
+  maxDeliveries?: number;
+  outageRetryMs?: number;
+  outageRetryMaxMs?: number;
 }
 
 declare module 'fastify' {
@@ -40,7 +49,13 @@ export const streamConsumersPlugin = fp(
       logger: app.log,
       ...(opts.claimIdleMs !== undefined ? { claimIdleMs: opts.claimIdleMs } : {}),
       ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
+      ...(opts.maxDeliveries !== undefined ? { maxDeliveries: opts.maxDeliveries } : {}),
+      ...(opts.outageRetryMs !== undefined ? { outageRetryMs: opts.outageRetryMs } : {}),
+      ...(opts.outageRetryMaxMs !== undefined ? { outageRetryMaxMs: opts.outageRetryMaxMs } : {}),
+      dependency: 'mongo',
+      isDependencyAvailable: () => app.mongo.readyState === 1,
     };
+    const deadLetters = countDeadLetters(app.metrics);
     const domain = app.domain;
     const consumers = [
       createStreamConsumer({
@@ -52,20 +67,28 @@ export const streamConsumersPlugin = fp(
           'guest.created': (e) => applyAccountEvent(domain, e),
           'guest.deleted': (e) => applyAccountEvent(domain, e),
         },
-        onOutcome: (outcome) => outcomes.inc({ stream: 'account-events', outcome }),
+        onOutcome: (outcome, info) => {
+          outcomes.inc({ stream: 'account-events', outcome });
+          deadLetters(outcome, info);
+        },
       }),
       createStreamConsumer({
         ...common,
         stream: streams.callEvents,
         group: CALL_EVENTS_GROUP,
         handlers: { 'call.ended': (e) => recordCallEnded(domain, e.data) },
-        onOutcome: (outcome) => outcomes.inc({ stream: 'call-events', outcome }),
+        onOutcome: (outcome, info) => {
+          outcomes.inc({ stream: 'call-events', outcome });
+          deadLetters(outcome, info);
+        },
       }),
     ];
     registerStreamBacklogGauges(app.metrics, app.redis, [
       { stream: streams.accountEvents, group: ACCOUNT_EVENTS_GROUP },
       { stream: streams.callEvents, group: CALL_EVENTS_GROUP },
     ]);
+    watchConsumerReadiness(app.readiness, 'account-events-consumer', consumers[0]!);
+    watchConsumerReadiness(app.readiness, 'sync-consumer', consumers[1]!);
     app.decorate('streamConsumers', consumers);
     app.addHook('onReady', async () => {
       for (const c of consumers) c.start();

@@ -10,7 +10,11 @@ export const CHROMIUM = process.env.VOIP_CHROMIUM ?? '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery';
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results');
 
-export async function launchChromium(): Promise<Browser> {
+/**
+ * `trustSpki`: the stack's `tls.spki`, so Chromium accepts the local CA's certificate on HTTPS, WSS and
+ * turns: (its verifier skips the chain check for a certificate with that key, and only for it).
+ */
+export async function launchChromium(opts: { trustSpki?: string } = {}): Promise<Browser> {
   // launch() gives every run a fresh, temporary user data dir.
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -27,6 +31,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-quic',
       // Real host addresses in ICE candidates (no .local mDNS names nobody here can resolve).
       '--disable-features=WebRtcHideLocalIpsWithMdns',
+      ...(opts.trustSpki ? [`--ignore-certificate-errors-spki-list=${opts.trustSpki}`] : []),
     ],
   });
 }
@@ -142,7 +147,7 @@ export async function expectMediaFlowing(p: Person, withVideo: boolean): Promise
 
 export interface CandidatePair {
   state: string;
-  local: { candidateType: string; protocol: string; address: string; port: number };
+  local: { candidateType: string; protocol: string; relayProtocol?: string; address: string; port: number };
   remote: { candidateType: string; protocol: string; address: string; port: number };
 }
 /** The ICE candidate pair the page's peer connection uses now (getStats). */

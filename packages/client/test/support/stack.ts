@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Stack, type StackOptions, startStack } from '@voip/testkit/stack';
+import { type Stack, type StackOptions, startStack } from '@voip/dev-stack/stack';
 
 export interface TestStack extends Stack {
   dispose(): Promise<void>;

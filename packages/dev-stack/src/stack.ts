@@ -1,12 +1,15 @@
-// Starts the whole system as real processes: Redis, a MongoDB-compatible server, coturn, every built
-// service (N signaling instances) and Nginx in front. scripts/dev uses it to run the stack for people;
-// the e2e tests use it to drive the stack only through Nginx's port, as the Android app does.
+// Starts the whole system as real processes: Redis, a MongoDB-compatible server, coturn (TURN over UDP,
+// TCP and TLS), every built service (N signaling instances) and Nginx in front (HTTPS and WSS with the
+// local CA's certificate, HTTP redirecting). `scripts/dev --detach` uses it to run the stack for people;
+// the e2e, client and browser tests use it to drive the stack only through Nginx's port, as the Android
+// app does.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitForPort } from './servers.js';
+import { freePort, waitForPort } from '@voip/testkit/servers';
+import { ensureLocalTls, type LocalTls, trustCaInProcess } from './tls.js';
 
 export const SERVICE_NAMES = ['auth', 'user', 'call', 'signaling', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -37,7 +40,20 @@ export interface StackOptions {
   turnMode?: TurnMode;
   /** Fixed ports (dev); anything not given gets a free port. */
   ports?: Partial<
-    Record<'nginx' | 'redis' | 'mongo' | 'turn' | 'gateway' | 'auth' | 'user' | 'call' | 'signaling', number>
+    Record<
+      | 'nginx'
+      | 'nginxHttp'
+      | 'redis'
+      | 'mongo'
+      | 'turn'
+      | 'turnTls'
+      | 'gateway'
+      | 'auth'
+      | 'user'
+      | 'call'
+      | 'signaling',
+      number
+    >
   >;
   /** Use these servers instead of starting Redis / MongoDB. */
   redisUrl?: string;
@@ -51,6 +67,11 @@ export interface StackOptions {
   watch?: boolean;
   /** Start children in their own process group and let them outlive this process. */
   detached?: boolean;
+  /**
+   * Make this process trust the stack's local CA (fetch, https, ws, socket.io-client), so a test can
+   * use `stack.url` as it is. Default true.
+   */
+  trustCa?: boolean;
   /** How long to wait for each service's /ready. */
   readyTimeoutMs?: number;
   onProgress?: (line: string) => void;
@@ -66,12 +87,24 @@ export interface StackProcess {
 }
 
 export interface Stack {
-  /** Nginx's base URL (the public door), or the gateway's when nginx is off. */
+  /**
+   * The public base URL: Nginx over HTTPS (`https://localhost:PORT`, WSS on the same port), or the
+   * gateway's plain-HTTP URL when nginx is off.
+   */
   url: string;
+  /** Nginx's plain-HTTP port, which only redirects to `url` (and serves ACME challenges). */
+  httpUrl?: string;
+  /**
+   * The local CA and the certificate Nginx and coturn serve: `tls.caFile` is what a client trusts
+   * (NODE_EXTRA_CA_CERTS for a child process, `ca` for Java/Android), `tls.spki` the hash Chromium's
+   * --ignore-certificate-errors-spki-list takes.
+   */
+  tls: LocalTls;
   redisUrl: string;
   mongoUri: string;
   internalToken: string;
-  turn?: { port: number; secret: string; realm: string; mode: TurnMode };
+  /** coturn: `port` for turn: over UDP and TCP, `tlsPort` for turns: (TLS over TCP). */
+  turn?: { port: number; tlsPort: number; secret: string; realm: string; mode: TurnMode };
   processes: StackProcess[];
   service(name: ServiceName, index?: number): StackProcess;
   /** SIGTERM one process and wait for it to exit. */
@@ -172,6 +205,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     return p !== undefined ? p + offset : freePort();
   };
   const secrets = ensureSecrets(state);
+  const tlsFiles = ensureLocalTls(state);
+  if (opts.trustCa ?? true) trustCaInProcess(tlsFiles.caFile);
   const running: { spec: Spec; child: ChildProcess }[] = [];
 
   const launch = (spec: Spec) => {
@@ -285,6 +320,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (opts.coturn ?? true) {
       if (which('turnserver')) {
         const p = await port('turn');
+        const tlsPort = await port('turnTls');
         const realm = 'voip.local';
         const logFile = join(logs, 'coturn.log');
         mkdirSync(join(state, 'coturn'), { recursive: true });
@@ -297,6 +333,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             ...process.env,
             TURN_MODE: turnMode,
             TURN_PORT: String(p),
+            TURN_TLS_PORT: String(tlsPort),
+            TURN_CERT: tlsFiles.certFile,
+            TURN_PKEY: tlsFiles.keyFile,
             TURN_REALM: realm,
             TURN_SECRET: secrets.turnSecret,
             TURN_REDIS_URL: turnRedisUrl,
@@ -308,13 +347,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           url: `turn:127.0.0.1:${p}`,
           logFile,
         });
-        await waitForPort(p, 15_000).catch((err) => {
+        await Promise.all([waitForPort(p, 15_000), waitForPort(tlsPort, 15_000)]).catch((err) => {
           throw new Error(
             `coturn did not start (${child.exitCode ?? 'running'}): see ${logFile}: ${err.message}`,
           );
         });
-        turn = { port: p, secret: secrets.turnSecret, realm, mode: turnMode };
-        progress(`coturn     turn:127.0.0.1:${p} (${turnMode})`);
+        turn = { port: p, tlsPort, secret: secrets.turnSecret, realm, mode: turnMode };
+        progress(`coturn     turn:127.0.0.1:${p}, turns:localhost:${tlsPort} (${turnMode})`);
       } else progress('coturn     not installed: skipped (run ./scripts/setup)');
     }
 
@@ -343,6 +382,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ...(turn
         ? {
             TURN_URLS: `turn:127.0.0.1:${turn.port}?transport=udp,turn:127.0.0.1:${turn.port}?transport=tcp`,
+            // By name: a TLS client checks the certificate against the host it was given.
+            TURNS_URLS: `turns:localhost:${turn.tlsPort}?transport=tcp`,
             STUN_URLS: `stun:127.0.0.1:${turn.port}`,
             TURN_MODE: turn.mode,
             TURN_SECRET: turn.secret,
@@ -396,12 +437,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     // Nginx, the one public door.
     let publicUrl = urlOf('gateway')[0] ?? '';
+    let httpUrl: string | undefined;
     if (opts.nginx ?? true) {
       const bin = which('nginx');
       if (!bin) throw new Error('nginx not found: run ./scripts/setup');
       const p = await port('nginx');
+      const httpPort = await port('nginxHttp');
       const dir = join(state, 'nginx');
       mkdirSync(join(dir, 'tmp'), { recursive: true });
+      mkdirSync(join(dir, 'acme'), { recursive: true });
       chmodSync(dir, 0o755);
       const template = readFileSync(join(root, 'infra', 'nginx', 'voip.conf.template'), 'utf8');
       const servers = (s: ServiceName) =>
@@ -416,6 +460,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         join(dir, 'voip.conf'),
         template
           .replaceAll('@@VOIP_PORT@@', String(p))
+          .replaceAll('@@HTTP_PORT@@', String(httpPort))
+          .replaceAll('@@HTTPS_PORT_SUFFIX@@', p === 443 ? '' : `:${p}`)
+          .replaceAll('@@TLS_CERT@@', tlsFiles.certFile)
+          .replaceAll('@@TLS_KEY@@', tlsFiles.keyFile)
+          .replaceAll('@@ACME_ROOT@@', join(dir, 'acme'))
+          // No HSTS on localhost: browsers would then refuse plain HTTP on every localhost port.
+          .replaceAll('@@HSTS@@', '')
           .replaceAll('@@GATEWAY_SERVERS@@', servers('gateway') || 'server 127.0.0.1:1 down;')
           .replaceAll('@@SIGNALING_SERVERS@@', servers('signaling') || 'server 127.0.0.1:1 down;')
           .replaceAll('@@WEB_ROOT@@', webRoot),
@@ -423,7 +474,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const isRoot = process.getuid?.() === 0;
       writeFileSync(
         join(dir, 'nginx.conf'),
-        `# Generated by packages/testkit/src/stack.ts — edit infra/nginx/voip.conf.template instead.
+        `# Generated by packages/dev-stack/src/stack.ts — edit infra/nginx/voip.conf.template instead.
 ${isRoot ? 'user root;' : ''}
 worker_processes 1;
 pid ${join(dir, 'nginx.pid')};
@@ -458,16 +509,17 @@ http {
         ],
         env: process.env,
         port: p,
-        url: `http://127.0.0.1:${p}`,
+        url: `https://localhost:${p}`,
         logFile: join(logs, 'nginx.log'),
       });
-      await waitForPort(p, 15_000).catch((err) => {
+      await Promise.all([waitForPort(p, 15_000), waitForPort(httpPort, 15_000)]).catch((err) => {
         throw new Error(
           `nginx did not start (${child.exitCode ?? 'running'}): see ${join(logs, 'nginx-error.log')}: ${err.message}`,
         );
       });
-      publicUrl = `http://127.0.0.1:${p}`;
-      progress(`nginx      ${publicUrl}`);
+      publicUrl = `https://localhost:${p}`;
+      httpUrl = `http://localhost:${httpPort}`;
+      progress(`nginx      ${publicUrl} (CA ${tlsFiles.caFile}; ${httpUrl} redirects)`);
     }
 
     const find = (name: string, index = 0) => {
@@ -485,6 +537,8 @@ http {
     });
     const stack: Stack = {
       url: publicUrl,
+      ...(httpUrl ? { httpUrl } : {}),
+      tls: tlsFiles,
       redisUrl,
       mongoUri,
       internalToken: secrets.internalToken,
@@ -506,7 +560,12 @@ http {
     writeFileSync(
       join(state, 'stack.json'),
       JSON.stringify(
-        { url: publicUrl, processes: running.map(asProcess), startedAt: new Date().toISOString() },
+        {
+          url: publicUrl,
+          caFile: tlsFiles.caFile,
+          processes: running.map(asProcess),
+          startedAt: new Date().toISOString(),
+        },
         null,
         2,
       ),
