@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Each file starts its own whole stack (Redis, a MongoDB-compatible server, coturn, every service, Nginx)
-// through @voip/testkit/stack and attacks it through Nginx's port. Files run one at a time: a stack is heavy.
+// through @voip/dev-stack/stack and attacks it through Nginx's port. Files run one at a time: a stack is heavy.
 export default defineConfig({
   test: {
     testTimeout: 90_000,

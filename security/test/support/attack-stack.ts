@@ -1,15 +1,15 @@
-// The stack under attack and the attacker's tools: the whole system started by @voip/testkit/stack with
-// Nginx in front (real Redis, MongoDB-compatible server, coturn, every service), HTTP and Socket.io
+// The stack under attack and the attacker's tools: the whole system started by @voip/dev-stack/stack with
+// Nginx in front (HTTPS and WSS with the stack's local CA, which this process trusts) (real Redis, MongoDB-compatible server, coturn, every service), HTTP and Socket.io
 // clients that talk only to Nginx's port from a chosen loopback source address (Nginx, and so every
 // per-address limit, sees 127.0.0.x), and a record of every secret the run handled so the logs can be
 // searched for them at the end.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientToServerEvents, ServerToClientEvents } from '@voip/contracts/socket';
-import { type Stack, type StackOptions, startStack } from '@voip/testkit/stack';
+import { type Stack, type StackOptions, startStack } from '@voip/dev-stack/stack';
 import { io, type Socket } from 'socket.io-client';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -82,8 +82,15 @@ export async function startAttackStack(options: Partial<StackOptions> = {}): Pro
     nginx: true,
     logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'info',
     ...options,
+    // The gateway probes its upstreams as they start and may first see them down: probe often.
+    serviceEnv: {
+      ...options.serviceEnv,
+      gateway: { HEALTH_CHECK_INTERVAL_MS: '200', ...options.serviceEnv?.gateway },
+    },
   });
-  const base = stack.url;
+  // 127.0.0.1 rather than `localhost` (which may resolve to ::1): requests leave from 127.0.x.y addresses.
+  // The certificate names 127.0.0.1 too.
+  const base = stack.url.replace('//localhost:', '//127.0.0.1:');
   const baseUrl = new URL(base);
   const secrets = new Map<string, string>();
   const remember = (what: string, value: string | undefined) => {
@@ -92,10 +99,9 @@ export async function startAttackStack(options: Partial<StackOptions> = {}): Pro
   };
   remember('internal token', stack.internalToken);
   remember('TURN secret', stack.turn?.secret);
-  remember(
-    'JWT private key',
-    readFileSync(join(stateDir, 'secrets', 'jwt-private.pem'), 'utf8').split('\n')[1],
-  );
+  const pemLine = (file: string) => readFileSync(file, 'utf8').split('\n')[1];
+  remember('JWT private key', pemLine(join(stateDir, 'secrets', 'jwt-private.pem')));
+  remember('TLS private key', pemLine(stack.tls.keyFile));
 
   const nextAddress = () => {
     const n = addressCounter++;
