@@ -3,8 +3,9 @@
 // (fast-check) of every REST route and every socket event from the contracts, against the running
 // stack. The rules: never a 5xx, never a crash or an unhandled rejection, every refusal in API.md's shape.
 import { type PublicRoute, publicRoutes } from '@voip/contracts/public-routes';
-import { ClientEventSchemas } from '@voip/contracts/socket';
+import { ClientEventSchemas, HandshakeAuth } from '@voip/contracts/socket';
 import fc from 'fast-check';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Hints, HOSTILE_KEYS, hostile, hostileQuery, valid, withKey } from './support/arbitrary.js';
 import {
@@ -331,6 +332,85 @@ describe('input attacks', () => {
         expect(socket.connected).toBe(true);
         socket.disconnect();
       }
+    });
+
+    it('the handshake auth: refused with a connect_error code of API.md, never a hang or a crash', async () => {
+      const codes = ['UNAUTHORIZED', 'TOKEN_EXPIRED', 'RATE_LIMITED', 'SESSION_REVOKED', 'OVERLOADED'];
+      await fc.assert(
+        fc.asyncProperty(hostile(HandshakeAuth, { token: [other.accessToken] }), async (auth) => {
+          const socket = io(as.base, {
+            path: '/socket.io',
+            transports: ['websocket'],
+            reconnection: false,
+            forceNew: true,
+            timeout: 20_000,
+            auth: (auth && typeof auth === 'object' && !Array.isArray(auth)
+              ? auth
+              : { token: auth }) as object,
+            localAddress: as.nextAddress(),
+          } as Parameters<typeof io>[1]);
+          try {
+            const outcome = await new Promise<{ ok: true } | { ok: false; code?: string; message: string }>(
+              (resolve) => {
+                socket.once('connect', () => resolve({ ok: true }));
+                socket.once('connect_error', (err) =>
+                  resolve({
+                    ok: false,
+                    code: (err as { data?: { code?: string } }).data?.code,
+                    message: err.message,
+                  }),
+                );
+              },
+            );
+            if (outcome.ok) expect((auth as { token?: unknown }).token).toBe(other.accessToken);
+            else expect(codes, outcome.message).toContain(outcome.code);
+          } finally {
+            socket.disconnect();
+          }
+        }),
+        { numRuns: RUNS, endOnFailure: true },
+      );
+    });
+
+    it('malformed engine.io and Socket.io packets over long-polling get a 4xx, never a 5xx', async () => {
+      const polling = (method: string, query: string, rawBody?: string) =>
+        as.http(method, `/socket.io/?EIO=4&transport=polling${query}`, {
+          from: other.from,
+          ...(rawBody !== undefined
+            ? { rawBody, headers: { 'content-type': 'text/plain;charset=UTF-8' } }
+            : {}),
+        });
+      const open = await polling('GET', '');
+      expect(open.status, open.text).toBe(200);
+      const sid = JSON.parse(open.text.slice(1)).sid as string;
+      for (const body of [
+        'xyz',
+        '4',
+        '40{"token":1}',
+        '42["call-user",',
+        '42["heartbeat",{}]',
+        '4\u001e4\u001e4',
+        '\u001e'.repeat(5000),
+        `42["renegotiate",${'['.repeat(5000)}${']'.repeat(5000)}]`,
+        '4'.repeat(200 * 1024),
+      ]) {
+        const res = await polling('POST', `&sid=${sid}`, body);
+        expect(res.status, `${body.slice(0, 40)}: ${res.text.slice(0, 200)}`).toBeLessThan(500);
+      }
+      for (const query of [
+        '&sid=nope',
+        '&sid=',
+        `&sid=${'s'.repeat(5000)}`,
+        '&EIO=9',
+        '&transport=flash&sid=x',
+      ]) {
+        const res = await polling('GET', query);
+        expect(res.status, `${query.slice(0, 40)}: ${res.text.slice(0, 200)}`).toBeLessThan(500);
+      }
+      // A fresh, well-behaved socket from the same address is still served.
+      const socket = await as.connect(other, { from: other.from });
+      expect(await socket.timeout(20_000).emitWithAck('heartbeat', {})).toMatchObject({ ok: true });
+      socket.disconnect();
     });
 
     it('unknown events, events without an ack and odd argument lists', async () => {
