@@ -39,6 +39,10 @@ export const keys = {
   callCandidates: (callId: string) => `${ns}:call-candidates:${callId}`,
   /** list: signaling messages queued for a reconnecting client. */
   pending: (userId: string, clientId: string) => `${ns}:pending:${userId}:${clientId}`,
+  /** string (integer): the bytes held in pending(userId, clientId), written with it and with its TTL. */
+  pendingBytes: (userId: string, clientId: string) => `${ns}:pending-bytes:${userId}:${clientId}`,
+  /** string (integer): the bytes held in callCandidates(callId), written with it and with its TTL. */
+  callCandidateBytes: (callId: string) => `${ns}:call-candidate-bytes:${callId}`,
   /** set of userIds that have userId among their contacts (written by the user service): who sees its presence. */
   contactWatchers: (userId: string) => `${ns}:contact-watchers:${userId}`,
   /** set of userIds that userId has blocked (written by the user service, read on call initiation). */

@@ -5,14 +5,14 @@ import type { CallStore } from '@voip/call-state/call-store';
 import type { InitiateCallResponse, Media } from '@voip/contracts/calls';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys } from '@voip/contracts/redis-keys';
-import { hasConnectedDevice } from '@voip/contracts/user-clients';
 import type { Principal } from '@voip/contracts/tokens';
+import { hasConnectedDevice } from '@voip/contracts/user-clients';
 import { AppError } from '@voip/kit/errors';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { CallRepository } from '../history/call-repository.js';
 import type { WakeUpDispatcher } from '../push/wake-up-dispatcher.js';
-import type { CallParticipants, IceServerIssuer } from '../turn/ice-servers.js';
+import type { IceServerIssuer, LiveCall } from '../turn/ice-servers.js';
 import type { UserDirectory } from '../users/user-directory.js';
 
 export interface InitiateDeps {
@@ -100,13 +100,13 @@ export async function initiateCall(
     expiresAt: call.expiresAt,
   };
 
-  async function iceServersFor(d: InitiateDeps, userId: string, c: CallParticipants, l: Logger) {
+  async function iceServersFor(d: InitiateDeps, userId: string, c: LiveCall, l: Logger) {
     try {
-      return await d.turn.issue(userId, c);
+      return (await d.turn.issue(userId, c)).iceServers;
     } catch (err) {
       // TURN's Redis user db being away must not fail the call: STUN now, GET /ice-servers again later.
       l.warn({ err: (err as Error).message }, 'could not issue TURN credentials; answering with STUN only');
-      return d.turn.issue(userId);
+      return (await d.turn.issue(userId)).iceServers;
     }
   }
 

@@ -44,6 +44,9 @@ export const signalingPlugin = fp(
     const app = fastify as unknown as App;
     const { config } = opts;
     const log = app.log;
+    // A reconnecting device must be able to receive at least one message of the largest size accepted.
+    if (config.MAX_PENDING_BYTES < config.MAX_PAYLOAD_BYTES)
+      throw new Error('MAX_PENDING_BYTES must be at least MAX_PAYLOAD_BYTES');
 
     const adapterSub = createAdapterSubscriber(app.redis, `${app.instanceId}-adapter`, log);
     // Redis may not accept connections yet: serve anyway (/ready says 503), ioredis keeps reconnecting.
@@ -82,9 +85,13 @@ export const signalingPlugin = fp(
     const registry = createClientRegistry(app.redis, {
       resumeWindowMs: config.RESUME_WINDOW_MS,
       maxPending: config.MAX_PENDING_MESSAGES,
+      maxPendingBytes: config.MAX_PENDING_BYTES,
     });
     const relay = createRelay(io, app.redis, registry, {
       maxPending: config.MAX_PENDING_MESSAGES,
+      maxPendingBytes: config.MAX_PENDING_BYTES,
+      maxCallCandidates: config.MAX_CALL_CANDIDATES,
+      maxCallCandidateBytes: config.MAX_CALL_CANDIDATE_BYTES,
       ringTimeoutMs: config.RING_TIMEOUT_MS,
     });
     const presence = createPresence(io, app.redis, app.bus, log);
