@@ -22,6 +22,9 @@ export async function buildApp(config: Config): Promise<App> {
     signer,
     accessTtlSeconds: config.ACCESS_TTL_SECONDS,
     refreshTtlSeconds: config.REFRESH_TTL_SECONDS,
+    guestRefreshTtlSeconds: config.GUEST_REFRESH_TTL_SECONDS,
+    refreshGraceSeconds: config.REFRESH_GRACE_SECONDS,
+    refreshReuseMemory: config.REFRESH_REUSE_MEMORY,
   });
   await app.register(throttlesPlugin, config);
   await app.register(accountRoutes, { prefix: ROUTE_PREFIX });
