@@ -1,6 +1,7 @@
 // The auth service as an app: tests build this; server.ts only listens.
 import type { App } from '@voip/kit/app';
 import { createService } from '@voip/kit/service';
+import { startGuestSweeper } from './accounts/guest-sweeper.js';
 import type { Config } from './config.js';
 import { accountsPlugin } from './plugins/accounts.js';
 import { sessionsPlugin } from './plugins/sessions.js';
@@ -31,5 +32,15 @@ export async function buildApp(config: Config): Promise<App> {
   await app.register(tokenRoutes, { prefix: ROUTE_PREFIX });
   await app.register(guestRoutes, { prefix: ROUTE_PREFIX });
   await app.register(sessionAdminRoutes, { prefix: ROUTE_PREFIX });
+  if (config.GUEST_SWEEP_INTERVAL_MS > 0) {
+    const sweeper = startGuestSweeper({
+      redis: app.redis,
+      cleanup: { guests: app.accounts.guests, events: app.accounts.events, sessions: app.sessionService },
+      intervalMs: config.GUEST_SWEEP_INTERVAL_MS,
+      maxIdleMs: config.GUEST_REFRESH_TTL_SECONDS * 1000,
+      log: app.log.child({ job: 'guest-sweep' }),
+    });
+    app.addHook('preClose', () => sweeper.stop());
+  }
   return app;
 }

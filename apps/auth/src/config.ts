@@ -23,6 +23,8 @@ export const configSpec = {
   REFRESH_TTL_SECONDS: env.int(30 * 24 * 3600, { min: 60, max: 365 * 24 * 3600 }),
   /** The same for guest sessions: a guest idle this long is gone (a guest is one visit, not an account). */
   GUEST_REFRESH_TTL_SECONDS: env.int(24 * 3600, { min: 60, max: 365 * 24 * 3600 }),
+  /** How often one instance deletes guests idle longer than GUEST_REFRESH_TTL_SECONDS (0: never, leave it to the routes). */
+  GUEST_SWEEP_INTERVAL_MS: env.int(10 * 60_000, { min: 0, max: 24 * 3600_000 }),
   /** A rotated refresh token presented again this soon, its successor unused, gets the same pair (0: off). */
   REFRESH_GRACE_SECONDS: env.int(20, { min: 0, max: 300 }),
   /** Rotated refresh tokens remembered per session for re-use detection (older ones are just invalid). */

@@ -13,6 +13,8 @@ export const keys = {
   sessionRefreshUsed: (sid: string) => `${ns}:session-refresh-used:${sid}`,
   /** set of sids for one user. */
   userSessions: (userId: string) => `${ns}:user-sessions:${userId}`,
+  /** string with TTL: one instance claimed this run of a periodic job (e.g. the guest sweep) for the cluster. */
+  jobClaim: (job: string) => `${ns}:job-claim:${job}`,
   /** fixed-window counters for throttling. */
   rateLimit: (scope: string, id: string) => `${ns}:rl:${scope}:${id}`,
   /** hash: status, lastSeenAt, kind. */
