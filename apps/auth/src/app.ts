@@ -1,5 +1,6 @@
 // The auth service as an app: tests build this; server.ts only listens.
 import type { App } from '@voip/kit/app';
+import { ConfigError } from '@voip/kit/config';
 import { createService } from '@voip/kit/service';
 import { startGuestSweeper } from './accounts/guest-sweeper.js';
 import type { Config } from './config.js';
@@ -16,9 +17,16 @@ import { loadTokenSigner } from './sessions/token-signer.js';
 export const ROUTE_PREFIX = '/api/auth';
 
 export async function buildApp(config: Config): Promise<App> {
+  // Silently ignoring it would leave an operator believing those names are admins (or that nobody can
+  // claim them): refuse to start instead.
+  if (config.ADMIN_USERNAMES.length > 0)
+    throw new ConfigError(
+      'ADMIN_USERNAMES',
+      'is no longer read: grant admin rights by user id with `pnpm admin grant <userId>` (apps/auth README)',
+    );
   const signer = loadTokenSigner(config);
   const app = await createService({ service: 'auth', config, mongo: true });
-  await app.register(accountsPlugin, { adminUsernames: config.ADMIN_USERNAMES });
+  await app.register(accountsPlugin);
   await app.register(sessionsPlugin, {
     signer,
     accessTtlSeconds: config.ACCESS_TTL_SECONDS,

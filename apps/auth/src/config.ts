@@ -29,7 +29,7 @@ export const configSpec = {
   REFRESH_GRACE_SECONDS: env.int(20, { min: 0, max: 300 }),
   /** Rotated refresh tokens remembered per session for re-use detection (older ones are just invalid). */
   REFRESH_REUSE_MEMORY: env.int(10, { min: 1, max: 1000 }),
-  /** Usernames (case-insensitive) that get kind "admin" when they register or log in. */
+  /** No longer read (admins are granted by id: `pnpm admin grant <userId>`); set, it stops start-up. */
   ADMIN_USERNAMES: env.list([]),
   /** Failed logins for one username from one address: stops a guesser without locking the owner out. */
   LOGIN_MAX_FAILURES_PER_USERNAME_IP: env.int(10, { min: 1 }),

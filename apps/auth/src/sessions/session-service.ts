@@ -48,7 +48,7 @@ export interface SessionService {
 
 export interface RefreshOptions {
   /**
-   * The kind the session's owner should have now (admin follows ADMIN_USERNAMES). When it differs, the
+   * The kind the session's owner should have now (admin rights live on the account). When it differs, the
    * session changes kind and the new access token carries it; a failure keeps the session's kind.
    */
   currentKind?: (session: SessionRecord) => Promise<PrincipalKind>;
