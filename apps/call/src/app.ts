@@ -16,6 +16,7 @@ import {
 } from '@voip/kit/stream-metrics';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
+import { createRingLimits } from './calls/ring-policy.js';
 import { startRingSweeper } from './calls/ring-sweeper.js';
 import type { Config } from './config.js';
 import { type CallRepository, createCallRepository } from './history/call-repository.js';
@@ -201,6 +202,13 @@ export async function buildApp(config: Config): Promise<App> {
         turn,
         push,
         initiateLimiter,
+        ringLimits: createRingLimits(app.redis, {
+          windowMs: config.RING_LIMIT_WINDOW_MS,
+          ringsPerPair: config.RING_LIMIT_PER_PAIR,
+          ringsPerCalleeFromStrangers: config.RING_LIMIT_PER_CALLEE_FROM_STRANGERS,
+          pushesPerPair: config.PUSH_LIMIT_PER_PAIR,
+          pushesPerCalleeFromStrangers: config.PUSH_LIMIT_PER_CALLEE_FROM_STRANGERS,
+        }),
       }),
     { prefix: '/api/calls' },
   );

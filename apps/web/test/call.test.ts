@@ -273,6 +273,8 @@ describe('the demo in headless Chromium, through Nginx', () => {
 
   it('shows a contact going offline when their page signs out and online when it signs in again', async () => {
     const [jack, kate] = await twoPeople('Jack', 'Kate');
+    // Presence flows between people who have each other as contacts: Kate accepts Jack first.
+    await addContact(kate, jack);
     await addContact(jack, kate);
     const dot = jack.page.locator(`[data-test="contact"]:has-text("${kate.name}") [data-test="presence"]`);
     expect(await dot.getAttribute('data-status')).toBe('online');

@@ -2,7 +2,7 @@
 // the internal credential header (INTERNAL_TOKEN_HEADER from tokens.ts).
 import { type Static, Type } from '@sinclair/typebox';
 import { Id, PrincipalKind } from './common.js';
-import { DevicePlatform } from './users.js';
+import { DevicePlatform, IncomingCalls } from './users.js';
 
 /** GET {USER_SERVICE_URL}/internal/users/:userId/reachability?callerId=… (user service). */
 export const ReachabilityQuery = Type.Object({ callerId: Id }, { additionalProperties: false });
@@ -13,6 +13,10 @@ export const Reachability = Type.Object({
   /** the callee has blocked the caller */
   blocked: Type.Boolean(),
   doNotDisturb: Type.Boolean(),
+  /** The callee's setting (its default when never set); the call service decides with the caller's kind. */
+  incomingCalls: Type.Optional(IncomingCalls),
+  /** The callee has the caller among its contacts (an invited guest, a known person). */
+  contact: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 export type Reachability = Static<typeof Reachability>;
 

@@ -7,10 +7,14 @@ export const keys = {
   session: (sid: string) => `${ns}:session:${sid}`,
   /** string → sid: lookup of the current refresh token hash. */
   refresh: (hash: string) => `${ns}:refresh:${hash}`,
-  /** string → sid: a rotated (used) refresh token hash, kept to detect re-use. */
+  /** hash {sid, next, sealed, at}: a rotated (used) refresh token hash, kept to detect re-use (and for the retry grace window). */
   refreshUsed: (hash: string) => `${ns}:refresh-used:${hash}`,
+  /** list of a session's last rotated refresh token hashes (bounded; deleted with the session): which refreshUsed keys are its own. */
+  sessionRefreshUsed: (sid: string) => `${ns}:session-refresh-used:${sid}`,
   /** set of sids for one user. */
   userSessions: (userId: string) => `${ns}:user-sessions:${userId}`,
+  /** string with TTL: one instance claimed this run of a periodic job (e.g. the guest sweep) for the cluster. */
+  jobClaim: (job: string) => `${ns}:job-claim:${job}`,
   /** fixed-window counters for throttling. */
   rateLimit: (scope: string, id: string) => `${ns}:rl:${scope}:${id}`,
   /** hash: status, lastSeenAt, kind. */

@@ -17,8 +17,32 @@ export const Profile = Type.Object({
 }, { additionalProperties: false });
 export type Profile = Static<typeof Profile>;
 
+/**
+ * Who may ring the user: `everyone` (any account or guest), `registered` (any registered account, and
+ * guests the user has added as contacts: "invited"), `contacts` (only the user's contacts, guests among
+ * them), `nobody`. Default: `registered` for accounts, `everyone` for guests (see apps/user README).
+ */
+export const IncomingCalls = Type.Union([
+  Type.Literal('everyone'),
+  Type.Literal('registered'),
+  Type.Literal('contacts'),
+  Type.Literal('nobody'),
+]);
+export type IncomingCalls = Static<typeof IncomingCalls>;
+
+/** Only https avatars: a client puts this URL in an <img> or a WebView; no javascript:, data: or http:. */
+export const AvatarUrl = Type.String({ format: 'uri', maxLength: 2048, pattern: '^https://[^\\s]+$' });
+
 export const OwnProfile = Type.Composite(
-  [Profile, Type.Object({ doNotDisturb: Type.Boolean(), createdAt: IsoDateTime, updatedAt: IsoDateTime })],
+  [
+    Profile,
+    Type.Object({
+      doNotDisturb: Type.Boolean(),
+      incomingCalls: IncomingCalls,
+      createdAt: IsoDateTime,
+      updatedAt: IsoDateTime,
+    }),
+  ],
   { additionalProperties: false },
 );
 export type OwnProfile = Static<typeof OwnProfile>;
@@ -26,8 +50,9 @@ export type OwnProfile = Static<typeof OwnProfile>;
 export const PatchMeBody = Type.Object(
   {
     displayName: Type.Optional(DisplayName),
-    avatarUrl: Type.Optional(Type.Union([Type.String({ format: 'uri', maxLength: 2048 }), Type.Null()])),
+    avatarUrl: Type.Optional(Type.Union([AvatarUrl, Type.Null()])),
     doNotDisturb: Type.Optional(Type.Boolean()),
+    incomingCalls: Type.Optional(IncomingCalls),
   },
   { additionalProperties: false, minProperties: 1 },
 );
