@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# mmdebstrap runs each hook with the root directory as "$1": the single-quoted hooks are on purpose.
+# shellcheck disable=SC2016,SC1091
 # Builds every image of infra/docker/Dockerfile on a machine with no Docker engine and no reachable image
 # registry (how it was done for infra/docker/README.md "Built here"):
 #   1. two base images made from Debian's own packages with mmdebstrap, imported with `podman import`:
@@ -73,4 +75,4 @@ for t in "${targets[@]}"; do
     voip_die "build-local: voip/$t failed; see ${work#"$VOIP_ROOT/"}/build-$t.log"
   voip_log "voip/$t:$tag built in $(( $(date +%s) - start )) s"
 done
-podman images --filter 'reference=localhost/voip*' --format '{{.Repository}}:{{.Tag}} {{.Size}}'
+podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep '^localhost/voip'
