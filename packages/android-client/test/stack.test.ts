@@ -277,4 +277,60 @@ describe('the Java library and the TypeScript SDK, through Nginx', () => {
     });
     expect(fcm.sent.filter((s) => s.token === fcmToken)).toHaveLength(2);
   });
+
+  it('session revoked elsewhere: the library stops, clears the TokenStore and tells the app', async () => {
+    const ivy = await javaPhone('JavaIvy');
+    // The same account signs in on another device and ends every session (a stolen phone).
+    const login = await fetch(`${stack.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: ivy.username, password: PASSWORD }),
+    });
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const out = await fetch(`${stack.url}/api/auth/logout-all`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(out.status).toBe(204);
+    expect(await ivy.phone.event('SessionRevoked')).toMatchObject({ reason: expect.any(String) });
+    expect(await ivy.phone.event('SessionLost')).toMatchObject({ code: 'SESSION_REVOKED' });
+    expect(await ivy.phone.run('state')).toBe('DISCONNECTED');
+    expect(await ivy.phone.run('signedIn')).toBe(false);
+    // Nothing reconnects behind the app's back.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(ivy.phone.events.filter((e) => e.event === 'Reconnecting')).toEqual([]);
+  });
+
+  it('server-shutdown: the library leaves when told and resumes on the other instance (runs last: stops one)', async () => {
+    const statuses = () =>
+      Promise.all(
+        [0, 1].map(async (i) => {
+          const res = await fetch(`${stack.service('signaling', i).url}/status`);
+          return ((await res.json()) as { connections: number }).connections;
+        }),
+      );
+    const before = await statuses();
+    const jack = await javaPhone('JavaJack');
+    const after = await vi.waitFor(
+      async () => {
+        const now = await statuses();
+        if (now[0] === before[0] && now[1] === before[1]) throw new Error('not counted yet');
+        return now;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    const instance = after[0]! > before[0]! ? 0 : 1;
+    const stopping = stack.stop('signaling', instance);
+    const shutdown = await jack.phone.event('ServerShutdown');
+    expect(Number(shutdown.reconnectAfterMs)).toBeGreaterThanOrEqual(0);
+    expect(await jack.phone.event('Reconnecting')).toMatchObject({ code: 'SERVER_SHUTDOWN' });
+    const back = await jack.phone.waitFor(
+      (e) => e.event === 'Connected' && e.resumed === true,
+      'Connected (resumed) on the other instance',
+      40_000,
+    );
+    expect(back.resumed).toBe(true);
+    expect(jack.phone.events.filter((e) => e.event === 'Failed')).toEqual([]);
+    await stopping;
+  });
 });

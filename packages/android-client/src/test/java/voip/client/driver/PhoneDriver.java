@@ -135,6 +135,8 @@ public final class PhoneDriver {
       }
       case "state":
         return client.signaling().state().name();
+      case "signedIn":
+        return client.api().rest().signedIn();
       case "logout":
         client.logout();
         return true;
