@@ -137,13 +137,13 @@ public final class VoipClient {
     signaling.disconnect();
   }
 
-  /** Logout: the server ends the session, the TokenStore is cleared, the socket closed. */
+  /**
+   * Logout: the socket closes first (so the server's session-revoked for this very logout is not taken
+   * for a revocation from elsewhere), then the server ends the session and the TokenStore is cleared.
+   */
   public void logout() throws ApiException {
-    try {
-      api.logout();
-    } finally {
-      signaling.disconnect();
-    }
+    signaling.disconnect();
+    api.logout();
   }
 
   /** Registers this install's FCM token under its clientId (so a connected device gets no cancel push). */
