@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { type Stack, startStack } from '@voip/testkit/stack';
+import { type Stack, startStack } from '@voip/dev-stack/stack';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newClientId } from './support/public-client.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Stack, startStack } from '@voip/testkit/stack';
+import { type Stack, startStack } from '@voip/dev-stack/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const script = fileURLToPath(new URL('../smoke/call-through-door.mjs', import.meta.url));

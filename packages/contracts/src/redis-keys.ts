@@ -53,6 +53,14 @@ export const keys = {
   blocks: (userId: string) => `${ns}:blocks:${userId}`,
   /** string "1" while userId is on do-not-disturb (written by the user service). */
   dnd: (userId: string) => `${ns}:dnd:${userId}`,
+  /**
+   * set of JSON {deviceId, platform, pushToken} with TTL: the devices a call's wake-up push reached and
+   * that have not been sent its cancel yet (written by the call service's dispatcher, taken whole by
+   * whoever sends the cancel, so each device gets one).
+   */
+  pushWokenDevices: (callId: string) => `${ns}:push-woken:${callId}`,
+  /** string → callId with TTL: the last call that woke userId's phones by push; signaling tells a late fresh device it ended. */
+  pushWokenCall: (userId: string) => `${ns}:push-woken-call:${userId}`,
 } as const;
 
 export const channels = {
