@@ -36,6 +36,11 @@ export const configSpec = {
   GUEST_MAX_MISSED_PINGS: env.int(3, { min: 1 }),
   GUEST_CONNECTION_TIMEOUT_MS: ms(180_000, 10),
   CLEANUP_INTERVAL_MS: ms(300_000, 10),
+  /**
+   * How often each instance re-checks its sockets' auth sessions in Redis (one pipelined EXISTS per
+   * distinct session), so a revocation whose pub/sub message was lost closes the socket within this.
+   */
+  SESSION_SWEEP_INTERVAL_MS: ms(10_000, 100),
 
   // Instances.
   INSTANCE_HEARTBEAT_MS: ms(5000, 10),

@@ -242,6 +242,8 @@ export const REPLAY_FOR_FIELD = 'replayFor';
 
 type RawEntry = [id: string, fields: string[]];
 
+const REDIS_PAUSE = 'paused: redis unavailable';
+
 const noopLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -621,9 +623,8 @@ return -1`;
         continue;
       }
       probeFailures = 0;
-      // Back: an idle consumer has no entry whose success would resume it, so say so here (else /ready
-      // kept saying "paused" until the next entry arrived).
-      if (status.reason === `paused: ${dependency} unavailable`) resume();
+      // Nothing is held between entries: a pause for the dependency is over once the probe says so.
+      if (status.state === 'paused' && status.reason !== REDIS_PAUSE) resume();
       try {
         if (!groupReady) await ensureGroup();
         if (Date.now() >= nextClaimAt) {
@@ -638,15 +639,14 @@ return -1`;
         if (stopping) break;
         await readNew();
         failures = 0;
-        if (status.reason === 'paused: redis unavailable') resume();
+        if (status.reason === REDIS_PAUSE) resume();
       } catch (err) {
         if (stopping) break;
         const message = errorMessage(err);
         // The stream or group was deleted under us: recreate it and carry on.
         if (/NOGROUP|no such key/i.test(message)) groupReady = false;
         stats.errors++;
-        if (unavailableDependency(err) === 'redis' || conn.status !== 'ready')
-          pause('paused: redis unavailable');
+        if (unavailableDependency(err) === 'redis' || conn.status !== 'ready') pause(REDIS_PAUSE);
         const delay = Math.min(100 * 2 ** failures, 5000) * (0.75 + Math.random() / 2);
         failures = Math.min(failures + 1, 10);
         log.warn({ ...ctx, err: message, retryInMs: Math.round(delay) }, 'stream consumer error; retrying');

@@ -655,6 +655,26 @@ describe('stream consumer while a dependency is unavailable', () => {
     expect(await redis.exists(deadLetterStream)).toBe(0);
   });
 
+  it('resumes when the probe recovers even if no entry arrives meanwhile', async () => {
+    const { stream, group, deadLetterStream } = names();
+    let up = false;
+    const c = consumer({
+      stream,
+      group,
+      consumer: 'c1',
+      deadLetterStream,
+      outageRetryMs: 20,
+      outageRetryMaxMs: 50,
+      dependency: 'db',
+      isDependencyAvailable: () => up,
+      handlers: {},
+    });
+    await waitFor(() => c.status.state === 'paused', { what: 'the pause' });
+    up = true;
+    await waitFor(() => c.status.state === 'running', { what: 'the resume' });
+    expect(c.stats.paused).toBe(false);
+  });
+
   it('still dead-letters an entry that fails while the dependency is healthy', async () => {
     const { stream, group, deadLetterStream } = names();
     const c = consumer({

@@ -1,6 +1,6 @@
 // `node packages/testkit/dist/stack-cli.js` — what scripts/dev runs: start the stack (in the
 // foreground until Ctrl-C, or detached), or stop a detached one from its pid file.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseTurnMode, startStack } from './stack.js';
 
@@ -17,7 +17,79 @@ const envInt = (name: string, fallback: number) => {
   return n;
 };
 
-function stopDetached(): void {
+/** The order the foreground stack stops in (stack.ts stopAll): services, then the servers they use. */
+const STOP_ORDER = ['gateway', 'signaling', 'call', 'user', 'auth', 'nginx', 'coturn', 'mongo', 'redis'];
+
+/**
+ * Live (not zombie) processes of these ids or process groups (each detached child leads its own group,
+ * which holds what it started, e.g. node --watch's child). From /proc on Linux, kill(0) elsewhere.
+ */
+function living(ids: number[]): number[] {
+  if (!existsSync('/proc/self/stat'))
+    return ids.filter((id) => {
+      for (const target of [-id, id]) {
+        try {
+          process.kill(target, 0);
+          return true;
+        } catch {
+          /* not there */
+        }
+      }
+      return false;
+    });
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state === 'Z' || state === 'X') continue;
+    if (ids.includes(Number(entry)) || ids.includes(Number(pgrp))) found.push(Number(entry));
+  }
+  return found;
+}
+
+function signal(ids: number[], sig: NodeJS.Signals) {
+  for (const id of ids) {
+    try {
+      process.kill(-id, sig);
+    } catch {
+      try {
+        process.kill(id, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+/** SIGTERM, then wait until every process of the groups has exited; SIGKILL what is left after timeoutMs. */
+async function stopGroup(ids: number[], timeoutMs: number): Promise<'exited' | 'killed'> {
+  signal(ids, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (living(ids).length > 0) {
+    if (Date.now() > deadline) {
+      signal(ids, 'SIGKILL');
+      for (const pid of living(ids)) signal([pid], 'SIGKILL');
+      while (living(ids).length > 0) await new Promise((r) => setTimeout(r, 50));
+      return 'killed';
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return 'exited';
+}
+
+/**
+ * Stops a detached stack and returns only when every one of its processes has exited: services first
+ * (they drain), then Nginx, coturn and the databases (Redis may still be writing its snapshot), each
+ * given VOIP_STOP_TIMEOUT_MS (60 s) before SIGKILL. A new stack started right after finds its ports free.
+ */
+async function stopDetached(): Promise<void> {
   const file = join(stateDir, 'stack.json');
   if (!existsSync(file)) {
     process.stdout.write('no detached stack is running (no .voip/stack.json)\n');
@@ -26,18 +98,17 @@ function stopDetached(): void {
   const { processes } = JSON.parse(readFileSync(file, 'utf8')) as {
     processes: { name: string; pid?: number }[];
   };
-  // Services first, then the servers they use.
-  for (const p of [...processes].reverse()) {
-    if (!p.pid) continue;
-    try {
-      process.kill(-p.pid, 'SIGTERM');
-    } catch {
-      try {
-        process.kill(p.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
+  const timeoutMs = Number(process.env.VOIP_STOP_TIMEOUT_MS || 60_000);
+  const rank = (name: string) => {
+    const i = STOP_ORDER.indexOf(name);
+    return i < 0 ? STOP_ORDER.indexOf('nginx') - 0.5 : i;
+  };
+  const ranks = [...new Set(processes.map((p) => rank(p.name)))].sort((a, b) => a - b);
+  for (const r of ranks) {
+    const group = processes.filter((p) => rank(p.name) === r && p.pid);
+    const ids = group.map((p) => p.pid as number);
+    if ((await stopGroup(ids, timeoutMs)) === 'killed')
+      process.stderr.write(`${group[0]?.name} did not exit within ${timeoutMs} ms: killed\n`);
   }
   rmSync(file, { force: true });
   process.stdout.write(`stopped ${processes.length} processes\n`);

@@ -37,6 +37,8 @@ export interface GuestManager {
   checkLiveness(now?: number): number;
   /** Reconciles Redis, memory, sockets and live calls (runs every CLEANUP_INTERVAL_MS); `now` is the calls' clock. */
   cleanup(now?: number): Promise<CleanupReport>;
+  /** Closes local sockets whose auth session is gone (runs every SESSION_SWEEP_INTERVAL_MS, and in cleanup). */
+  sweepSessions(): Promise<{ revokedSockets: number; goneGuests: number }>;
   /** Disconnects and forgets deleted guests everywhere (the guest.deleted handler). */
   removeGuests(guestIds: string[]): Promise<void>;
   stats(now?: number): ConnectionStats;
@@ -81,6 +83,40 @@ export function startGuestManager(ctx: Signaling): GuestManager {
       }
     }
     return timedOut;
+  }
+
+  // Sockets whose auth session is gone: session.revoked is pub/sub (a lost message is never repeated)
+  // and a revocation between the handshake's check and the socket's registration is missed by it, so
+  // every local socket's session is checked again, every SESSION_SWEEP_INTERVAL_MS: one EXISTS per
+  // distinct session, pipelined in batches (20 000 sockets: 40 round trips of 500 cheap commands).
+  async function sweepSessions(): Promise<{ revokedSockets: number; goneGuests: number }> {
+    const swept = { revokedSockets: 0, goneGuests: 0 };
+    const sessionIds = [...new Set([...local.all()].map((s) => s.data.sessionId))];
+    for (let i = 0; i < sessionIds.length; i += BATCH) {
+      const batch = sessionIds.slice(i, i + BATCH);
+      const pipe = redis.pipeline();
+      for (const sid of batch) pipe.exists(keys.session(sid));
+      const rows = (await pipe.exec()) ?? [];
+      for (const [j, sid] of batch.entries()) {
+        const [err, exists] = rows[j] ?? [];
+        if (err || exists !== 0) continue;
+        app.sessions.invalidate(sid);
+        for (const s of local.bySession(sid)) {
+          if (!s.connected) continue;
+          const guest = s.data.kind === 'guest';
+          revokeSocket(
+            s,
+            guest ? 'guest-deleted' : 'revoked',
+            guest ? 'guest-session-ended' : 'session-ended',
+          );
+          if (guest) swept.goneGuests++;
+          swept.revokedSockets++;
+        }
+      }
+    }
+    if (swept.revokedSockets > 0)
+      app.log.info(swept, 'sockets of ended sessions closed (their session.revoked was not heard)');
+    return swept;
   }
 
   async function cleanup(now = Date.now()): Promise<CleanupReport> {
@@ -141,32 +177,9 @@ export function startGuestManager(ctx: Signaling): GuestManager {
       }
     }
 
-    // Sockets whose auth session is gone: session.revoked is pub/sub (a lost message is never repeated)
-    // and a revocation between the handshake's check and the socket's registration is missed by it, so
-    // every local socket's session is checked again here, one EXISTS per distinct session, pipelined.
-    const sessionIds = [...new Set([...local.all()].map((s) => s.data.sessionId))];
-    for (let i = 0; i < sessionIds.length; i += BATCH) {
-      const batch = sessionIds.slice(i, i + BATCH);
-      const pipe = redis.pipeline();
-      for (const sid of batch) pipe.exists(keys.session(sid));
-      const rows = (await pipe.exec()) ?? [];
-      for (const [j, sid] of batch.entries()) {
-        const [err, exists] = rows[j] ?? [];
-        if (err || exists !== 0) continue;
-        app.sessions.invalidate(sid);
-        for (const s of local.bySession(sid)) {
-          if (!s.connected) continue;
-          const guest = s.data.kind === 'guest';
-          revokeSocket(
-            s,
-            guest ? 'guest-deleted' : 'revoked',
-            guest ? 'guest-session-ended' : 'session-ended',
-          );
-          if (guest) report.goneGuests++;
-          report.revokedSockets++;
-        }
-      }
-    }
+    const swept = await sweepSessions();
+    report.revokedSockets = swept.revokedSockets;
+    report.goneGuests = swept.goneGuests;
 
     // Calls vs records and devices (cluster-wide, a cheap batched scan): the live-calls index loses calls
     // whose record expired through its live TTL (they never sent call.ended; the gauges counted them), and
@@ -244,6 +257,17 @@ export function startGuestManager(ctx: Signaling): GuestManager {
       });
   }, config.CLEANUP_INTERVAL_MS);
   cleanupTimer.unref();
+  let sweeping: Promise<unknown> | null = null;
+  const sessionTimer = setInterval(() => {
+    // While Redis is away there is nothing to check against (and no new socket gets in).
+    if (sweeping || redis.status !== 'ready') return;
+    sweeping = sweepSessions()
+      .catch((err: unknown) => app.log.warn({ err }, 'session sweep failed'))
+      .finally(() => {
+        sweeping = null;
+      });
+  }, config.SESSION_SWEEP_INTERVAL_MS);
+  sessionTimer.unref();
 
   const consumer: StreamConsumer = createStreamConsumer({
     redis,
@@ -259,12 +283,15 @@ export function startGuestManager(ctx: Signaling): GuestManager {
   return {
     checkLiveness,
     cleanup,
+    sweepSessions,
     removeGuests,
     stats,
     async stop() {
       clearInterval(livenessTimer);
       clearInterval(cleanupTimer);
+      clearInterval(sessionTimer);
       await cleaning;
+      await sweeping;
       await consumer.stop({ timeoutMs: 2000 });
     },
   };
