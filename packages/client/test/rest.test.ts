@@ -176,6 +176,28 @@ describe('REST client (through Nginx → gateway → services)', () => {
     });
   });
 
+  it("follows the callee's incomingCalls: a guest rings a user only when invited or when the user takes calls from everyone", async () => {
+    const uma = await registered('Ursula');
+    const visitor = newClient();
+    const { guest } = await visitor.auth.guest('Visitor');
+    expect(await uma.client.users.me()).toMatchObject({ incomingCalls: 'registered' });
+    expect(await errorOf(visitor.calls.initiate({ calleeId: uma.id, media: 'audio' }))).toMatchObject({
+      status: 403,
+      code: 'BLOCKED',
+    });
+    // Inviting the guest: the user adds it as a contact.
+    await vi.waitFor(() => uma.client.users.addContact(guest.id), { timeout: 5000 });
+    const invited = await visitor.calls.initiate({ calleeId: uma.id, media: 'audio' });
+    expect(invited).toMatchObject({ state: 'ringing' });
+    await uma.client.users.removeContact(guest.id);
+    expect(await uma.client.users.updateMe({ incomingCalls: 'everyone' })).toMatchObject({
+      incomingCalls: 'everyone',
+    });
+    expect(await errorOf(uma.client.users.updateMe({ avatarUrl: 'javascript:alert(1)' }))).toMatchObject({
+      status: 400,
+    });
+  });
+
   it('covers guest housekeeping for an admin, and refuses it to users and guests (403)', async () => {
     const admin = await adminClient();
     expect(await admin.auth.me()).toMatchObject({ kind: 'admin' });

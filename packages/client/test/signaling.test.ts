@@ -225,6 +225,33 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
     );
   });
 
+  it("ends a stranger's unanswered ring as busy when a contact calls, and rings the contact's call instead", async () => {
+    const dora = await online('Dora');
+    const finn = await online('Finn');
+    const stan = await online('Stan');
+    // Finn is Dora's contact; Stan is a stranger to her (a registered account may ring by default).
+    await vi.waitFor(() => dora.client.users.addContact(finn.id), { timeout: 10_000, interval: 200 });
+
+    const firstRing = dora.client.next('incoming-call');
+    const fromStan = await stan.client.startCall(dora.id, 'audio', { offer });
+    const stanRinging = await firstRing;
+    expect(stanRinging.peer).toMatchObject({ id: stan.id });
+    const endedAtDora = stanRinging.next('ended');
+    // The caller hears it as a busy callee (call-rejected, reason busy), as when a callee declines as busy.
+    const rejectedAtStan = fromStan.next('rejected');
+    const secondRing = dora.client.next('incoming-call');
+    const fromFinn = await finn.client.startCall(dora.id, 'audio', { offer });
+    expect((await endedAtDora).reason).toBe('busy');
+    expect((await rejectedAtStan).reason).toBe('busy');
+    await vi.waitFor(() => expect(fromStan.status).toBe('ended'));
+    const finnRinging = await secondRing;
+    expect(finnRinging).toMatchObject({ id: fromFinn.id });
+    const accepted = fromFinn.next('accepted');
+    await finnRinging.accept({ answer });
+    await accepted;
+    await fromFinn.hangUp();
+  });
+
   it('rejects, cancels and surfaces refused acks as ApiError codes', async () => {
     const eve = await online('Eve');
     const fay = await online('Fay');

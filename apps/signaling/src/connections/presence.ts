@@ -1,6 +1,7 @@
 // Presence (online / busy / offline + lastSeenAt), derived from the user's devices and call pointer and
 // kept in keys.presence for the user service to read. A change is pushed as `presence` to the sockets of
-// everyone who has the user as a contact, and published as presence.changed on the bus.
+// keys.contactWatchers (the user service keeps there only contacts the user accepted: contacts both ways,
+// not blocked), and published as presence.changed on the bus.
 import type { Publisher } from '@voip/bus/pubsub';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys } from '@voip/contracts/redis-keys';
