@@ -153,6 +153,39 @@ describe('queue bounds', () => {
   });
 });
 
+describe('waiting events', () => {
+  it('are bounded per socket in count and bytes: with Redis stalled, past either the ack is RATE_LIMITED; the rest are answered', async () => {
+    const inst = await start({ MAX_WAITING_EVENTS: '4', MAX_WAITING_EVENT_BYTES: '4096' });
+    const { cx, callId } = await callOn(inst.url);
+    const stalled = async <T>(send: () => Promise<T>[]) => {
+      // Writes wait (every relay is a Lua script that writes), so the socket's events queue up.
+      await redis.call('CLIENT', 'PAUSE', '1000', 'WRITE');
+      return Promise.all(send());
+    };
+    const small = await stalled(() =>
+      Array.from({ length: 10 }, (_, i) =>
+        cx.ack<AckResult>('ice-candidate', { callId, candidate: candidate(i + 10) }, 15_000),
+      ),
+    );
+    expect(small.filter((a) => a.ok)).toHaveLength(4);
+    expect(small.filter((a) => a.error?.code === 'RATE_LIMITED')).toHaveLength(6);
+    // About 1.5 KB each: two fit in 4 KiB.
+    const large = await stalled(() =>
+      Array.from({ length: 5 }, (_, n) =>
+        cx.ack<AckResult>(
+          'renegotiate',
+          { callId, description: { type: 'offer', sdp: `v=0\r\no=- ${n}\r\n${'a'.repeat(1500)}` } },
+          15_000,
+        ),
+      ),
+    );
+    expect(large.filter((a) => a.ok)).toHaveLength(2);
+    expect(large.filter((a) => a.error?.code === 'RATE_LIMITED')).toHaveLength(3);
+    expect(await cx.ack('heartbeat', {})).toMatchObject({ ok: true });
+    cx.close();
+  });
+});
+
 describe('unknown events', () => {
   it('cost a token like any other: a flood of them gets RATE_LIMITED, and so does the next known event', async () => {
     const inst = await start({ EVENT_BURST: '5', EVENTS_PER_SECOND: '1' });
