@@ -81,6 +81,7 @@ async function setUpOurs(redisUrl: string) {
     LOG_LEVEL: 'silent',
     EVENTS_PER_SECOND: '100000',
     EVENT_BURST: '100000',
+    MAX_WAITING_EVENTS: '100000',
     CONNECTIONS_PER_IP: '100000',
   };
   const apps = [

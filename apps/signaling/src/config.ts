@@ -55,6 +55,12 @@ export const configSpec = {
   CONNECTIONS_PER_IP_WINDOW_MS: ms(60_000, 100),
   EVENTS_PER_SECOND: env.int(50, { min: 1 }),
   EVENT_BURST: env.int(100, { min: 1 }),
+  /**
+   * Events of one socket accepted and still waiting for their turn (they run one after another), in
+   * count and in bytes of their strings; past either (Redis slow, say) new ones get RATE_LIMITED acks.
+   */
+  MAX_WAITING_EVENTS: env.int(100, { min: 1 }),
+  MAX_WAITING_EVENT_BYTES: env.int(256 * 1024, { min: 1024 }),
 
   // Graceful shutdown.
   SHUTDOWN_DRAIN_MS: ms(5000),

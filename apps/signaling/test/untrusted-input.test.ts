@@ -3,7 +3,8 @@
 // engine.io connections that never authenticate are limited per address.
 import type { Duplex } from 'node:stream';
 import { keys } from '@voip/contracts/redis-keys';
-import type { Redis } from 'ioredis';
+import { startRedis } from '@voip/testkit/servers';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   acceptedCall,
@@ -40,13 +41,13 @@ afterAll(async () => {
   await redis.quit();
 });
 
-/** Two connected users in an accepted call on `url`. */
-async function callOn(url: string) {
-  const x = await principal(redis);
-  const y = await principal(redis);
+/** Two connected users in an accepted call on `url` (whose Redis is `r`). */
+async function callOn(url: string, r = redis, s = store) {
+  const x = await principal(r);
+  const y = await principal(r);
   const cx = await connect(url, { token: x.token });
   const cy = await connect(url, { token: y.token });
-  const callId = await acceptedCall(store, { x, cx }, { y, cy });
+  const callId = await acceptedCall(s, { x, cx }, { y, cy });
   return { x, y, cx, cy, callId };
 }
 
@@ -150,6 +151,50 @@ describe('queue bounds', () => {
     expect(cy.arrivals.filter((e) => e === 'ice-candidate')).toHaveLength(2);
     cx.close();
     cy.close();
+  });
+});
+
+describe('waiting events', () => {
+  it('are bounded per socket in count and bytes: with Redis stalled, past either the ack is RATE_LIMITED; the rest are answered', async () => {
+    // A Redis of its own: the test pauses it, which must not slow other files down.
+    const own = await startRedis();
+    const ownRedis = new Redis(own.url);
+    const inst = await start({
+      MAX_WAITING_EVENTS: '4',
+      MAX_WAITING_EVENT_BYTES: '4096',
+      REDIS_URL: own.url,
+    });
+    const { cx, callId } = await callOn(inst.url, ownRedis, testCallStore(ownRedis));
+    const stalled = async <T>(send: () => Promise<T>[]) => {
+      // Writes wait (every relay is a Lua script that writes), so the socket's events queue up.
+      await ownRedis.call('CLIENT', 'PAUSE', '1000', 'WRITE');
+      return Promise.all(send());
+    };
+    const small = await stalled(() =>
+      Array.from({ length: 10 }, (_, i) =>
+        cx.ack<AckResult>('ice-candidate', { callId, candidate: candidate(i + 10) }, 15_000),
+      ),
+    );
+    expect(small.filter((a) => a.ok)).toHaveLength(4);
+    expect(small.filter((a) => a.error?.code === 'RATE_LIMITED')).toHaveLength(6);
+    // About 1.5 KB each: two fit in 4 KiB.
+    const large = await stalled(() =>
+      Array.from({ length: 5 }, (_, n) =>
+        cx.ack<AckResult>(
+          'renegotiate',
+          { callId, description: { type: 'offer', sdp: `v=0\r\no=- ${n}\r\n${'a'.repeat(1500)}` } },
+          15_000,
+        ),
+      ),
+    );
+    expect(large.filter((a) => a.ok)).toHaveLength(2);
+    expect(large.filter((a) => a.error?.code === 'RATE_LIMITED')).toHaveLength(3);
+    expect(await cx.ack('heartbeat', {})).toMatchObject({ ok: true });
+    cx.close();
+    opened.splice(opened.indexOf(inst), 1);
+    await inst.close();
+    await ownRedis.quit();
+    await own.stop();
   });
 });
 

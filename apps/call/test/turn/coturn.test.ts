@@ -244,5 +244,23 @@ describe('TURN with real coturn', { timeout: 120_000 }, () => {
       expect(late.statusCode).toBe(409);
       expect(await turnRedis.dbsize()).toBe(0);
     });
+
+    it("holds coturn's per-user quota for a call-scoped user too", async () => {
+      const quota = Number(/^user-quota=(\d+)$/m.exec(readFileSync(DEV_CONF, 'utf8'))?.[1]);
+      const initiated = await app.inject({
+        method: 'POST',
+        url: '/api/calls',
+        headers: alice.headers,
+        payload: { calleeId: bob.id, media: 'audio' },
+      });
+      expect(initiated.statusCode).toBe(201);
+      const { callId, iceServers } = initiated.json() as { callId: string; iceServers: Ice[] };
+      const mine = turnOf(iceServers);
+      const flood = await allocate(turn, mine.username, mine.credential, quota + 2);
+      expect(flood.output.match(/error 486/g)?.length ?? 0, flood.output).toBeGreaterThanOrEqual(2);
+      expect(
+        (await app.callService.store.transition(callId, { type: 'cancel' }, { byUserId: alice.id })).ok,
+      ).toBe(true);
+    });
   });
 });

@@ -152,6 +152,15 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
   },
 };
 
+/** The bytes a validated payload holds, near enough: its strings and keys (the schemas bound the rest). */
+function weightOf(value: unknown, depth = 0): number {
+  if (typeof value === 'string') return value.length;
+  if (typeof value !== 'object' || value === null || depth > 4) return 8;
+  let n = 0;
+  for (const [k, v] of Object.entries(value)) n += k.length + weightOf(v, depth + 1);
+  return n;
+}
+
 /** Token bucket per socket, refilled on use: no timer per socket. */
 function takeToken(ctx: Signaling, socket: SignalingSocket): boolean {
   const d = socket.data;
@@ -182,6 +191,16 @@ export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): vo
       if (!check.check(payload))
         return reject(reply, 'VALIDATION_FAILED', check.explain(payload) || 'invalid payload');
       socket.data.lastSeenMs = Date.now();
+      // The socket's events run one after another: while Redis is slow they wait, bounded.
+      const waiting = socket.data.waiting;
+      const bytes = weightOf(payload);
+      if (
+        waiting.count >= ctx.config.MAX_WAITING_EVENTS ||
+        waiting.bytes + bytes > ctx.config.MAX_WAITING_EVENT_BYTES
+      )
+        return reject(reply, 'RATE_LIMITED', 'too many events waiting; slow down');
+      waiting.count += 1;
+      waiting.bytes += bytes;
       void ctx.enqueue(socket, async () => {
         let res: AckBody;
         try {
@@ -189,6 +208,9 @@ export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): vo
         } catch (err) {
           app.log.error({ err, event: name, userId: socket.data.userId }, 'socket event failed');
           res = fail('INTERNAL', 'something went wrong; retry');
+        } finally {
+          waiting.count -= 1;
+          waiting.bytes -= bytes;
         }
         if (res.ok) metrics.messages.inc({ event: name });
         else metrics.rejected.inc({ reason: res.error.code });

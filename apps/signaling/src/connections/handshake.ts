@@ -106,6 +106,7 @@ export function installHandshake(ctx: Signaling, ipLimiter: FixedWindowLimiter):
         lastSeenMs: now,
         tokens: config.EVENT_BURST,
         tokensAtMs: now,
+        waiting: { count: 0, bytes: 0 },
       };
       metrics.connections.inc({ result: 'accepted' });
       next();

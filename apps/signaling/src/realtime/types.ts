@@ -21,6 +21,8 @@ export interface SocketData {
   lastSeenMs: number;
   tokens: number;
   tokensAtMs: number;
+  /** Events accepted and not yet answered, and their approximate bytes (bounded, see call-handlers). */
+  waiting: { count: number; bytes: number };
   kick?: KickReason;
 }
 
