@@ -70,14 +70,17 @@ describe('floods from one address', () => {
     const mallory = await as.register('Mallory', attackerAddress);
     const attempts = LIMITS.CONNECTIONS_PER_IP + 40;
     const calls = victimsCall(3);
-    // Engine.io sessions that never send CONNECT, alongside: they must not starve anyone either.
+    // Engine.io sessions that never send CONNECT, alongside from a second address (their own per-address
+    // budget would otherwise refuse the connections below before the Socket.io limit does): they must not
+    // starve anyone either.
+    const rawAddress = as.nextAddress();
     const raw = Array.from({ length: 50 }, () => {
       const m = new Manager(as.base, {
         path: '/socket.io',
         transports: ['websocket'],
         reconnection: false,
         autoConnect: false,
-        localAddress: attackerAddress,
+        localAddress: rawAddress,
       } as ConstructorParameters<typeof Manager>[1]);
       m.open();
       return m;
