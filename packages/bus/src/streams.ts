@@ -621,6 +621,9 @@ return -1`;
         continue;
       }
       probeFailures = 0;
+      // Back: an idle consumer has no entry whose success would resume it, so say so here (else /ready
+      // kept saying "paused" until the next entry arrived).
+      if (status.reason === `paused: ${dependency} unavailable`) resume();
       try {
         if (!groupReady) await ensureGroup();
         if (Date.now() >= nextClaimAt) {

@@ -52,9 +52,9 @@ export const ErrorBody = Type.Object(
       code: Type.String(),
       message: Type.String(),
       details: Type.Optional(Type.Unknown()),
-    }),
+    }, { additionalProperties: false }),
   },
-  { $id: 'ErrorBody' },
+  { $id: 'ErrorBody', additionalProperties: false },
 );
 export type ErrorBody = Static<typeof ErrorBody>;
 

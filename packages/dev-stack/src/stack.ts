@@ -31,7 +31,15 @@ export interface StackOptions {
   stateDir: string;
   services?: ServiceName[];
   signalingInstances?: number;
+  /** Instances of other services (default 1 each; signaling's count is `signalingInstances`). */
+  instances?: Partial<Record<Exclude<ServiceName, 'signaling'>, number>>;
   nginx?: boolean;
+  /**
+   * Nginx's per-address limits (infra/nginx/voip.conf.template). Every test connects from loopback, so
+   * the defaults here are far above production's (infra/nginx/render-config.mjs); a test of the limits
+   * sets its own.
+   */
+  nginxLimits?: Partial<NginxLimits>;
   coturn?: boolean;
   /**
    * How coturn checks credentials, and the call service's TURN_MODE with it (they must match):
@@ -58,6 +66,11 @@ export interface StackOptions {
   /** Use these servers instead of starting Redis / MongoDB. */
   redisUrl?: string;
   mongoUri?: string;
+  /**
+   * How the stack's own Redis keeps its data across a restart: `rdb` (default: a snapshot every minute
+   * and at shutdown), `aof` (what docker-compose runs: `--appendonly yes`, every write logged) or `none`.
+   */
+  redisPersistence?: 'rdb' | 'aof' | 'none';
   /** Extra environment for every service (e.g. RING_TIMEOUT_MS). */
   env?: Record<string, string>;
   /** Extra environment per service. */
@@ -76,6 +89,22 @@ export interface StackOptions {
   readyTimeoutMs?: number;
   onProgress?: (line: string) => void;
 }
+
+export interface NginxLimits {
+  socketConnPerIp: number;
+  socketReqRate: string;
+  socketReqBurst: number;
+  apiReqRate: string;
+  apiReqBurst: number;
+}
+
+const TEST_NGINX_LIMITS: NginxLimits = {
+  socketConnPerIp: 10_000,
+  socketReqRate: '10000r/s',
+  socketReqBurst: 10_000,
+  apiReqRate: '10000r/s',
+  apiReqBurst: 10_000,
+};
 
 export interface StackProcess {
   name: string;
@@ -111,8 +140,15 @@ export interface Stack {
   stop(name: string, index?: number): Promise<void>;
   /** SIGKILL one process (a crash, not a graceful stop). */
   kill(name: string, index?: number): Promise<void>;
-  /** Start a stopped service process again with the same port and env, and wait until ready. */
-  restart(name: ServiceName, index?: number): Promise<void>;
+  /** SIGSTOP one process (a frozen VM, a long GC pause): it keeps its sockets but answers nothing. */
+  pause(name: string, index?: number): void;
+  /** SIGCONT a paused process. */
+  resume(name: string, index?: number): void;
+  /**
+   * Start a process again (after stopping it if it still runs) with the same port, arguments and env,
+   * and wait until it is ready (/ready for services, its port for redis, mongo, nginx, coturn).
+   */
+  restart(name: string, index?: number): Promise<void>;
   /** Stop everything this stack started (services first, then nginx, coturn, databases). */
   stopAll(): Promise<void>;
 }
@@ -264,10 +300,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           '--dir',
           dir,
           '--save',
-          '60',
-          '1',
+          opts.redisPersistence === 'none' ? '' : '60 1',
           '--appendonly',
-          'no',
+          opts.redisPersistence === 'aof' ? 'yes' : 'no',
         ],
         env: process.env,
         port: p,
@@ -360,7 +395,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // Services.
     const ports: Record<string, number[]> = {};
     for (const s of services) {
-      const n = s === 'signaling' ? nSignaling : 1;
+      const n = s === 'signaling' ? nSignaling : (opts.instances?.[s] ?? 1);
       ports[s] = [];
       for (let i = 0; i < n; i++) ports[s].push(await port(s, i));
     }
@@ -418,7 +453,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           port: p,
           url: `http://127.0.0.1:${p}`,
           readyUrl: `http://127.0.0.1:${p}/ready`,
-          logFile: join(logs, `${s}${s === 'signaling' ? `-${i + 1}` : ''}.log`),
+          logFile: join(logs, `${s}${s === 'signaling' || i > 0 ? `-${i + 1}` : ''}.log`),
         });
       });
     }
@@ -456,9 +491,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         'web',
         existsSync(join(root, 'apps', 'web', 'dist')) ? 'dist' : 'public',
       );
+      const limits = { ...TEST_NGINX_LIMITS, ...opts.nginxLimits };
       writeFileSync(
         join(dir, 'voip.conf'),
         template
+          .replaceAll('@@SOCKET_CONN_PER_IP@@', String(limits.socketConnPerIp))
+          .replaceAll('@@SOCKET_REQ_RATE@@', limits.socketReqRate)
+          .replaceAll('@@SOCKET_REQ_BURST@@', String(limits.socketReqBurst))
+          .replaceAll('@@API_REQ_RATE@@', limits.apiReqRate)
+          .replaceAll('@@API_REQ_BURST@@', String(limits.apiReqBurst))
           .replaceAll('@@VOIP_PORT@@', String(p))
           .replaceAll('@@HTTP_PORT@@', String(httpPort))
           .replaceAll('@@HTTPS_PORT_SUFFIX@@', p === 443 ? '' : `:${p}`)
@@ -549,11 +590,15 @@ http {
       service: (name, index = 0) => asProcess(find(name, index)),
       stop: (name, index = 0) => stopChild(find(name, index).child, 'SIGTERM'),
       kill: (name, index = 0) => stopChild(find(name, index).child, 'SIGKILL'),
+      pause: (name, index = 0) => void find(name, index).child.kill('SIGSTOP'),
+      resume: (name, index = 0) => void find(name, index).child.kill('SIGCONT'),
       async restart(name, index = 0) {
         const r = find(name, index);
+        r.child.kill('SIGCONT');
         await stopChild(r.child, 'SIGTERM');
         const child = launch(r.spec);
-        await waitForHttp(r.spec.readyUrl!, opts.readyTimeoutMs ?? 60_000, child);
+        if (r.spec.readyUrl) await waitForHttp(r.spec.readyUrl, opts.readyTimeoutMs ?? 60_000, child);
+        else await waitForPort(r.spec.port, 15_000);
       },
       stopAll,
     };

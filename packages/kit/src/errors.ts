@@ -119,12 +119,18 @@ export function clientErrorResponse(err: NodeJS.ErrnoException): string | null {
   );
 }
 
+/** A 429's Retry-After: the `retryAfterSeconds` its details carry, else 1. */
+function retryAfterOf(details: unknown): string {
+  const s = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof s === 'number' && Number.isFinite(s) && s >= 1 ? String(Math.ceil(s)) : '1';
+}
+
 export function installErrorHandlers(app: FastifyInstance) {
   app.setErrorHandler((err, request: FastifyRequest, reply) => {
     const r = toErrorReply(err);
     if (r.status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: r.code, status: r.status }, r.message);
-    if (r.status === 429 && !reply.getHeader('retry-after')) reply.header('retry-after', '1');
+    if (r.status === 429 && !reply.getHeader('retry-after')) reply.header('retry-after', retryAfterOf(r.details));
     return sendError(reply, r);
   });
   app.setNotFoundHandler((request, reply) =>
