@@ -18,6 +18,7 @@ import { wholeCall } from './support/calls.js';
 /** Defaults the floods are measured against (each app’s src/config.ts; SECURITY.md lists them all). */
 const LIMITS = {
   CONNECTIONS_PER_IP: 60, // signaling, per CONNECTIONS_PER_IP_WINDOW_MS (60 s)
+  UNAUTHENTICATED_PER_IP: 20, // signaling, engine.io connections not yet authenticated, per instance
   EVENT_BURST: 100, // signaling, per socket, refilled at EVENTS_PER_SECOND (50)
   EVENTS_PER_SECOND: 50,
   RATE_LIMIT_ANON_MAX: 120, // gateway, per IP per minute
@@ -70,21 +71,41 @@ describe('floods from one address', () => {
     const mallory = await as.register('Mallory', attackerAddress);
     const attempts = LIMITS.CONNECTIONS_PER_IP + 40;
     const calls = victimsCall(3);
-    // Engine.io sessions that never send CONNECT, alongside: they must not starve anyone either.
-    const raw = Array.from({ length: 50 }, () => {
-      const m = new Manager(as.base, {
-        path: '/socket.io',
-        transports: ['websocket'],
-        reconnection: false,
-        autoConnect: false,
-        localAddress: attackerAddress,
-      } as ConstructorParameters<typeof Manager>[1]);
-      m.open();
-      return m;
-    });
-    const results = await Promise.allSettled(
-      Array.from({ length: attempts }, () => as.connect(mallory, { from: attackerAddress })),
+    // Engine.io sessions that never send CONNECT, alongside from a second address (their own per-address
+    // budget would otherwise refuse the connections below before the Socket.io limit does): they must not
+    // starve anyone either.
+    const rawAddress = as.nextAddress();
+    const raw = await Promise.all(
+      Array.from(
+        { length: 50 },
+        () =>
+          new Promise<{ m: InstanceType<typeof Manager>; refused: boolean }>((resolve) => {
+            const m = new Manager(as.base, {
+              path: '/socket.io',
+              transports: ['websocket'],
+              reconnection: false,
+              autoConnect: false,
+              timeout: 20_000,
+              localAddress: rawAddress,
+            } as ConstructorParameters<typeof Manager>[1]);
+            m.open((err) => resolve({ m, refused: Boolean(err) }));
+          }),
+      ),
     );
+    // UNAUTHENTICATED_PER_IP per signaling instance (two here) holds them before any authentication.
+    expect(raw.filter((r) => r.refused).length).toBeGreaterThanOrEqual(
+      50 - 2 * LIMITS.UNAUTHENTICATED_PER_IP,
+    );
+    // Authenticated connections, ten at a time (so the unauthenticated bound is not what stops them).
+    const results: PromiseSettledResult<ClientSocket>[] = [];
+    for (let i = 0; i < attempts; i += 10)
+      results.push(
+        ...(await Promise.allSettled(
+          Array.from({ length: Math.min(10, attempts - i) }, () =>
+            as.connect(mallory, { from: attackerAddress }),
+          ),
+        )),
+      );
     const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     const codes = refused.map((r) => (r.reason as { data?: { code?: string } }).data?.code);
     expect(refused.length, 'connections over the per-address limit').toBeGreaterThanOrEqual(
@@ -100,7 +121,7 @@ describe('floods from one address', () => {
     expect(await socket.timeout(20_000).emitWithAck('heartbeat', {})).toMatchObject({ ok: true });
     socket.disconnect();
     for (const r of results) if (r.status === 'fulfilled') r.value.disconnect();
-    for (const m of raw) m.engine?.close();
+    for (const { m } of raw) m.engine?.close();
   });
 
   it('an event flood on one socket gets RATE_LIMITED acks past the burst, and the socket and the victims’ calls live on', async () => {
