@@ -19,7 +19,7 @@ import {
 } from '../support/harness.js';
 import { startUserServiceStandIn, type UserServiceStandIn } from '../support/user-service.js';
 
-const DB = 12;
+const DB = 13;
 
 describe('cancel push to phones a wake-up reached (FCM stand-in)', () => {
   let users: UserServiceStandIn;
