@@ -115,13 +115,26 @@ describe('turbo dev', () => {
         (r) => r.status,
         () => 0,
       );
+    // The gateway answers /me without a token by itself; an unknown refresh token is auth's to refuse
+    // (401), and the gateway's 503 while auth is down.
+    const authStatus = () =>
+      fetch(`${url}/api/auth/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refreshToken: `unknown-${Date.now()}-refresh-token` }),
+        signal: AbortSignal.timeout(3000),
+      }).then(
+        (r) => r.status,
+        () => 0,
+      );
     const until = async (what: string, check: () => Promise<boolean> | boolean, ms: number) => {
       const deadline = Date.now() + ms;
       while (!(await check())) {
         if (turbo!.exitCode !== null)
           throw new Error(`turbo exited (${turbo!.exitCode}) before ${what}:\n${output.slice(-4000)}`);
         if (Date.now() > deadline) throw new Error(`no ${what} after ${ms} ms:\n${output.slice(-4000)}`);
-        await new Promise((r) => setTimeout(r, 500));
+        // Gently: the gateway answers 429 past 60 unauthenticated requests a minute from one address.
+        await new Promise((r) => setTimeout(r, 2000));
       }
     };
 
@@ -131,6 +144,7 @@ describe('turbo dev', () => {
     trustCaInProcess(caFile);
     // 401: Nginx (HTTPS), the gateway and auth all answer.
     await until('401 from /api/auth/me through Nginx', async () => (await meStatus()) === 401, 600_000);
+    await until('auth answering through Nginx', async () => (await authStatus()) === 401, 300_000);
     // Plain HTTP only redirects to HTTPS.
     const redirect = await fetch(`http://localhost:${ports.VOIP_HTTP_PORT}/api/auth/me`, {
       redirect: 'manual',
@@ -169,7 +183,8 @@ describe('turbo dev', () => {
       () => restarts('auth') > before.authRestarts && listening('auth') > before.auth,
       180_000,
     );
-    await until('401 again after the restart', async () => (await meStatus()) === 401, 60_000);
+    await until('auth answering again after the restart', async () => (await authStatus()) === 401, 60_000);
+    expect(await meStatus()).toBe(401);
     // Only the affected service restarted.
     expect(['user', 'call', 'gateway', 'signaling'].map(restarts)).toEqual(before.others);
 
