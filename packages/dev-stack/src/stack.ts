@@ -3,7 +3,7 @@
 // local CA's certificate, HTTP redirecting). `scripts/dev --detach` uses it to run the stack for people;
 // the e2e, client and browser tests use it to drive the stack only through Nginx's port, as the Android
 // app does.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
