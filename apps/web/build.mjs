@@ -3,14 +3,16 @@
 import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { context } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, 'dist');
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 cpSync(join(here, 'public'), dist, { recursive: true });
-await build({
+// `--watch` (turbo dev): rebuild app.js whenever a file it bundles changes (the SDK's dist included).
+const watch = process.argv.includes('--watch');
+const ctx = await context({
   entryPoints: [join(here, 'src', 'app.ts')],
   outfile: join(dist, 'app.js'),
   bundle: true,
@@ -20,8 +22,17 @@ await build({
   minify: true,
   sourcemap: true,
   legalComments: 'none',
-  logLevel: 'warning',
+  logLevel: watch ? 'info' : 'warning',
 });
 const webviewBundle = fileURLToPath(import.meta.resolve('@voip/client/voip-client'));
 copyFileSync(webviewBundle, join(dist, 'voip-client.js'));
 copyFileSync(`${webviewBundle}.map`, join(dist, 'voip-client.js.map'));
+if (watch) {
+  await ctx.watch();
+  const stop = () => ctx.dispose().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} else {
+  await ctx.rebuild();
+  await ctx.dispose();
+}

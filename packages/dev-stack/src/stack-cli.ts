@@ -1,5 +1,6 @@
-// `node packages/testkit/dist/stack-cli.js` — what scripts/dev runs: start the stack (in the
-// foreground until Ctrl-C, or detached), or stop a detached one from its pid file.
+// `node packages/dev-stack/dist/stack-cli.js` — what `scripts/dev --detach` runs: start the stack in the
+// background and return once it is ready (or in the foreground until Ctrl-C), or stop a detached one
+// (`--stop`). The daily loop is `turbo dev` (dev.ts); this is for a stack that outlives the terminal.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseTurnMode, startStack } from './stack.js';
@@ -130,7 +131,8 @@ async function main(): Promise<void> {
     turnMode: parseTurnMode(process.env.TURN_MODE),
     logLevel: process.env.LOG_LEVEL ?? 'info',
     ports: {
-      nginx: envInt('VOIP_PORT', 8080),
+      nginx: envInt('VOIP_PORT', 8443),
+      nginxHttp: envInt('VOIP_HTTP_PORT', 8080),
       gateway: envInt('GATEWAY_PORT', 3000),
       auth: envInt('AUTH_PORT', 3001),
       user: envInt('USER_PORT', 3002),
@@ -139,11 +141,12 @@ async function main(): Promise<void> {
       redis: envInt('REDIS_PORT', 6390),
       mongo: envInt('MONGO_PORT', 27027),
       turn: envInt('TURN_PORT', 3478),
+      turnTls: envInt('TURN_TLS_PORT', 5349),
     },
     onProgress: (line) => process.stdout.write(`  ${line}\n`),
   });
   process.stdout.write(
-    `\nVoIP backend is up.\n  demo client   ${stack.url}/\n  REST API      ${stack.url}/api/  (docs: ${stack.url}/api/docs)\n  Socket.io     ${stack.url}/socket.io/\n  logs          ${join(stateDir, 'logs')}\n`,
+    `\nVoIP backend is up.\n  demo client   ${stack.url}/  (local CA: ${stack.tls.caFile})\n  REST API      ${stack.url}/api/  (docs: ${stack.url}/api/docs)\n  Socket.io     ${stack.url}/socket.io/\n  logs          ${join(stateDir, 'logs')}\n`,
   );
   if (detached) {
     process.stdout.write('Stop it with ./scripts/dev --stop\n');

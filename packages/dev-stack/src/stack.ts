@@ -3,12 +3,13 @@
 // local CA's certificate, HTTP redirecting). `scripts/dev --detach` uses it to run the stack for people;
 // the e2e, client and browser tests use it to drive the stack only through Nginx's port, as the Android
 // app does.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitForPort } from '@voip/testkit/servers';
+import { coturnCommand, mongoCommand, nginxCommand, redisCommand, which } from './commands.js';
 import { ensureLocalTls, type LocalTls, trustCaInProcess } from './tls.js';
 
 export const SERVICE_NAMES = ['auth', 'user', 'call', 'signaling', 'gateway'] as const;
@@ -155,16 +156,6 @@ export interface Stack {
 
 const repoRoot = () => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-function which(cmd: string): string | null {
-  try {
-    return (
-      execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8', env: process.env }).trim() || null
-    );
-  } catch {
-    return null;
-  }
-}
-
 async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -213,6 +204,58 @@ export function ensureSecrets(stateDir: string): {
     publicKeyFile,
     internalToken: secret('internal-token'),
     turnSecret: secret('turn-secret'),
+  };
+}
+
+/** The configuration every local service shares: servers, keys, internal token, peers, TURN. */
+export function localServiceEnv(o: {
+  logLevel: string;
+  redisUrl: string;
+  mongoUri: string;
+  secrets: ReturnType<typeof ensureSecrets>;
+  urls: Record<'auth' | 'user' | 'call', string[]>;
+  turn?: { port: number; tlsPort: number; mode: TurnMode; secret: string; realm: string; redisUrl: string };
+}): Record<string, string> {
+  const { turn, urls } = o;
+  return {
+    HOST: '127.0.0.1',
+    LOG_LEVEL: o.logLevel,
+    REDIS_URL: o.redisUrl,
+    MONGODB_URI: o.mongoUri,
+    JWT_PUBLIC_KEY_FILE: o.secrets.publicKeyFile,
+    INTERNAL_TOKEN: o.secrets.internalToken,
+    AUTH_SERVICE_URL: urls.auth[0] ?? '',
+    USER_SERVICE_URL: urls.user[0] ?? '',
+    CALL_SERVICE_URL: urls.call[0] ?? '',
+    AUTH_UPSTREAMS: urls.auth.join(','),
+    USER_UPSTREAMS: urls.user.join(','),
+    CALL_UPSTREAMS: urls.call.join(','),
+    ...(turn
+      ? {
+          TURN_URLS: `turn:127.0.0.1:${turn.port}?transport=udp,turn:127.0.0.1:${turn.port}?transport=tcp`,
+          // By name: a TLS client checks the certificate against the host it was given.
+          TURNS_URLS: `turns:localhost:${turn.tlsPort}?transport=tcp`,
+          STUN_URLS: `stun:127.0.0.1:${turn.port}`,
+          TURN_MODE: turn.mode,
+          TURN_SECRET: turn.secret,
+          TURN_REALM: turn.realm,
+          TURN_REDIS_URL: turn.redisUrl,
+        }
+      : {}),
+  };
+}
+
+/** What one instance adds: its port, its id, and auth's signing key. */
+export function localInstanceEnv(
+  service: ServiceName,
+  index: number,
+  port: number,
+  secrets: ReturnType<typeof ensureSecrets>,
+): Record<string, string> {
+  return {
+    PORT: String(port),
+    INSTANCE_ID: `${service}-${index + 1}`,
+    ...(service === 'auth' ? { JWT_PRIVATE_KEY_FILE: secrets.privateKeyFile } : {}),
   };
 }
 
@@ -284,27 +327,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let redisUrl = opts.redisUrl;
     if (!redisUrl) {
       const p = await port('redis');
-      const dir = join(state, 'redis');
-      mkdirSync(dir, { recursive: true });
-      const bin = which('redis-server');
-      if (!bin) throw new Error('redis-server not found: run ./scripts/setup');
       launch({
         name: 'redis',
         index: 0,
-        cmd: bin,
-        args: [
-          '--port',
-          String(p),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          dir,
-          '--save',
-          opts.redisPersistence === 'none' ? '' : '60 1',
-          '--appendonly',
-          opts.redisPersistence === 'aof' ? 'yes' : 'no',
-        ],
-        env: process.env,
+        ...redisCommand(p, join(state, 'redis'), opts.redisPersistence),
         port: p,
         url: `redis://127.0.0.1:${p}`,
         logFile: join(logs, 'redis.log'),
@@ -316,34 +342,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let mongoUri = opts.mongoUri;
     if (!mongoUri) {
       const p = await port('mongo');
-      const dir = join(state, 'mongo');
-      mkdirSync(dir, { recursive: true });
-      const mongod = which('mongod');
-      const ferret = which('ferretdb');
-      if (!mongod && !ferret) throw new Error('no MongoDB-compatible server: run ./scripts/setup');
+      const mongo = mongoCommand(p, join(state, 'mongo'));
       launch({
         name: 'mongo',
         index: 0,
-        cmd: (mongod ?? ferret)!,
-        args: mongod
-          ? ['--port', String(p), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet']
-          : [
-              '--handler=sqlite',
-              `--sqlite-url=file:${dir}/`,
-              `--state-dir=${dir}`,
-              `--listen-addr=127.0.0.1:${p}`,
-              '--debug-addr=-',
-              '--telemetry=disable',
-              '--log-level=warn',
-            ],
-        env: process.env,
+        ...mongo,
         port: p,
         url: `mongodb://127.0.0.1:${p}`,
         logFile: join(logs, 'mongo.log'),
       });
       await waitForPort(p);
       mongoUri = `mongodb://127.0.0.1:${p}/voip`;
-      progress(`mongodb    ${mongoUri} (${mongod ? 'mongod' : 'FerretDB/SQLite'})`);
+      progress(`mongodb    ${mongoUri} (${mongo.kind})`);
     }
 
     // coturn, started by infra/coturn/start-dev.sh with turnserver.dev.conf (loopback only, loopback
@@ -358,26 +368,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         const tlsPort = await port('turnTls');
         const realm = 'voip.local';
         const logFile = join(logs, 'coturn.log');
-        mkdirSync(join(state, 'coturn'), { recursive: true });
         const child = launch({
           name: 'coturn',
           index: 0,
-          cmd: 'bash',
-          args: [join(root, 'infra', 'coturn', 'start-dev.sh')],
-          env: {
-            ...process.env,
-            TURN_MODE: turnMode,
-            TURN_PORT: String(p),
-            TURN_TLS_PORT: String(tlsPort),
-            TURN_CERT: tlsFiles.certFile,
-            TURN_PKEY: tlsFiles.keyFile,
-            TURN_REALM: realm,
-            TURN_SECRET: secrets.turnSecret,
-            TURN_REDIS_URL: turnRedisUrl,
-            TURN_PID_FILE: join(state, 'coturn', 'turnserver.pid'),
-            // Its own SQLite file: REST mode stores nothing, but coturn opens one (the default is shared).
-            TURN_USERDB: join(state, 'coturn', 'turndb'),
-          },
+          ...coturnCommand({
+            root,
+            dir: join(state, 'coturn'),
+            mode: turnMode,
+            port: p,
+            tlsPort,
+            realm,
+            secret: secrets.turnSecret,
+            redisUrl: turnRedisUrl,
+            tls: tlsFiles,
+          }),
           port: p,
           url: `turn:127.0.0.1:${p}`,
           logFile,
@@ -402,30 +406,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const urlOf = (s: ServiceName) => (ports[s] ?? []).map((p) => `http://127.0.0.1:${p}`);
     const common: NodeJS.ProcessEnv = {
       ...process.env,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: opts.logLevel ?? 'info',
-      REDIS_URL: redisUrl,
-      MONGODB_URI: mongoUri,
-      JWT_PUBLIC_KEY_FILE: secrets.publicKeyFile,
-      INTERNAL_TOKEN: secrets.internalToken,
-      AUTH_SERVICE_URL: urlOf('auth')[0] ?? '',
-      USER_SERVICE_URL: urlOf('user')[0] ?? '',
-      CALL_SERVICE_URL: urlOf('call')[0] ?? '',
-      AUTH_UPSTREAMS: urlOf('auth').join(','),
-      USER_UPSTREAMS: urlOf('user').join(','),
-      CALL_UPSTREAMS: urlOf('call').join(','),
-      ...(turn
-        ? {
-            TURN_URLS: `turn:127.0.0.1:${turn.port}?transport=udp,turn:127.0.0.1:${turn.port}?transport=tcp`,
-            // By name: a TLS client checks the certificate against the host it was given.
-            TURNS_URLS: `turns:localhost:${turn.tlsPort}?transport=tcp`,
-            STUN_URLS: `stun:127.0.0.1:${turn.port}`,
-            TURN_MODE: turn.mode,
-            TURN_SECRET: turn.secret,
-            TURN_REALM: turn.realm,
-            TURN_REDIS_URL: turnRedisUrl,
-          }
-        : {}),
+      ...localServiceEnv({
+        logLevel: opts.logLevel ?? 'info',
+        redisUrl,
+        mongoUri,
+        secrets,
+        urls: { auth: urlOf('auth'), user: urlOf('user'), call: urlOf('call') },
+        ...(turn ? { turn: { ...turn, redisUrl: turnRedisUrl } } : {}),
+      }),
       ...opts.env,
     };
     const specs: Spec[] = [];
@@ -433,9 +421,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       (ports[s] ?? []).forEach((p, i) => {
         const env: NodeJS.ProcessEnv = {
           ...common,
-          PORT: String(p),
-          INSTANCE_ID: `${s}-${i + 1}`,
-          ...(s === 'auth' ? { JWT_PRIVATE_KEY_FILE: secrets.privateKeyFile } : {}),
+          ...localInstanceEnv(s, i, p, secrets),
           ...opts.serviceEnv?.[s],
         };
         const entry = join(root, 'apps', s, 'dist', 'server.js');
@@ -474,81 +460,23 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let publicUrl = urlOf('gateway')[0] ?? '';
     let httpUrl: string | undefined;
     if (opts.nginx ?? true) {
-      const bin = which('nginx');
-      if (!bin) throw new Error('nginx not found: run ./scripts/setup');
       const p = await port('nginx');
       const httpPort = await port('nginxHttp');
-      const dir = join(state, 'nginx');
-      mkdirSync(join(dir, 'tmp'), { recursive: true });
-      mkdirSync(join(dir, 'acme'), { recursive: true });
-      chmodSync(dir, 0o755);
-      const template = readFileSync(join(root, 'infra', 'nginx', 'voip.conf.template'), 'utf8');
-      const servers = (s: ServiceName) =>
-        (ports[s] ?? []).map((q) => `server 127.0.0.1:${q};`).join('\n    ');
-      const webRoot = join(
+      const nginx = nginxCommand({
         root,
-        'apps',
-        'web',
-        existsSync(join(root, 'apps', 'web', 'dist')) ? 'dist' : 'public',
-      );
-      const limits = { ...TEST_NGINX_LIMITS, ...opts.nginxLimits };
-      writeFileSync(
-        join(dir, 'voip.conf'),
-        template
-          .replaceAll('@@SOCKET_CONN_PER_IP@@', String(limits.socketConnPerIp))
-          .replaceAll('@@SOCKET_REQ_RATE@@', limits.socketReqRate)
-          .replaceAll('@@SOCKET_REQ_BURST@@', String(limits.socketReqBurst))
-          .replaceAll('@@API_REQ_RATE@@', limits.apiReqRate)
-          .replaceAll('@@API_REQ_BURST@@', String(limits.apiReqBurst))
-          .replaceAll('@@VOIP_PORT@@', String(p))
-          .replaceAll('@@HTTP_PORT@@', String(httpPort))
-          .replaceAll('@@HTTPS_PORT_SUFFIX@@', p === 443 ? '' : `:${p}`)
-          .replaceAll('@@TLS_CERT@@', tlsFiles.certFile)
-          .replaceAll('@@TLS_KEY@@', tlsFiles.keyFile)
-          .replaceAll('@@ACME_ROOT@@', join(dir, 'acme'))
-          // No HSTS on localhost: browsers would then refuse plain HTTP on every localhost port.
-          .replaceAll('@@HSTS@@', '')
-          .replaceAll('@@GATEWAY_SERVERS@@', servers('gateway') || 'server 127.0.0.1:1 down;')
-          .replaceAll('@@SIGNALING_SERVERS@@', servers('signaling') || 'server 127.0.0.1:1 down;')
-          .replaceAll('@@WEB_ROOT@@', webRoot),
-      );
-      const isRoot = process.getuid?.() === 0;
-      writeFileSync(
-        join(dir, 'nginx.conf'),
-        `# Generated by packages/dev-stack/src/stack.ts — edit infra/nginx/voip.conf.template instead.
-${isRoot ? 'user root;' : ''}
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(logs, 'nginx-error.log')} warn;
-events { worker_connections 4096; }
-http {
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  access_log ${join(logs, 'nginx-access.log')};
-  client_body_temp_path ${join(dir, 'tmp', 'body')};
-  proxy_temp_path ${join(dir, 'tmp', 'proxy')};
-  fastcgi_temp_path ${join(dir, 'tmp', 'fastcgi')};
-  uwsgi_temp_path ${join(dir, 'tmp', 'uwsgi')};
-  scgi_temp_path ${join(dir, 'tmp', 'scgi')};
-  include ${join(dir, 'voip.conf')};
-}
-`,
-      );
+        dir: join(state, 'nginx'),
+        logs,
+        port: p,
+        httpPort,
+        tls: tlsFiles,
+        gatewayPorts: ports.gateway ?? [],
+        signalingPorts: ports.signaling ?? [],
+        limits: { ...TEST_NGINX_LIMITS, ...opts.nginxLimits },
+      });
       const child = launch({
         name: 'nginx',
         index: 0,
-        cmd: bin,
-        args: [
-          '-p',
-          dir,
-          '-e',
-          join(logs, 'nginx-error.log'),
-          '-c',
-          join(dir, 'nginx.conf'),
-          '-g',
-          'daemon off;',
-        ],
-        env: process.env,
+        ...nginx,
         port: p,
         url: `https://localhost:${p}`,
         logFile: join(logs, 'nginx.log'),
