@@ -492,7 +492,7 @@ ${isRoot ? 'user root;' : ''}
 worker_processes 1;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(logs, 'nginx-error.log')} warn;
-events { worker_connections 4096; }
+events { worker_connections 16384; }
 http {
   include /etc/nginx/mime.types;
   default_type application/octet-stream;
