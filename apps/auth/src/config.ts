@@ -21,7 +21,15 @@ export const configSpec = {
   ACCESS_TTL_SECONDS: env.int(900, { min: 10, max: 24 * 3600 }),
   /** Lifetime of a refresh token and so of an idle session (each refresh starts it again). */
   REFRESH_TTL_SECONDS: env.int(30 * 24 * 3600, { min: 60, max: 365 * 24 * 3600 }),
-  /** Usernames (case-insensitive) that get kind "admin" when they register or log in. */
+  /** The same for guest sessions: a guest idle this long is gone (a guest is one visit, not an account). */
+  GUEST_REFRESH_TTL_SECONDS: env.int(24 * 3600, { min: 60, max: 365 * 24 * 3600 }),
+  /** How often one instance deletes guests idle longer than GUEST_REFRESH_TTL_SECONDS (0: never, leave it to the routes). */
+  GUEST_SWEEP_INTERVAL_MS: env.int(10 * 60_000, { min: 0, max: 24 * 3600_000 }),
+  /** A rotated refresh token presented again this soon, its successor unused, gets the same pair (0: off). */
+  REFRESH_GRACE_SECONDS: env.int(20, { min: 0, max: 300 }),
+  /** Rotated refresh tokens remembered per session for re-use detection (older ones are just invalid). */
+  REFRESH_REUSE_MEMORY: env.int(10, { min: 1, max: 1000 }),
+  /** No longer read (admins are granted by id: `pnpm admin grant <userId>`); set, it stops start-up. */
   ADMIN_USERNAMES: env.list([]),
   /** Failed logins for one username from one address: stops a guesser without locking the owner out. */
   LOGIN_MAX_FAILURES_PER_USERNAME_IP: env.int(10, { min: 1 }),

@@ -8,6 +8,7 @@ import { streams } from '@voip/contracts/redis-keys';
 import { parseConfig } from '@voip/kit/config';
 import { serviceEnv } from '@voip/testkit/env';
 import type { Redis } from 'ioredis';
+import { setAdmin } from '../src/accounts/admin-rights.js';
 import { buildApp } from '../src/app.js';
 import { configSpec } from '../src/config.js';
 
@@ -59,6 +60,31 @@ export async function register(
   if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`);
   const body = res.json();
   return { username, userId: body.user.id, accessToken: body.accessToken, refreshToken: body.refreshToken };
+}
+
+/** What `pnpm admin grant|revoke <userId>` does, against this app's database and Redis. */
+export async function changeAdmin(app: AuthApp, userId: string, admin: boolean) {
+  return setAdmin(
+    {
+      users: app.accounts.users,
+      revokeSessionsOf: (id) => app.sessionService.revokeAllOf(id, 'admin', app.log),
+    },
+    userId,
+    admin,
+  );
+}
+
+/** A registered account granted admin rights by id, signed in again: its admin access token. */
+export async function registerAdmin(app: AuthApp, username = uniqueUsername('admin')): Promise<string> {
+  const r = await register(app, username);
+  await changeAdmin(app, r.userId, true);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { username, password: PASSWORD },
+  });
+  if (res.json().user?.kind !== 'admin') throw new Error(`admin login failed: ${res.statusCode} ${res.body}`);
+  return res.json().accessToken as string;
 }
 
 export async function createGuest(app: AuthApp, displayName = 'Guest') {

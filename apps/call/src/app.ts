@@ -16,6 +16,7 @@ import {
 } from '@voip/kit/stream-metrics';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
+import { createRingLimits } from './calls/ring-policy.js';
 import { startRingSweeper } from './calls/ring-sweeper.js';
 import type { Config } from './config.js';
 import { type CallRepository, createCallRepository } from './history/call-repository.js';
@@ -129,6 +130,8 @@ export async function buildApp(config: Config): Promise<App> {
     breaker,
     directory,
     calls,
+    redis: app.redis,
+    callState: (callId) => store.get(callId),
     log: log.child({ component: 'push' }),
     maxAttempts: config.PUSH_MAX_ATTEMPTS,
     retryBaseMs: config.PUSH_RETRY_BASE_MS,
@@ -142,12 +145,16 @@ export async function buildApp(config: Config): Promise<App> {
     labelNames: ['outcome'] as const,
     registers: [app.metrics],
   });
-  const deadLetters = countDeadLetters(app.metrics);
+  const deadLetters = countDeadLetters(
+    app.metrics,
+    config.HISTORY_CONSUMER_ENABLED ? [{ stream: streams.callEvents, group: HISTORY_GROUP }] : [],
+  );
   const history = config.HISTORY_CONSUMER_ENABLED
     ? createHistoryConsumer({
         redis: app.redis,
         calls,
         turn,
+        push,
         consumer: app.instanceId,
         log: log.child({ component: 'history' }),
         blockMs: config.HISTORY_BLOCK_MS,
@@ -198,6 +205,13 @@ export async function buildApp(config: Config): Promise<App> {
         turn,
         push,
         initiateLimiter,
+        ringLimits: createRingLimits(app.redis, {
+          windowMs: config.RING_LIMIT_WINDOW_MS,
+          ringsPerPair: config.RING_LIMIT_PER_PAIR,
+          ringsPerCalleeFromStrangers: config.RING_LIMIT_PER_CALLEE_FROM_STRANGERS,
+          pushesPerPair: config.PUSH_LIMIT_PER_PAIR,
+          pushesPerCalleeFromStrangers: config.PUSH_LIMIT_PER_CALLEE_FROM_STRANGERS,
+        }),
       }),
     { prefix: '/api/calls' },
   );

@@ -34,6 +34,12 @@ export const configSpec = {
   /** Initiations per user per window (POST /api/calls). */
   CALL_RATE_LIMIT: env.int(20, { min: 1 }),
   CALL_RATE_WINDOW_MS: env.int(60_000, { min: 1000 }),
+  /** Ring attempts and wake-up pushes per caller→callee pair, and per callee from callers it does not know. */
+  RING_LIMIT_WINDOW_MS: env.int(600_000, { min: 1000 }),
+  RING_LIMIT_PER_PAIR: env.int(10, { min: 1 }),
+  RING_LIMIT_PER_CALLEE_FROM_STRANGERS: env.int(20, { min: 1 }),
+  PUSH_LIMIT_PER_PAIR: env.int(5, { min: 1 }),
+  PUSH_LIMIT_PER_CALLEE_FROM_STRANGERS: env.int(10, { min: 1 }),
 
   /** History consumer (group "call-history" on the call-events stream). */
   HISTORY_CONSUMER_ENABLED: env.bool(true),

@@ -15,13 +15,21 @@ export const configSpec = {
   RESUME_WINDOW_MS: ms(30_000, 100),
   /** How often each instance turns the shared ring-timeout and resume wheels. */
   WHEEL_INTERVAL_MS: ms(1000, 10),
-  /** Messages kept for one reconnecting client; past this its peer's messages are dropped. */
+  /**
+   * Messages kept for one reconnecting client, in count and in bytes (their JSON); past either, its peer's
+   * new messages are refused (RATE_LIMITED ack). The byte bound must hold one message of MAX_PAYLOAD_BYTES.
+   */
   MAX_PENDING_MESSAGES: env.int(500, { min: 1 }),
+  MAX_PENDING_BYTES: env.int(256 * 1024, { min: 1024 }),
+  /** The caller's ICE candidates kept per ringing call for a callee device that connects later, in count and bytes. */
+  MAX_CALL_CANDIDATES: env.int(100, { min: 1 }),
+  MAX_CALL_CANDIDATE_BYTES: env.int(64 * 1024, { min: 1024 }),
 
   // Liveness (Socket.io ping/pong; see README "ping tuning").
   PING_INTERVAL_MS: ms(25_000, 100),
   PING_TIMEOUT_MS: ms(20_000, 100),
-  CONNECT_TIMEOUT_MS: ms(10_000, 100),
+  /** An engine.io connection that has not sent an accepted Socket.io CONNECT by then is closed. */
+  CONNECT_TIMEOUT_MS: ms(5000, 100),
   /** App-level heartbeat interval told to clients in `session`, and how often the guest manager checks. */
   HEARTBEAT_INTERVAL_MS: ms(30_000, 10),
   GUEST_PING_INTERVAL_MS: ms(60_000, 10),
@@ -37,6 +45,8 @@ export const configSpec = {
   MAX_PAYLOAD_BYTES: env.int(64 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
   MAX_CONNECTIONS: env.int(60_000, { min: 1 }),
   CONNECTIONS_PER_IP: env.int(60, { min: 1 }),
+  /** Open engine.io connections per address that have not authenticated yet (per instance). */
+  UNAUTHENTICATED_PER_IP: env.int(20, { min: 1 }),
   CONNECTIONS_PER_IP_WINDOW_MS: ms(60_000, 100),
   EVENTS_PER_SECOND: env.int(50, { min: 1 }),
   EVENT_BURST: env.int(100, { min: 1 }),

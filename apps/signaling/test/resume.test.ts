@@ -14,6 +14,7 @@ import {
   type Principal,
   principal,
   startInstance,
+  sleep,
   type TestClient,
   useCluster,
 } from './support/cluster.js';
@@ -126,6 +127,39 @@ describe('resume', () => {
     const back = track(await connect(b.url, { token: x.token, clientId: cx.clientId, resumeToken }));
     expect(back.session?.resumed).toBe(true);
     expect(await back.waitFor('call-ended')).toMatchObject({ callId, reason: 'hangup' });
+  });
+
+  it('a phone woken by a push that connects fresh after the call ended gets call-ended at once', async () => {
+    const x = await principal(redis);
+    const y = await principal(redis);
+    const created = await store.create({
+      callerId: x.userId,
+      callerKind: 'user',
+      callerName: x.displayName,
+      calleeId: y.userId,
+      media: 'audio',
+    });
+    if (!created.ok) throw new Error('create failed');
+    const { callId } = created.call;
+    // What the call service writes once a wake-up push reached y's phones.
+    await redis.set(keys.pushWokenCall(y.userId), callId, 'PX', 60_000);
+    expect((await store.transition(callId, { type: 'cancel' }, { byUserId: x.userId })).ok).toBe(true);
+    const late = track(await connect(a.url, { token: y.token }));
+    expect(late.session?.resumed).toBe(false);
+    expect(await late.waitFor('call-ended')).toMatchObject({ callId, reason: 'cancelled' });
+    // A call still ringing is offered, not ended.
+    const ringing = await store.create({
+      callerId: x.userId,
+      callerKind: 'user',
+      callerName: x.displayName,
+      calleeId: y.userId,
+      media: 'audio',
+    });
+    if (!ringing.ok) throw new Error('create failed');
+    await redis.set(keys.pushWokenCall(y.userId), ringing.call.callId, 'PX', 60_000);
+    const fresh = track(await connect(b.url, { token: y.token }));
+    await sleep(300);
+    expect(fresh.count('call-ended')).toBe(0);
   });
 
   it('a fresh session (no resume token) of the device carrying a call ends that call', async () => {

@@ -21,6 +21,8 @@ export async function buildApp(config: Config): Promise<App> {
       maxDevices: config.MAX_DEVICES,
       presenceMaxIds: config.PRESENCE_MAX_IDS,
       syncPageSize: config.SYNC_PAGE_SIZE,
+      searchRateLimit: config.SEARCH_RATE_LIMIT,
+      searchRateWindowMs: config.SEARCH_RATE_WINDOW_MS,
     },
     syncHoleGraceMs: config.SYNC_HOLE_GRACE_MS,
   });

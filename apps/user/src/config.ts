@@ -28,6 +28,9 @@ export const configSpec = {
    * filled, so readers move on (see sync/change-log.ts).
    */
   SYNC_HOLE_GRACE_MS: env.int(30_000, { min: 0, max: 3_600_000 }),
+  /** Searches per principal (user or guest) per window: the directory cannot be paged through quickly. */
+  SEARCH_RATE_LIMIT: env.int(30, { min: 1 }),
+  SEARCH_RATE_WINDOW_MS: env.int(60_000, { min: 1000 }),
   /** Consume the account and call streams (off only for tools that must not take messages). */
   STREAM_CONSUMERS: env.bool(true),
   /** How long one XREADGROUP blocks; pending entries idle this long are claimed (dead or failing consumer). */

@@ -19,5 +19,12 @@ export interface UserDomain {
   redis: Redis;
   bus: Publisher;
   log: FastifyBaseLogger;
-  limits: { maxContacts: number; maxDevices: number; presenceMaxIds: number; syncPageSize: number };
+  limits: {
+    maxContacts: number;
+    maxDevices: number;
+    presenceMaxIds: number;
+    syncPageSize: number;
+    searchRateLimit: number;
+    searchRateWindowMs: number;
+  };
 }

@@ -273,6 +273,8 @@ describe('the demo in headless Chromium, through Nginx', () => {
 
   it('shows a contact going offline when their page signs out and online when it signs in again', async () => {
     const [jack, kate] = await twoPeople('Jack', 'Kate');
+    // Presence flows between people who have each other as contacts: Kate accepts Jack first.
+    await addContact(kate, jack);
     await addContact(jack, kate);
     const dot = jack.page.locator(`[data-test="contact"]:has-text("${kate.name}") [data-test="presence"]`);
     expect(await dot.getAttribute('data-status')).toBe('online');
@@ -413,6 +415,126 @@ describe('the demo in headless Chromium, through Nginx', () => {
     await a.page.evaluate(() => (window as unknown as Api).VoipUtils.disconnect());
     expect(await a.page.evaluate(() => (window as unknown as Api).VoipUtils.isConnected())).toBe(false);
     await Promise.all([a.context.close(), b.context.close()]);
+  });
+
+  it('signs registered users in through the WebView bundle (signIn, a token store the app provides, push token, resumeSession, signOut)', async () => {
+    type Bridge = {
+      AndroidVoip: { onEvent(n: string, j: string): void };
+      AndroidVoipTokens: { load(): string | null; save(j: string): void; clear(): void };
+      bridged: { name: string; payload: unknown }[];
+      saved: string[];
+      cleared: number;
+    };
+    type Api = {
+      signIn(url: string, u: string, p: string): { ready: Promise<{ userId: string }> };
+      resumeSession(url: string): { ready: Promise<{ userId: string }> };
+      VoipUtils: {
+        isConnected(): boolean;
+        startCall(id: string, media: string): Promise<string>;
+        acceptCall(): Promise<void>;
+        hangUp(): Promise<void>;
+        registerPushToken(token: string): Promise<void>;
+        signOut(): Promise<void>;
+        client(): {
+          clientId: string;
+          rest: { refresh(): Promise<unknown> };
+          users: { devices(): Promise<{ items?: { deviceId: string; pushToken: string }[] } | unknown> };
+        };
+      };
+    };
+    // The native side: the event interface and a token store (on a phone, encrypted with a Keystore key).
+    const open = async (stored: string | null = null) => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.addInitScript((initial) => {
+        const w = window as unknown as Bridge;
+        w.bridged = [];
+        w.saved = initial ? [initial] : [];
+        w.cleared = 0;
+        w.AndroidVoip = { onEvent: (name, json) => w.bridged.push({ name, payload: JSON.parse(json) }) };
+        w.AndroidVoipTokens = {
+          load: () => w.saved.at(-1) ?? null,
+          save: (json) => void w.saved.push(json),
+          clear: () => {
+            w.cleared += 1;
+            w.saved = [];
+          },
+        };
+      }, stored);
+      await page.goto(`${stack.url}/webview.html`);
+      return { context, page };
+    };
+    const bridged = (page: Awaited<ReturnType<typeof open>>['page']) =>
+      page.evaluate(() => (window as unknown as Bridge).bridged.map((e) => e.name));
+    const register = async (name: string) => {
+      const username = `${name.toLowerCase()}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
+      const res = await fetch(`${stack.url}/api/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password: 'correct horse battery', displayName: name }),
+      });
+      expect(res.status).toBe(201);
+      return username;
+    };
+    const [ua, ub] = await Promise.all([register('Wanda'), register('Xavi')]);
+    const [a, b] = await Promise.all([open(), open()]);
+    const signIn = (page: typeof a.page, username: string) =>
+      page.evaluate(
+        async (u) =>
+          (await (window as unknown as Api).signIn(location.origin, u, 'correct horse battery').ready).userId,
+        username,
+      );
+    const [idA, idB] = await Promise.all([signIn(a.page, ua), signIn(b.page, ub)]);
+    for (const page of [a.page, b.page])
+      await expect
+        .poll(() => page.evaluate(() => (window as unknown as Api).VoipUtils.isConnected()), {
+          timeout: 15_000,
+        })
+        .toBe(true);
+    // The tokens went to the app's store, and a refresh stores the rotated pair there too.
+    const savedA = () => a.page.evaluate(() => (window as unknown as Bridge).saved);
+    expect(await savedA()).toHaveLength(1);
+    await a.page.evaluate(() => (window as unknown as Api).VoipUtils.client().rest.refresh());
+    const afterRefresh = await savedA();
+    expect(afterRefresh).toHaveLength(2);
+    expect(JSON.parse(afterRefresh[1]!).refreshToken).not.toBe(JSON.parse(afterRefresh[0]!).refreshToken);
+    expect(await bridged(a.page)).toEqual(expect.arrayContaining(['user', 'tokens', 'connection']));
+
+    // Push registration under the SDK's clientId.
+    await a.page.evaluate(() => (window as unknown as Api).VoipUtils.registerPushToken('fcm-webview-a'));
+    const devices = await a.page.evaluate(async () => {
+      const c = (window as unknown as Api).VoipUtils.client();
+      return { clientId: c.clientId, list: JSON.stringify(await c.users.devices()) };
+    });
+    expect(devices.list).toContain(devices.clientId);
+    expect(devices.list).toContain('fcm-webview-a');
+
+    // A call between the two registered users, with the call events on the bridge.
+    const callId = await a.page.evaluate(
+      (id) => (window as unknown as Api).VoipUtils.startCall(id, 'audio'),
+      idB,
+    );
+    await expect.poll(() => bridged(b.page), { timeout: 15_000 }).toContain('incoming-call');
+    await b.page.evaluate(() => (window as unknown as Api).VoipUtils.acceptCall());
+    await expect.poll(() => bridged(a.page), { timeout: 15_000 }).toContain('call-accepted');
+    await a.page.evaluate(() => (window as unknown as Api).VoipUtils.hangUp());
+    await expect.poll(() => bridged(b.page), { timeout: 10_000 }).toContain('call-ended');
+    const ended = await b.page.evaluate(
+      () => (window as unknown as Bridge).bridged.find((e) => e.name === 'call-ended')?.payload,
+    );
+    expect(ended).toMatchObject({ callId, reason: 'hangup' });
+
+    // An app restart: a new WebView resumes the stored session without a password.
+    const restarted = await open(afterRefresh[1]!);
+    const resumedId = await restarted.page.evaluate(
+      async () => (await (window as unknown as Api).resumeSession(location.origin).ready).userId,
+    );
+    expect(resumedId).toBe(idA);
+    // Signing out clears the app's store.
+    await restarted.page.evaluate(() => (window as unknown as Api).VoipUtils.signOut());
+    expect(await restarted.page.evaluate(() => (window as unknown as Bridge).cleared)).toBe(1);
+    expect(await restarted.page.evaluate(() => (window as unknown as Bridge).saved)).toEqual([]);
+    await Promise.all([a.context.close(), b.context.close(), restarted.context.close()]);
   });
 
   it('keeps the call when the caller’s network goes away and comes back', async () => {

@@ -1,7 +1,8 @@
 // What a client of the public door does: JSON over HTTP to /api/..., Socket.io to /socket.io/, and
 // nothing else — the tests act only through Nginx's port, like the Android app.
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { ClientToServerEvents, ServerToClientEvents } from '@voip/contracts/socket';
 import { io, type Socket } from 'socket.io-client';
 
@@ -46,6 +47,8 @@ export function rawGet(
   headers: Record<string, string> = {},
 ): Promise<{ status: number; text: string }> {
   const u = new URL(base);
+  // The stack's process trusts its CA (startStack), so https needs no options here.
+  const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       { host: u.hostname, port: u.port, path: rawPath, method: 'GET', headers, timeout: 20_000 },

@@ -15,8 +15,8 @@ import {
   decideCreate,
   type LiveCallView,
   outcomeFor,
-  resolveCallTransition,
   type Role,
+  resolveCallTransition,
 } from './transitions.js';
 
 export interface CallOffer {
@@ -51,6 +51,8 @@ export interface CallRecord {
   durationMs: number | null;
   endedBy: string | null;
   replacedBy: string | null;
+  /** The callee had not accepted the caller as a contact: while it rings it may be pre-empted (decideCreate). */
+  fromStranger: boolean;
 }
 
 export interface CreateCallInput {
@@ -59,6 +61,8 @@ export interface CreateCallInput {
   callerName: string;
   calleeId: string;
   media: Media;
+  /** The callee does not know the caller (the call service decides; default false). */
+  fromStranger?: boolean;
 }
 
 export type CreateResult =
@@ -70,6 +74,8 @@ export type CreateResult =
       survivingCallId: string;
       /** Glare where the new call won: the existing call, now ended as cancelled and replaced by the new one. */
       replaced: CallRecord | null;
+      /** Strangers' unanswered rings to either user that this call ended as busy (decideCreate). */
+      preempted: CallRecord[];
     }
   | { ok: false; code: 'CALLER_BUSY' | 'CALLEE_BUSY'; message: string; callId: string }
   | { ok: false; code: 'BAD_REQUEST'; message: string };
@@ -213,11 +219,18 @@ export function parseCallRecord(h: Record<string, string>): CallRecord | null {
     durationMs: h.durationMs ? Number(h.durationMs) : null,
     endedBy: orNull(h.endedBy),
     replacedBy: orNull(h.replacedBy),
+    fromStranger: h.fromStranger === '1',
   };
 }
 
 const view = (r: CallRecord | null): LiveCallView | null =>
-  r && { callId: r.callId, callerId: r.callerId, calleeId: r.calleeId, state: r.state };
+  r && {
+    callId: r.callId,
+    callerId: r.callerId,
+    calleeId: r.calleeId,
+    state: r.state,
+    fromStranger: r.fromStranger,
+  };
 const roleOf = (r: CallRecord, userId: string): Role | null =>
   userId === r.callerId ? 'caller' : userId === r.calleeId ? 'callee' : null;
 
@@ -358,6 +371,7 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
         durationMs: null,
         endedBy: null,
         replacedBy: null,
+        fromStranger: input.fromStranger === true,
       };
       const record = (r: CallRecord): Op =>
         hset(keys.call(r.callId), {
@@ -372,6 +386,7 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
           createdAt: r.createdAt,
           expiresAt: r.expiresAt,
           ringDeadlineMs: r.ringDeadlineMs,
+          fromStranger: r.fromStranger ? '1' : '0',
         });
       const created = xadd('call.created', {
         callId,
@@ -393,7 +408,13 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
         );
         const ops: Op[] = [record(base), ...created, ...endOps.filter((o) => o[0] !== 'DELIFEQ')];
         if (await guardedWrite(redis, guards, ops))
-          return { ok: true, call: ended, survivingCallId: decision.survivingCallId, replaced: null };
+          return {
+            ok: true,
+            call: ended,
+            survivingCallId: decision.survivingCallId,
+            replaced: null,
+            preempted: [],
+          };
         continue;
       }
 
@@ -405,6 +426,16 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
         ops.push(...w.ops);
         replaced = w.ended;
       }
+      const preempted: CallRecord[] = [];
+      if (decision.kind === 'create' && decision.preempt) {
+        for (const id of decision.preempt) {
+          const stranger = [callerCall, calleeCall].find((c) => c?.callId === id);
+          if (!stranger) continue;
+          const w = endWrites(stranger, 'busy', nowMs, null, null);
+          ops.push(...w.ops);
+          preempted.push(w.ended);
+        }
+      }
       ops.push(
         record(base),
         ['PEXPIRE', keys.call(callId), String(liveTtlMs)],
@@ -415,7 +446,7 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
         ...created,
       );
       if (await guardedWrite(redis, guards, ops))
-        return { ok: true, call: base, survivingCallId: callId, replaced };
+        return { ok: true, call: base, survivingCallId: callId, replaced, preempted };
     }
     throw new Error('call-state: create gave up after repeated concurrent changes');
   }

@@ -123,10 +123,13 @@ export interface LiveCallView {
   callerId: string;
   calleeId: string;
   state: CallState;
+  /** The callee had not accepted the caller as a contact when the call was made. */
+  fromStranger?: boolean;
 }
 
 export type CreateDecision =
-  | { kind: 'create' }
+  /** `preempt`: unanswered rings from strangers to either user, ended as busy to make room (see decideCreate). */
+  | { kind: 'create'; preempt?: string[] }
   | { kind: 'busy'; code: 'CALLER_BUSY' | 'CALLEE_BUSY'; callId: string }
   | { kind: 'invalid'; message: string }
   /** Glare: the existing call (callee ringing the caller) survives; the new one is born ended, replaced by it. */
@@ -136,13 +139,23 @@ export type CreateDecision =
 
 const isLive = (c: LiveCallView | null): c is LiveCallView => c !== null && c.state !== 'ended';
 
+/** `c` is a stranger's call still ringing `userId`: it does not hold `userId` for anyone they know. */
+const isStrangerRingTo = (c: LiveCallView | null, userId: string): boolean =>
+  isLive(c) && c.state === 'ringing' && c.calleeId === userId && c.fromStranger === true;
+
 /**
  * Busy checks and glare, given the calls each user's pointer leads to. Glare (the callee is ringing the
  * caller right now) is resolved by one deterministic rule every instance applies the same way: the
  * call with the lower callId survives.
  */
+/**
+ * A stranger's unanswered ring must not make its callee unreachable (a free guest could otherwise keep
+ * anyone busy): a call from someone the callee knows (`fromStranger` false) ends such a ring as busy and
+ * rings instead, and so does any call the rung user places themselves. A known caller's ring, and every
+ * accepted call, keep the user busy as before.
+ */
 export function decideCreate(
-  input: { callerId: string; calleeId: string; newCallId: string },
+  input: { callerId: string; calleeId: string; newCallId: string; fromStranger?: boolean },
   callerCall: LiveCallView | null,
   calleeCall: LiveCallView | null,
 ): CreateDecision {
@@ -157,7 +170,13 @@ export function decideCreate(
       ? { kind: 'glare-keep-existing', survivingCallId: callerCall.callId }
       : { kind: 'glare-replace-existing', replacedCallId: callerCall.callId };
   }
-  if (isLive(callerCall)) return { kind: 'busy', code: 'CALLER_BUSY', callId: callerCall.callId };
-  if (isLive(calleeCall)) return { kind: 'busy', code: 'CALLEE_BUSY', callId: calleeCall.callId };
-  return { kind: 'create' };
+  const preempt: string[] = [];
+  if (callerCall && isStrangerRingTo(callerCall, input.callerId)) preempt.push(callerCall.callId);
+  else if (isLive(callerCall)) return { kind: 'busy', code: 'CALLER_BUSY', callId: callerCall.callId };
+  if (isLive(calleeCall) && !preempt.includes(calleeCall.callId)) {
+    if (input.fromStranger !== true && isStrangerRingTo(calleeCall, input.calleeId))
+      preempt.push(calleeCall.callId);
+    else return { kind: 'busy', code: 'CALLEE_BUSY', callId: calleeCall.callId };
+  }
+  return preempt.length > 0 ? { kind: 'create', preempt } : { kind: 'create' };
 }

@@ -235,4 +235,32 @@ describe('decideCreate', () => {
   it('refuses calling yourself', () => {
     expect(decideCreate({ callerId: 'a', calleeId: 'a', newCallId: '1' }, null, null).kind).toBe('invalid');
   });
+
+  it("pre-empts a stranger's unanswered ring for someone the callee knows, never for another stranger", () => {
+    const strangerRing = { ...call('1', 's', 'b'), fromStranger: true };
+    expect(decideCreate({ callerId: 'a', calleeId: 'b', newCallId: '9' }, null, strangerRing)).toEqual({
+      kind: 'create',
+      preempt: ['1'],
+    });
+    expect(
+      decideCreate({ callerId: 'a', calleeId: 'b', newCallId: '9', fromStranger: true }, null, strangerRing),
+    ).toMatchObject({ kind: 'busy', code: 'CALLEE_BUSY' });
+    // A known caller's ring, and an answered stranger's call, hold the callee as before.
+    expect(
+      decideCreate({ callerId: 'a', calleeId: 'b', newCallId: '9' }, null, {
+        ...call('1', 'c', 'b'),
+        fromStranger: false,
+      }),
+    ).toMatchObject({ code: 'CALLEE_BUSY' });
+    expect(
+      decideCreate({ callerId: 'a', calleeId: 'b', newCallId: '9' }, null, {
+        ...call('1', 's', 'b', 'accepted'),
+        fromStranger: true,
+      }),
+    ).toMatchObject({ code: 'CALLEE_BUSY' });
+    // Someone rung by a stranger may place a call: the ring ends.
+    expect(
+      decideCreate({ callerId: 'b', calleeId: 'c', newCallId: '9', fromStranger: true }, strangerRing, null),
+    ).toEqual({ kind: 'create', preempt: ['1'] });
+  });
 });

@@ -40,7 +40,8 @@ interface RestEvents {
   'session-lost': ApiError;
 }
 
-const TOKENS_KEY = 'voip.tokens';
+/** The storage key of the session's tokens (the WebView bridge hands it to the app's own token store). */
+export const TOKENS_KEY = 'voip.tokens';
 
 /** `exp` of a JWT in ms, read without verifying (the server verifies; we only schedule). */
 export function tokenExpiry(jwt: string): number | null {

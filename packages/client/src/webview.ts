@@ -1,10 +1,14 @@
 // Entry of dist/voip-client.js, the IIFE bundle the Android app loads in its WebView: the globals the
-// seeds' Android client calls (`connectAsGuest`, `VoipUtils.*`), with events going back to the native
-// side through a JavaScript interface (`window.AndroidVoip.onEvent(name, json)`) and as DOM events.
+// seeds' Android client calls (`connectAsGuest`, `VoipUtils.*`), and for registered users `signIn`,
+// `resumeSession`, `VoipUtils.registerPushToken` and `VoipUtils.signOut`, with the session's tokens kept
+// in a store the app provides (`window.AndroidVoipTokens`: load/save/clear, backed by the Keystore).
+// Events go back to the native side through a JavaScript interface (`window.AndroidVoip.onEvent(name,
+// json)`) and as DOM events.
 import type { Media } from '@voip/contracts/calls';
 import { ApiError } from './api-error.js';
 import type { Call } from './call.js';
 import type { KeyValueStorage } from './storage.js';
+import { TOKENS_KEY } from './rest-client.js';
 import { defaultStorage } from './storage.js';
 import { VoipClient, type VoipClientOptions } from './voip.js';
 import { type InboundStats, type WebRtcSession, webRtcMedia } from './webrtc.js';
@@ -13,6 +17,28 @@ interface NativeBridge {
   onEvent(name: string, json: string): void;
 }
 type Handler = (payload: unknown) => void;
+
+/**
+ * Where the app keeps the session (the JSON the SDK writes; refresh tokens rotate, so `save` is called
+ * after every refresh): `addJavascriptInterface(store, "AndroidVoipTokens")` with three @JavascriptInterface
+ * methods, encrypting with a Keystore key (docs/ANDROID.md). Without one, localStorage.
+ */
+export interface NativeTokenStore {
+  load(): string | null | undefined;
+  save(json: string): void;
+  clear(): void;
+}
+
+export interface WebViewUserConnection {
+  client: VoipClient;
+  /** Resolves once signed in (or the stored session is valid) and the socket is connecting. */
+  ready: Promise<{ userId: string; displayName: string }>;
+}
+
+export interface WebViewOptions extends Partial<Omit<VoipClientOptions, 'url' | 'media' | 'storage'>> {
+  tokenStore?: NativeTokenStore;
+  storage?: KeyValueStorage;
+}
 
 export interface WebViewConnection {
   client: VoipClient;
@@ -81,7 +107,7 @@ function track(call: Call): void {
 }
 
 function requireClient(): VoipClient {
-  if (!current) throw new ApiError(0, 'NOT_CONNECTED', 'call connectAsGuest first');
+  if (!current) throw new ApiError(0, 'NOT_CONNECTED', 'call connectAsGuest, signIn or resumeSession first');
   return current.client;
 }
 
@@ -91,14 +117,29 @@ function callOrActive(callId?: string): Call {
   return call;
 }
 
-/** Signs in as a guest (reusing this install's guest while its session lives) and connects. */
-export function connectAsGuest(
+/** The tokens in the app's store, everything else (the per-install clientId) in `rest`. */
+export function tokenStoreStorage(store: NativeTokenStore, rest: KeyValueStorage): KeyValueStorage {
+  return {
+    getItem: (key) => (key === TOKENS_KEY ? (store.load() ?? null) : rest.getItem(key)),
+    setItem: (key, value) => (key === TOKENS_KEY ? store.save(value) : rest.setItem(key, value)),
+    removeItem: (key) => (key === TOKENS_KEY ? store.clear() : rest.removeItem(key)),
+  };
+}
+
+function userStorage(options: WebViewOptions): KeyValueStorage {
+  const base = options.storage ?? defaultStorage();
+  const store =
+    options.tokenStore ?? (globalThis as { AndroidVoipTokens?: NativeTokenStore }).AndroidVoipTokens;
+  return store ? tokenStoreStorage(store, base) : base;
+}
+
+/** A client wired to the bridge: WebRTC media on the page, every event to the native side. */
+function createClient(
   url: string,
-  displayName: string,
-  options: Partial<Omit<VoipClientOptions, 'url' | 'media'>> = {},
-): WebViewConnection {
+  storage: KeyValueStorage,
+  options: Partial<VoipClientOptions>,
+): VoipClient {
   current?.client.disconnect();
-  const storage = options.storage ?? defaultStorage();
   const client = new VoipClient({
     ...options,
     url: normalizeUrl(url),
@@ -113,12 +154,24 @@ export function connectAsGuest(
     }),
   });
   current = { client, storage };
+  client.rest.on('tokens', (t) => send('tokens', { signedIn: t !== null, expiresAt: t?.expiresAt ?? null }));
   client.on('connection', (s) => send('connection', s));
   client.on('presence', (p) => send('presence', p));
   client.on('session-revoked', (p) => send('session-revoked', p));
   client.on('session-lost', (e) => send('session-lost', { code: e.code, message: e.message }));
   client.on('call', (call) => track(call));
   client.on('incoming-call', (call) => send('incoming-call', { ...describe(call), expiresAt: call.expiresAt }));
+  return client;
+}
+
+/** Signs in as a guest (reusing this install's guest while its session lives) and connects. */
+export function connectAsGuest(
+  url: string,
+  displayName: string,
+  options: Partial<Omit<VoipClientOptions, 'url' | 'media'>> = {},
+): WebViewConnection {
+  const storage = options.storage ?? defaultStorage();
+  const client = createClient(url, storage, options);
 
   const ready = (async () => {
     const saved = JSON.parse(storage.getItem(GUEST_KEY) ?? 'null') as { id: string; displayName: string } | null;
@@ -142,6 +195,52 @@ export function connectAsGuest(
     return { guestId: guest.id, displayName: guest.displayName };
   })();
   ready.catch((err: unknown) => send('error', { code: (err as ApiError).code ?? 'ERROR', message: (err as Error).message }));
+  return { client, ready };
+}
+
+/** Resolves with the signed-in user once the user service knows it, then connects the socket. */
+async function connectUser(client: VoipClient): Promise<{ userId: string; displayName: string }> {
+  const me = await client.users.me();
+  client.connect();
+  const user = { userId: me.id, displayName: me.displayName };
+  send('user', { ...user, clientId: client.clientId });
+  return user;
+}
+
+function reportFailure(ready: Promise<unknown>): void {
+  ready.catch((err: unknown) => send('error', { code: (err as ApiError).code ?? 'ERROR', message: (err as Error).message }));
+}
+
+/**
+ * Signs a registered user in (POST /api/auth/login; the tokens go to the app's token store) and connects.
+ * The access token is refreshed before it expires, one refresh at a time, and the store gets each new pair.
+ */
+export function signIn(
+  url: string,
+  username: string,
+  password: string,
+  options: WebViewOptions = {},
+): WebViewUserConnection {
+  const client = createClient(url, userStorage(options), options);
+  const ready = (async () => {
+    await client.auth.login({ username, password });
+    return connectUser(client);
+  })();
+  reportFailure(ready);
+  return { client, ready };
+}
+
+/**
+ * Connects with the session in the app's token store (an app restart, or a WebView woken by a push);
+ * `ready` rejects with NOT_SIGNED_IN when there is none, or with the refresh's error when it was revoked.
+ */
+export function resumeSession(url: string, options: WebViewOptions = {}): WebViewUserConnection {
+  const client = createClient(url, userStorage(options), options);
+  const ready = (async () => {
+    if (!client.signedIn) throw new ApiError(401, 'NOT_SIGNED_IN', 'no stored session: call signIn');
+    return connectUser(client);
+  })();
+  reportFailure(ready);
   return { client, ready };
 }
 
@@ -193,10 +292,22 @@ export const VoipUtils = {
   disconnect(): void {
     current?.client.disconnect();
   },
+  /**
+   * Registers this install's FCM token for wake-up pushes, under the SDK's clientId (so the server skips
+   * the cancel push while this device's socket is connected).
+   */
+  async registerPushToken(pushToken: string, platform: 'android' | 'ios' | 'web' = 'android'): Promise<void> {
+    const client = requireClient();
+    await client.users.putDevice(client.clientId, { platform, pushToken });
+  },
+  /** Hangs up, disconnects, ends the server session and clears the token store. */
+  signOut(): Promise<void> {
+    return requireClient().signOut();
+  },
   /** The underlying SDK client, for anything the helpers do not cover. */
   client(): VoipClient | null {
     return current?.client ?? null;
   },
 };
 
-Object.assign(globalThis, { connectAsGuest, VoipUtils });
+Object.assign(globalThis, { connectAsGuest, signIn, resumeSession, VoipUtils });

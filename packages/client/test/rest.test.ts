@@ -1,5 +1,7 @@
 // The SDK's REST side against the real services, only through Nginx: typed calls to the API.md routes,
 // errors as ApiError, and access-token refresh that is single-flight under concurrency.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../src/api-error.js';
 import { memoryStorage } from '../src/storage.js';
@@ -18,7 +20,7 @@ describe('REST client (through Nginx → gateway → services)', () => {
       services: ['auth', 'user', 'call', 'gateway'],
       // Short-lived access tokens, so the refresh paths can be exercised for real.
       serviceEnv: {
-        auth: { ACCESS_TTL_SECONDS: String(ACCESS_TTL_SECONDS), ADMIN_USERNAMES: ADMIN_USERNAME },
+        auth: { ACCESS_TTL_SECONDS: String(ACCESS_TTL_SECONDS) },
         // Every test here signs in several clients from one address: more than the default 20 a window.
         gateway: { RATE_LIMIT_CREDENTIALS_MAX: '500' },
       },
@@ -27,6 +29,27 @@ describe('REST client (through Nginx → gateway → services)', () => {
   afterAll(async () => {
     await stack?.dispose();
   });
+
+  /** The operator's `pnpm admin grant <userId>` (the root script), against this stack's databases. */
+  const grantAdmin = (userId: string) =>
+    execFileSync(process.execPath, ['apps/auth/dist/cli/admin.js', 'grant', userId], {
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+      env: { ...process.env, MONGODB_URI: stack.mongoUri, REDIS_URL: stack.redisUrl },
+      encoding: 'utf8',
+    });
+
+  /** The admin account: registered once, granted admin by id, signed in. */
+  async function adminClient() {
+    const admin = newClient();
+    try {
+      await admin.auth.login({ username: ADMIN_USERNAME, password: PASSWORD });
+    } catch {
+      await admin.auth.register({ username: ADMIN_USERNAME, password: PASSWORD, displayName: 'Root' });
+      expect(grantAdmin((await admin.auth.me()).id)).toMatch(/is now admin/);
+      await admin.auth.login({ username: ADMIN_USERNAME, password: PASSWORD });
+    }
+    return admin;
+  }
 
   const newClient = (opts: Partial<ConstructorParameters<typeof VoipClient>[0]> = {}) =>
     new VoipClient({ url: stack.url, storage: memoryStorage(), ...opts });
@@ -154,8 +177,7 @@ describe('REST client (through Nginx → gateway → services)', () => {
   });
 
   it('covers guest housekeeping for an admin, and refuses it to users and guests (403)', async () => {
-    const admin = newClient();
-    await admin.auth.register({ username: ADMIN_USERNAME, password: PASSWORD, displayName: 'Root' });
+    const admin = await adminClient();
     expect(await admin.auth.me()).toMatchObject({ kind: 'admin' });
     const guest = newClient();
     const { guest: g } = await guest.auth.guest('Passer-by');
@@ -173,10 +195,7 @@ describe('REST client (through Nginx → gateway → services)', () => {
   });
 
   it('revokes sessions: an admin ends one or all of a user, a user signs out everywhere', async () => {
-    const admin = newClient();
-    await admin.auth.login({ username: ADMIN_USERNAME, password: PASSWORD }).catch(async () => {
-      await admin.auth.register({ username: ADMIN_USERNAME, password: PASSWORD, displayName: 'Root' });
-    });
+    const admin = await adminClient();
     const { client: phone, username } = await registered('Vic');
     const tablet = newClient();
     await tablet.auth.login({ username, password: PASSWORD });
@@ -246,10 +265,12 @@ describe('REST client (through Nginx → gateway → services)', () => {
 
   it('signs out and reports session-lost when its refresh token is refused', async () => {
     const gina = await registered('Gina');
-    // A copy of the same tokens (a stale backup): once the original rotates, the copy's refresh token
-    // is a re-used one, which revokes the session for both.
+    // A copy of the same tokens (a stale backup): once the original rotated and used its new token too
+    // (so it is no retry within auth's grace window), the copy's refresh token is a re-used one, which
+    // revokes the session for both.
     const storage = memoryStorage({ 'voip.tokens': JSON.stringify(gina.client.rest.tokens) });
     const copy = newClient({ storage });
+    await gina.client.rest.refresh();
     await gina.client.rest.refresh();
     const lost = vi.fn();
     copy.on('session-lost', lost);

@@ -32,21 +32,21 @@ export const AuthUser = Type.Object({
   displayName: Type.String(),
   kind: PrincipalKind,
   createdAt: IsoDateTime,
-});
+}, { additionalProperties: false });
 export type AuthUser = Static<typeof AuthUser>;
 
 export const TokenPair = Type.Object({
   accessToken: Type.String(),
   refreshToken: Type.String(),
   expiresIn: Type.Integer({ description: 'access token lifetime in seconds' }),
-});
+}, { additionalProperties: false });
 export type TokenPair = Static<typeof TokenPair>;
 
-export const AuthResponse = Type.Intersect([Type.Object({ user: AuthUser }), TokenPair]);
+export const AuthResponse = Type.Composite([Type.Object({ user: AuthUser }), TokenPair], { additionalProperties: false });
 export type AuthResponse = Static<typeof AuthResponse>;
 
-export const GuestInfo = Type.Object({ id: Id, displayName: Type.String() });
-export const GuestResponse = Type.Intersect([Type.Object({ guest: GuestInfo }), TokenPair]);
+export const GuestInfo = Type.Object({ id: Id, displayName: Type.String() }, { additionalProperties: false });
+export const GuestResponse = Type.Composite([Type.Object({ guest: GuestInfo }), TokenPair], { additionalProperties: false });
 export type GuestResponse = Static<typeof GuestResponse>;
 
 export const MeResponse = Type.Object({
@@ -56,18 +56,18 @@ export const MeResponse = Type.Object({
   username: Type.Optional(Type.String()),
   sessionId: Id,
   createdAt: Type.Optional(IsoDateTime),
-});
+}, { additionalProperties: false });
 export type MeResponse = Static<typeof MeResponse>;
 
 export const CleanupBeforeQuery = Type.Object({ before: IsoDateTime }, { additionalProperties: false });
-export const DeletedCount = Type.Object({ deleted: Type.Integer({ minimum: 0 }) });
+export const DeletedCount = Type.Object({ deleted: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
 export type DeletedCount = Static<typeof DeletedCount>;
-export const GuestIdParams = Type.Object({ guestId: Id });
+export const GuestIdParams = Type.Object({ guestId: Id }, { additionalProperties: false });
 
 // Session administration (admin token or internal credential) and "sign out everywhere".
-export const SessionIdParams = Type.Object({ sessionId: Id });
-export const SessionOwnerParams = Type.Object({ userId: Id });
+export const SessionIdParams = Type.Object({ sessionId: Id }, { additionalProperties: false });
+export const SessionOwnerParams = Type.Object({ userId: Id }, { additionalProperties: false });
 export const RevokedCount = Type.Object({
   revoked: Type.Integer({ minimum: 0, description: 'sessions that were live and are now revoked' }),
-});
+}, { additionalProperties: false });
 export type RevokedCount = Static<typeof RevokedCount>;

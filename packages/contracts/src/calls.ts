@@ -30,7 +30,7 @@ export const IceServer = Type.Object({
   urls: Type.Union([Type.String(), Type.Array(Type.String())]),
   username: Type.Optional(Type.String()),
   credential: Type.Optional(Type.String()),
-});
+}, { additionalProperties: false });
 export type IceServer = Static<typeof IceServer>;
 
 export const InitiateCallBody = Type.Object({ calleeId: Id, media: Media }, { additionalProperties: false });
@@ -41,10 +41,10 @@ export const InitiateCallResponse = Type.Object({
   iceServers: Type.Array(IceServer),
   expiresAt: IsoDateTime,
   replacedBy: Type.Optional(Id),
-});
+}, { additionalProperties: false });
 export type InitiateCallResponse = Static<typeof InitiateCallResponse>;
 
-export const CallParams = Type.Object({ callId: Id });
+export const CallParams = Type.Object({ callId: Id }, { additionalProperties: false });
 export const Call = Type.Object({
   callId: Id,
   callerId: Id,
@@ -60,7 +60,7 @@ export const Call = Type.Object({
   durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   replacedBy: Type.Optional(Id),
   push: Type.Optional(Type.Union([Type.Literal('sent'), Type.Literal('failed'), Type.Literal('none'), Type.Literal('pending')])),
-});
+}, { additionalProperties: false });
 export type Call = Static<typeof Call>;
 
 export const HistoryItem = Type.Object({
@@ -74,9 +74,9 @@ export const HistoryItem = Type.Object({
   endedAt: IsoDateTime,
   durationMs: Type.Integer({ minimum: 0 }),
   endReason: EndReason,
-});
+}, { additionalProperties: false });
 export type HistoryItem = Static<typeof HistoryItem>;
-export const HistoryResponse = Type.Object({ items: Type.Array(HistoryItem), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const HistoryResponse = Type.Object({ items: Type.Array(HistoryItem), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false });
 
 export const IceServersQuery = Type.Object({ callId: Type.Optional(Id) }, { additionalProperties: false });
-export const IceServersResponse = Type.Object({ iceServers: Type.Array(IceServer), ttlSeconds: Type.Integer() });
+export const IceServersResponse = Type.Object({ iceServers: Type.Array(IceServer), ttlSeconds: Type.Integer() }, { additionalProperties: false });

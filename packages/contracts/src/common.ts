@@ -26,9 +26,15 @@ export const ErrorStatus = {
   CALLER_BUSY: 409,
   CALLEE_BUSY: 409,
   INVALID_STATE: 409,
+  /** Nginx: a request line over its header buffer. */
+  URI_TOO_LONG: 414,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  /** Before routing: request headers over the server's limit (Node's 16 KiB). */
+  HEADERS_TOO_LARGE: 431,
+  /** Before routing: the request did not arrive in time. */
+  REQUEST_TIMEOUT: 408,
   INTERNAL: 500,
   UPSTREAM_UNAVAILABLE: 503,
   UNAVAILABLE: 503,
@@ -46,9 +52,9 @@ export const ErrorBody = Type.Object(
       code: Type.String(),
       message: Type.String(),
       details: Type.Optional(Type.Unknown()),
-    }),
+    }, { additionalProperties: false }),
   },
-  { $id: 'ErrorBody' },
+  { $id: 'ErrorBody', additionalProperties: false },
 );
 export type ErrorBody = Static<typeof ErrorBody>;
 

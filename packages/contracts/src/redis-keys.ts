@@ -7,10 +7,14 @@ export const keys = {
   session: (sid: string) => `${ns}:session:${sid}`,
   /** string → sid: lookup of the current refresh token hash. */
   refresh: (hash: string) => `${ns}:refresh:${hash}`,
-  /** string → sid: a rotated (used) refresh token hash, kept to detect re-use. */
+  /** hash {sid, next, sealed, at}: a rotated (used) refresh token hash, kept to detect re-use (and for the retry grace window). */
   refreshUsed: (hash: string) => `${ns}:refresh-used:${hash}`,
+  /** list of a session's last rotated refresh token hashes (bounded; deleted with the session): which refreshUsed keys are its own. */
+  sessionRefreshUsed: (sid: string) => `${ns}:session-refresh-used:${sid}`,
   /** set of sids for one user. */
   userSessions: (userId: string) => `${ns}:user-sessions:${userId}`,
+  /** string with TTL: one instance claimed this run of a periodic job (e.g. the guest sweep) for the cluster. */
+  jobClaim: (job: string) => `${ns}:job-claim:${job}`,
   /** fixed-window counters for throttling. */
   rateLimit: (scope: string, id: string) => `${ns}:rl:${scope}:${id}`,
   /** hash: status, lastSeenAt, kind. */
@@ -39,12 +43,24 @@ export const keys = {
   callCandidates: (callId: string) => `${ns}:call-candidates:${callId}`,
   /** list: signaling messages queued for a reconnecting client. */
   pending: (userId: string, clientId: string) => `${ns}:pending:${userId}:${clientId}`,
+  /** string (integer): the bytes held in pending(userId, clientId), written with it and with its TTL. */
+  pendingBytes: (userId: string, clientId: string) => `${ns}:pending-bytes:${userId}:${clientId}`,
+  /** string (integer): the bytes held in callCandidates(callId), written with it and with its TTL. */
+  callCandidateBytes: (callId: string) => `${ns}:call-candidate-bytes:${callId}`,
   /** set of userIds that have userId among their contacts (written by the user service): who sees its presence. */
   contactWatchers: (userId: string) => `${ns}:contact-watchers:${userId}`,
   /** set of userIds that userId has blocked (written by the user service, read on call initiation). */
   blocks: (userId: string) => `${ns}:blocks:${userId}`,
   /** string "1" while userId is on do-not-disturb (written by the user service). */
   dnd: (userId: string) => `${ns}:dnd:${userId}`,
+  /**
+   * set of JSON {deviceId, platform, pushToken} with TTL: the devices a call's wake-up push reached and
+   * that have not been sent its cancel yet (written by the call service's dispatcher, taken whole by
+   * whoever sends the cancel, so each device gets one).
+   */
+  pushWokenDevices: (callId: string) => `${ns}:push-woken:${callId}`,
+  /** string → callId with TTL: the last call that woke userId's phones by push; signaling tells a late fresh device it ended. */
+  pushWokenCall: (userId: string) => `${ns}:push-woken-call:${userId}`,
 } as const;
 
 export const channels = {

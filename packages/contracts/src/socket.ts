@@ -9,21 +9,21 @@ const Sdp = Type.String({ minLength: 1, maxLength: 60_000 });
 export const SessionDescription = Type.Object({
   type: Type.Union([Type.Literal('offer'), Type.Literal('answer'), Type.Literal('pranswer'), Type.Literal('rollback')]),
   sdp: Type.String({ maxLength: 60_000 }),
-});
-export const Offer = Type.Object({ type: Type.Literal('offer'), sdp: Sdp });
-export const Answer = Type.Object({ type: Type.Literal('answer'), sdp: Sdp });
+}, { additionalProperties: false });
+export const Offer = Type.Object({ type: Type.Literal('offer'), sdp: Sdp }, { additionalProperties: false });
+export const Answer = Type.Object({ type: Type.Literal('answer'), sdp: Sdp }, { additionalProperties: false });
 export const IceCandidate = Type.Object({
   candidate: Type.String({ maxLength: 2048 }),
   sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
   sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1024 }), Type.Null()])),
   usernameFragment: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
-});
+}, { additionalProperties: false });
 
 export const HandshakeAuth = Type.Object({
   token: Type.String({ minLength: 1, maxLength: 4096 }),
   clientId: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
   resumeToken: Type.Optional(Type.String({ maxLength: 512 })),
-});
+}, { additionalProperties: false });
 export type HandshakeAuth = Static<typeof HandshakeAuth>;
 
 // Client → server payloads.
@@ -42,7 +42,7 @@ export const EndCallPayload = Type.Object(
   { callId: Id, reason: Type.Optional(Type.Union([Type.Literal('hangup'), Type.Literal('cancelled')])) },
   { additionalProperties: false },
 );
-export const HeartbeatPayload = Type.Object({}, { additionalProperties: true });
+export const HeartbeatPayload = Type.Object({}, { additionalProperties: false });
 
 export const ClientEventSchemas = {
   'call-user': CallUserPayload,
@@ -75,28 +75,28 @@ export const SessionEvent = Type.Object({
   resumeWindowMs: Type.Integer(),
   heartbeatIntervalMs: Type.Integer(),
   resumed: Type.Optional(Type.Boolean()),
-});
+}, { additionalProperties: false });
 export const IncomingCallEvent = Type.Object({
   callId: Id,
-  from: Type.Object({ id: Id, displayName: Type.String(), kind: PrincipalKind }),
+  from: Type.Object({ id: Id, displayName: Type.String(), kind: PrincipalKind }, { additionalProperties: false }),
   media: Media,
   offer: Offer,
   expiresAt: IsoDateTime,
-});
-export const CallIdEvent = Type.Object({ callId: Id });
-export const CallAcceptedEvent = Type.Object({ callId: Id, answer: Answer });
-export const CallRejectedEvent = Type.Object({ callId: Id, reason: Type.String() });
-export const IceCandidateEvent = Type.Object({ callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]) });
-export const RenegotiateEvent = Type.Object({ callId: Id, description: SessionDescription });
+}, { additionalProperties: false });
+export const CallIdEvent = Type.Object({ callId: Id }, { additionalProperties: false });
+export const CallAcceptedEvent = Type.Object({ callId: Id, answer: Answer }, { additionalProperties: false });
+export const CallRejectedEvent = Type.Object({ callId: Id, reason: Type.String() }, { additionalProperties: false });
+export const IceCandidateEvent = Type.Object({ callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]) }, { additionalProperties: false });
+export const RenegotiateEvent = Type.Object({ callId: Id, description: SessionDescription }, { additionalProperties: false });
 export const CallEndedEvent = Type.Object({
   callId: Id,
   reason: EndReason,
   durationMs: Type.Integer({ minimum: 0 }),
   replacedBy: Type.Optional(Id),
-});
-export const PresenceEvent = Type.Object({ userId: Id, status: PresenceStatus, lastSeenAt: Type.Optional(Type.Union([IsoDateTime, Type.Null()])) });
-export const ServerShutdownEvent = Type.Object({ reconnectAfterMs: Type.Integer({ minimum: 0 }) });
-export const SessionRevokedEvent = Type.Object({ reason: Type.String() });
+}, { additionalProperties: false });
+export const PresenceEvent = Type.Object({ userId: Id, status: PresenceStatus, lastSeenAt: Type.Optional(Type.Union([IsoDateTime, Type.Null()])) }, { additionalProperties: false });
+export const ServerShutdownEvent = Type.Object({ reconnectAfterMs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
+export const SessionRevokedEvent = Type.Object({ reason: Type.String() }, { additionalProperties: false });
 
 export const ServerEventSchemas = {
   session: SessionEvent,

@@ -4,7 +4,7 @@ import { DisplayName, Id, IsoDateTime, PrincipalKind } from './common.js';
 
 export const PresenceStatus = Type.Union([Type.Literal('online'), Type.Literal('busy'), Type.Literal('offline')]);
 export type PresenceStatus = Static<typeof PresenceStatus>;
-export const Presence = Type.Object({ status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) });
+export const Presence = Type.Object({ status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) }, { additionalProperties: false });
 export type Presence = Static<typeof Presence>;
 
 export const Profile = Type.Object({
@@ -14,27 +14,52 @@ export const Profile = Type.Object({
   avatarUrl: Type.Union([Type.String(), Type.Null()]),
   kind: PrincipalKind,
   presence: Type.Optional(Presence),
-});
+}, { additionalProperties: false });
 export type Profile = Static<typeof Profile>;
 
-export const OwnProfile = Type.Intersect([
-  Profile,
-  Type.Object({ doNotDisturb: Type.Boolean(), createdAt: IsoDateTime, updatedAt: IsoDateTime }),
+/**
+ * Who may ring the user: `everyone` (any account or guest), `registered` (any registered account, and
+ * guests the user has added as contacts: "invited"), `contacts` (only the user's contacts, guests among
+ * them), `nobody`. Default: `registered` for accounts, `everyone` for guests (see apps/user README).
+ */
+export const IncomingCalls = Type.Union([
+  Type.Literal('everyone'),
+  Type.Literal('registered'),
+  Type.Literal('contacts'),
+  Type.Literal('nobody'),
 ]);
+export type IncomingCalls = Static<typeof IncomingCalls>;
+
+/** Only https avatars: a client puts this URL in an <img> or a WebView; no javascript:, data: or http:. */
+export const AvatarUrl = Type.String({ format: 'uri', maxLength: 2048, pattern: '^https://[^\\s]+$' });
+
+export const OwnProfile = Type.Composite(
+  [
+    Profile,
+    Type.Object({
+      doNotDisturb: Type.Boolean(),
+      incomingCalls: IncomingCalls,
+      createdAt: IsoDateTime,
+      updatedAt: IsoDateTime,
+    }),
+  ],
+  { additionalProperties: false },
+);
 export type OwnProfile = Static<typeof OwnProfile>;
 
 export const PatchMeBody = Type.Object(
   {
     displayName: Type.Optional(DisplayName),
-    avatarUrl: Type.Optional(Type.Union([Type.String({ format: 'uri', maxLength: 2048 }), Type.Null()])),
+    avatarUrl: Type.Optional(Type.Union([AvatarUrl, Type.Null()])),
     doNotDisturb: Type.Optional(Type.Boolean()),
+    incomingCalls: Type.Optional(IncomingCalls),
   },
   { additionalProperties: false, minProperties: 1 },
 );
 export type PatchMeBody = Static<typeof PatchMeBody>;
 
-export const UserIdParams = Type.Object({ userId: Id });
-export const IdParams = Type.Object({ id: Id });
+export const UserIdParams = Type.Object({ userId: Id }, { additionalProperties: false });
+export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
 
 export const SearchQuery = Type.Object(
   {
@@ -45,27 +70,27 @@ export const SearchQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export const SearchResponse = Type.Object({ items: Type.Array(Profile), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const SearchResponse = Type.Object({ items: Type.Array(Profile), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false });
 
 /** `ids` is a comma-separated list; room for 200 ids of the maximum Id length (the service caps the count). */
 export const PresenceQuery = Type.Object({ ids: Type.String({ minLength: 1, maxLength: 13_000 }) }, { additionalProperties: false });
 export const PresenceMap = Type.Record(Type.String(), Presence);
 
-export const Contact = Type.Object({ userId: Id, displayName: Type.String(), addedAt: IsoDateTime, presence: Type.Optional(Presence) });
-export const ContactsResponse = Type.Object({ items: Type.Array(Contact) });
+export const Contact = Type.Object({ userId: Id, displayName: Type.String(), addedAt: IsoDateTime, presence: Type.Optional(Presence) }, { additionalProperties: false });
+export const ContactsResponse = Type.Object({ items: Type.Array(Contact) }, { additionalProperties: false });
 
-export const Block = Type.Object({ userId: Id, blockedAt: IsoDateTime });
-export const BlocksResponse = Type.Object({ items: Type.Array(Block) });
+export const Block = Type.Object({ userId: Id, blockedAt: IsoDateTime }, { additionalProperties: false });
+export const BlocksResponse = Type.Object({ items: Type.Array(Block) }, { additionalProperties: false });
 
 export const DevicePlatform = Type.Union([Type.Literal('android'), Type.Literal('ios'), Type.Literal('web')]);
-export const DeviceParams = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }) });
+export const DeviceParams = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }) }, { additionalProperties: false });
 export const PutDeviceBody = Type.Object(
   { platform: DevicePlatform, pushToken: Type.String({ minLength: 1, maxLength: 4096 }) },
   { additionalProperties: false },
 );
 export type PutDeviceBody = Static<typeof PutDeviceBody>;
-export const Device = Type.Object({ deviceId: Type.String(), platform: DevicePlatform, pushToken: Type.String(), updatedAt: IsoDateTime });
-export const DevicesResponse = Type.Object({ items: Type.Array(Device) });
+export const Device = Type.Object({ deviceId: Type.String(), platform: DevicePlatform, pushToken: Type.String(), updatedAt: IsoDateTime }, { additionalProperties: false });
+export const DevicesResponse = Type.Object({ items: Type.Array(Device) }, { additionalProperties: false });
 
 export const SyncQuery = Type.Object({ since: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false });
 export const SyncChange = Type.Object({
@@ -74,5 +99,5 @@ export const SyncChange = Type.Object({
   id: Type.String(),
   data: Type.Optional(Type.Unknown()),
   at: IsoDateTime,
-});
-export const SyncResponse = Type.Object({ changes: Type.Array(SyncChange), cursor: Type.String(), hasMore: Type.Boolean() });
+}, { additionalProperties: false });
+export const SyncResponse = Type.Object({ changes: Type.Array(SyncChange), cursor: Type.String(), hasMore: Type.Boolean() }, { additionalProperties: false });

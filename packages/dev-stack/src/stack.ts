@@ -34,6 +34,12 @@ export interface StackOptions {
   /** Instances of other services (default 1 each; signaling's count is `signalingInstances`). */
   instances?: Partial<Record<Exclude<ServiceName, 'signaling'>, number>>;
   nginx?: boolean;
+  /**
+   * Nginx's per-address limits (infra/nginx/voip.conf.template). Every test connects from loopback, so
+   * the defaults here are far above production's (infra/nginx/render-config.mjs); a test of the limits
+   * sets its own.
+   */
+  nginxLimits?: Partial<NginxLimits>;
   coturn?: boolean;
   /**
    * How coturn checks credentials, and the call service's TURN_MODE with it (they must match):
@@ -83,6 +89,22 @@ export interface StackOptions {
   readyTimeoutMs?: number;
   onProgress?: (line: string) => void;
 }
+
+export interface NginxLimits {
+  socketConnPerIp: number;
+  socketReqRate: string;
+  socketReqBurst: number;
+  apiReqRate: string;
+  apiReqBurst: number;
+}
+
+const TEST_NGINX_LIMITS: NginxLimits = {
+  socketConnPerIp: 10_000,
+  socketReqRate: '10000r/s',
+  socketReqBurst: 10_000,
+  apiReqRate: '10000r/s',
+  apiReqBurst: 10_000,
+};
 
 export interface StackProcess {
   name: string;
@@ -469,9 +491,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         'web',
         existsSync(join(root, 'apps', 'web', 'dist')) ? 'dist' : 'public',
       );
+      const limits = { ...TEST_NGINX_LIMITS, ...opts.nginxLimits };
       writeFileSync(
         join(dir, 'voip.conf'),
         template
+          .replaceAll('@@SOCKET_CONN_PER_IP@@', String(limits.socketConnPerIp))
+          .replaceAll('@@SOCKET_REQ_RATE@@', limits.socketReqRate)
+          .replaceAll('@@SOCKET_REQ_BURST@@', String(limits.socketReqBurst))
+          .replaceAll('@@API_REQ_RATE@@', limits.apiReqRate)
+          .replaceAll('@@API_REQ_BURST@@', String(limits.apiReqBurst))
           .replaceAll('@@VOIP_PORT@@', String(p))
           .replaceAll('@@HTTP_PORT@@', String(httpPort))
           .replaceAll('@@HTTPS_PORT_SUFFIX@@', p === 443 ? '' : `:${p}`)

@@ -2,6 +2,7 @@
 // the Redis bus the services talk over, built from the schemas in @voip/contracts so it cannot drift.
 import { type TSchema, Type } from '@sinclair/typebox';
 import { BusEvents, type BusEventType, Envelope } from '@voip/contracts/bus-events';
+import { CANCEL_PUSH_TTL_MS, PushSchemas } from '@voip/contracts/push';
 import { channels, streams } from '@voip/contracts/redis-keys';
 import {
   ClientEventSchemas,
@@ -142,6 +143,21 @@ export function buildAsyncApiDocument({ version }: AsyncApiOptions): JsonObject 
     };
   }
 
+  // Push: the data messages the call service sends through FCM to phones with no socket.
+  const pushMessages: JsonObject = {};
+  for (const [type, schema] of Object.entries(PushSchemas)) {
+    const id = `Push${pascal(type)}`;
+    schemas[id] = plainSchema(schema);
+    messages[id] = { name: type, title: `${type} (push data)`, payload: ref(`#/components/schemas/${id}`) };
+    pushMessages[id] = ref(`#/components/messages/${id}`);
+    operations[`push${pascal(type)}`] = {
+      action: 'send',
+      title: `Call service pushes ${type}`,
+      channel: ref('#/channels/push'),
+      messages: [ref(`#/channels/push/messages/${id}`)],
+    };
+  }
+
   // The bus: every event's envelope as a message, on its stream or its pub/sub channel.
   const busChannels: JsonObject = {};
   const streamMessages: Record<string, JsonObject> = {};
@@ -221,6 +237,11 @@ export function buildAsyncApiDocument({ version }: AsyncApiOptions): JsonObject 
         description:
           'Socket.io over WebSocket (or HTTP long-polling) through Nginx; VOIP_PORT sets the port.',
       },
+      push: {
+        host: 'fcm.googleapis.com',
+        protocol: 'https',
+        description: 'Firebase Cloud Messaging HTTP v1 (FCM_BASE_URL), called by the call service.',
+      },
       bus: {
         host: 'redis:6379',
         protocol: 'redis',
@@ -234,6 +255,25 @@ export function buildAsyncApiDocument({ version }: AsyncApiOptions): JsonObject 
         servers: [ref('#/servers/public')],
         messages: socketMessages,
         'x-handshake-auth': ref('#/components/schemas/HandshakeAuth'),
+      },
+      push: {
+        address: 'fcm:messages:send',
+        title: 'Push (FCM HTTP v1 data messages)',
+        servers: [ref('#/servers/push')],
+        description: [
+          'What a phone with no connected socket receives. Data only (no `notification`: the app draws its',
+          'own call UI), every value a string, `android.priority: HIGH`, `android.ttl` = seconds until',
+          '`expiresAt` (a phone that was offline longer never sees it). `incoming-call` goes to every registered',
+          'device of a callee with no connected device when the call starts ringing; `expiresAt` is the ring',
+          'deadline. `call-cancelled` goes to the devices it reached, when the call is answered elsewhere,',
+          `cancelled, rejected or rings out before they connect; its \`expiresAt\` is ${CANCEL_PUSH_TTL_MS / 1000} s after it is sent.`,
+          'A woken phone that connects after the end anyway gets `call-ended` right after `session`.',
+          'Android: FirebaseMessagingService.onMessageReceived (see docs/ANDROID.md). iOS: the same FCM',
+          'message carries APNs headers (priority 10, push type background, content-available), which iOS',
+          'throttles and never delivers to a killed app; a ringing iPhone needs a PushKit VoIP push over APNs',
+          'with CallKit, which this product does not send yet.',
+        ].join('\n'),
+        messages: pushMessages,
       },
       ...busChannels,
     },

@@ -1,7 +1,9 @@
 // Every environment variable a service reads must reach it in docker-compose.yml and be documented in
 // .env.example. The variables come from each app's built config spec (apps/<app>/dist/config.js,
 // loaded by path: a package never imports an app), so the check follows the code, not a hand-kept list.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { appOf, type ComposeConfig, composeConfig } from './compose.js';
@@ -106,6 +108,17 @@ export function directEnvReads(srcDir: string): Map<string, string> {
   return found;
 }
 
+/**
+ * .env.example as infra/docker/init-secrets.sh leaves it: every `NAME=change-me…` line gets a random
+ * hex value (the services refuse the placeholders themselves).
+ */
+export function fillPlaceholders(envExample: string): string {
+  return envExample.replace(
+    /^([A-Z][A-Z0-9_]*)=change-me.*$/gm,
+    (_l, name: string) => `${name}=${randomBytes(24).toString('hex')}`,
+  );
+}
+
 export interface CheckEnvOptions {
   root: string;
   composeFile?: string;
@@ -134,6 +147,20 @@ export async function checkEnv(opts: CheckEnvOptions): Promise<CheckEnvReport> {
     };
   }
   const compose: ComposeConfig = resolved.config;
+  // The same stack after init-secrets.sh: what a service must accept.
+  const tmp = mkdtempSync(join(tmpdir(), 'check-env-'));
+  const filledFile = join(tmp, '.env');
+  writeFileSync(filledFile, fillPlaceholders(readFileSync(envExample, 'utf8')));
+  const filledResolved = composeConfig(composeFile, filledFile);
+  rmSync(tmp, { recursive: true, force: true });
+  if (!filledResolved.ok || !filledResolved.config)
+    return {
+      problems: [
+        `docker-compose config failed with .env.example's secrets filled: ${filledResolved.stderr.trim()}`,
+      ],
+      coverage,
+    };
+  const filledCompose: ComposeConfig = filledResolved.config;
   const documented = documentedNames(readFileSync(envExample, 'utf8'));
   const composeText = readFileSync(composeFile, 'utf8');
   const referenced = interpolatedNames(composeText);
@@ -152,6 +179,9 @@ export async function checkEnv(opts: CheckEnvOptions): Promise<CheckEnvReport> {
 
     for (const [serviceName, service] of services) {
       const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, v ?? '']));
+      const filledEnv = Object.fromEntries(
+        Object.entries(filledCompose.services[serviceName]?.environment ?? {}).map(([k, v]) => [k, v ?? '']),
+      );
       for (const n of names) {
         if (n in unset) {
           if (n in env)
@@ -166,10 +196,25 @@ export async function checkEnv(opts: CheckEnvOptions): Promise<CheckEnvReport> {
       for (const n of Object.keys(env))
         if (!names.includes(n))
           problems.push(`${serviceName}: ${n} is set in docker-compose.yml but ${app} does not read it`);
-      // The resolved environment must be one the service accepts at start-up.
+      // A variable carrying one of .env.example's placeholder secrets must stop the service, naming it.
+      for (const n of names) {
+        if (env[n] === filledEnv[n] || n in unset) continue;
+        let refused = '';
+        try {
+          (spec[n] as Field).parse(env[n], n);
+        } catch (err) {
+          refused = (err as Error).message;
+        }
+        if (!refused.includes(`${n} `) || !refused.includes('placeholder'))
+          problems.push(
+            `${serviceName}: ${app} would start with the placeholder secret .env.example puts in ${n}`,
+          );
+      }
+      // The resolved environment, once init-secrets.sh has filled the secrets, must be one the service
+      // accepts at start-up.
       try {
         const config: Record<string, unknown> = {};
-        for (const [n, f] of Object.entries(spec)) config[n] = f.parse(env[n], n);
+        for (const [n, f] of Object.entries(spec)) config[n] = f.parse(filledEnv[n], n);
         check?.(Object.freeze(config));
       } catch (err) {
         problems.push(

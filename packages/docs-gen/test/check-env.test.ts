@@ -9,6 +9,7 @@ import {
   type AppSpec,
   checkEnv,
   documentedNames,
+  fillPlaceholders,
   interpolatedNames,
   loadAppSpecs,
 } from '../src/check-env.js';
@@ -52,6 +53,25 @@ describe('check-env', () => {
       'gateway: BRAND_NEW_LIMIT is read by gateway but not set in docker-compose.yml',
       'gateway: BRAND_NEW_LIMIT is not documented in .env.example',
     ]);
+  });
+
+  it("names a service that would start with one of .env.example's placeholder secrets", async () => {
+    const gateway = specs.find((s) => s.app === 'gateway')!;
+    const lax: AppSpec = {
+      ...gateway,
+      spec: { ...gateway.spec, INTERNAL_TOKEN: { parse: (raw: string | undefined) => raw } },
+    };
+    const { problems } = await checkEnv({ root, specs: [lax] });
+    expect(problems).toEqual([
+      'gateway: gateway would start with the placeholder secret .env.example puts in INTERNAL_TOKEN',
+    ]);
+  });
+
+  it('fills every change-me value of .env.example the way init-secrets.sh does', () => {
+    const filled = fillPlaceholders(readFileSync(join(root, '.env.example'), 'utf8'));
+    expect(filled).not.toMatch(/^[A-Z_]+=change-me/m);
+    expect(filled).toMatch(/^INTERNAL_TOKEN=[0-9a-f]{48}$/m);
+    expect(filled).toMatch(/^# VOIP_PORT=8080$/m);
   });
 
   it('names a variable dropped from one signaling replica and one compose sets that nobody reads', async () => {

@@ -9,6 +9,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -160,5 +161,54 @@ describe('docker-compose.yml', () => {
     const res = composeConfig(join(dir, 'docker-compose.yml'), join(dir, '.env'));
     expect(res.ok, res.stderr).toBe(true);
     expect(res.config?.services.auth?.environment?.INTERNAL_TOKEN).toMatch(/^[0-9a-f]{48}$/);
+  });
+
+  it('following the compose header as written (cp .env.example .env, edit, init-secrets.sh) leaves no placeholder secret', () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'infra', 'docker'), { recursive: true });
+    copyFileSync(join(root, 'infra/docker/init-secrets.sh'), join(dir, 'infra/docker/init-secrets.sh'));
+    copyFileSync(envExample, join(dir, '.env.example'));
+    copyFileSync(composeFile, join(dir, 'docker-compose.yml'));
+    // The operator's edits: one secret of their own, a port.
+    const own = 'operators-own-internal-token-0123456789';
+    writeFileSync(
+      join(dir, '.env'),
+      readFileSync(envExample, 'utf8')
+        .replace(/^INTERNAL_TOKEN=.*$/m, `INTERNAL_TOKEN=${own}`)
+        .replace(/^# VOIP_PORT=8080$/m, 'VOIP_PORT=18443'),
+      { mode: 0o640 },
+    );
+    const run = () =>
+      spawnSync('sh', [join(dir, 'infra/docker/init-secrets.sh')], { encoding: 'utf8', env: minimalEnv() });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toContain(
+      'init-secrets: random values for the placeholder secrets in .env: REDIS_PASSWORD TURN_SECRET GRAFANA_ADMIN_PASSWORD',
+    );
+    const env = readFileSync(join(dir, '.env'), 'utf8');
+    expect(env).not.toMatch(/^[A-Z_]+=.*change-me/m);
+    expect(env).toMatch(new RegExp(`^INTERNAL_TOKEN=${own}$`, 'm'));
+    expect(env).toMatch(/^VOIP_PORT=18443$/m);
+    for (const name of ['REDIS_PASSWORD', 'TURN_SECRET', 'GRAFANA_ADMIN_PASSWORD'])
+      expect(env).toMatch(new RegExp(`^${name}=[0-9a-f]{48}$`, 'm'));
+    // Every other line as the operator left it, and the file's mode kept.
+    const lines = (text: string) =>
+      text.split('\n').filter((l) => !/^(REDIS_PASSWORD|TURN_SECRET|GRAFANA_ADMIN_PASSWORD)=/.test(l));
+    expect(lines(env)).toEqual(
+      lines(
+        readFileSync(envExample, 'utf8')
+          .replace(/^INTERNAL_TOKEN=.*$/m, `INTERNAL_TOKEN=${own}`)
+          .replace(/^# VOIP_PORT=8080$/m, 'VOIP_PORT=18443'),
+      ),
+    );
+    expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o640);
+    // Nothing left to do the second time.
+    const second = run();
+    expect(second.status).toBe(0);
+    expect(second.stdout).not.toContain('random values');
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(env);
+    const res = composeConfig(join(dir, 'docker-compose.yml'), join(dir, '.env'));
+    expect(res.ok, res.stderr).toBe(true);
+    expect(res.config?.services.call?.environment?.TURN_SECRET).toMatch(/^[0-9a-f]{48}$/);
   });
 });

@@ -40,6 +40,10 @@ describe('infra/docker/Dockerfile', () => {
     expect(build.indexOf('COPY --from=prune /out/json/')).toBeLessThan(build.indexOf('pnpm fetch'));
     expect(build.indexOf('pnpm install')).toBeLessThan(build.indexOf('COPY --from=prune /out/full/'));
     expect(build).toMatch(/pnpm --filter "@voip\/\$\{SERVICE\}" --prod deploy/);
+    // Legacy deploy re-resolves the workspace packages' ranges, which needs registry metadata that
+    // `pnpm fetch` does not cache: with --offline it fails (ERR_PNPM_NO_OFFLINE_META, seen building the
+    // images with buildah), --prefer-offline takes the tarballs from the store and fetches only metadata.
+    expect(build).toMatch(/--prod deploy --legacy --prefer-offline /);
   });
 
   it('runs the service as a non-root user with a healthcheck and node dist/server.js', () => {

@@ -13,7 +13,7 @@ import Fastify, {
 } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Gauge, type Registry } from 'prom-client';
-import { installErrorHandlers, sendError } from './errors.js';
+import { clientErrorResponse, installErrorHandlers, sendError } from './errors.js';
 import { loggerOptions } from './logger.js';
 import { createRegistry, instrumentHttp } from './metrics.js';
 
@@ -81,6 +81,12 @@ export function createApp(opts: AppOptions): App {
         code: tooLong ? 'VALIDATION_FAILED' : 'BAD_REQUEST',
         message: tooLong ? 'a path parameter is too long' : 'malformed URL',
       });
+    },
+    // Errors before a request exists (a header over Node's limit, a malformed request line) speak API.md too.
+    clientErrorHandler(err, socket) {
+      const response = clientErrorResponse(err);
+      if (response && !socket.destroyed && socket.writable) socket.write(response);
+      socket.destroy(err);
     },
     ...(opts.disableRequestLogging ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();

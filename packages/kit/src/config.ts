@@ -16,7 +16,39 @@ export interface Field<T> {
 export type Spec = Record<string, Field<unknown>>;
 export type ConfigOf<S extends Spec> = { readonly [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 
-function field<T>(describe: string, fallback: T | undefined, conv: (raw: string, name: string) => T): Field<T> {
+/**
+ * .env.example's secrets are placeholders starting with `change-me` (infra/docker/init-secrets.sh
+ * replaces them with random ones). A service given one — the whole value, or the password of a URL
+ * (REDIS_PASSWORD inside REDIS_URL) — refuses to start rather than run with a secret anyone can read.
+ */
+export const PLACEHOLDER_PREFIX = 'change-me';
+
+function placeholderProblem(raw: string): string | undefined {
+  const hint = `from .env.example; set a real secret (infra/docker/init-secrets.sh writes random ones)`;
+  const isPlaceholder = (v: string) => v.trim().toLowerCase().startsWith(PLACEHOLDER_PREFIX);
+  if (isPlaceholder(raw)) return `is the example placeholder (${PLACEHOLDER_PREFIX}…) ${hint}`;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return undefined;
+  try {
+    const url = new URL(raw);
+    if (isPlaceholder(decodeURIComponent(url.password)) || isPlaceholder(decodeURIComponent(url.username)))
+      return `has the example placeholder (${PLACEHOLDER_PREFIX}…) as its credentials ${hint}`;
+  } catch {
+    /* not a URL: the field's own parser says so */
+  }
+  return undefined;
+}
+
+/** Every field's first step on a set value: a known placeholder secret is refused, naming the variable. */
+function refusePlaceholder(raw: string, name: string): void {
+  const problem = placeholderProblem(raw);
+  if (problem) throw new ConfigError(name, problem);
+}
+
+function field<T>(
+  describe: string,
+  fallback: T | undefined,
+  conv: (raw: string, name: string) => T,
+): Field<T> {
   return {
     describe,
     parse(raw, name) {
@@ -24,6 +56,7 @@ function field<T>(describe: string, fallback: T | undefined, conv: (raw: string,
         if (fallback === undefined) throw new ConfigError(name, 'is required but not set');
         return fallback;
       }
+      refusePlaceholder(raw, name);
       return conv(raw, name);
     },
   };
@@ -32,13 +65,19 @@ function field<T>(describe: string, fallback: T | undefined, conv: (raw: string,
 export const env = {
   string: (fallback?: string) => field<string>('string', fallback, (r) => r),
   optionalString: () =>
-    ({ describe: 'string', parse: (raw: string | undefined) => (raw === undefined || raw === '' ? undefined : raw) }) as Field<
-      string | undefined
-    >,
+    ({
+      describe: 'string',
+      parse: (raw: string | undefined, name: string) => {
+        if (raw === undefined || raw === '') return undefined;
+        refusePlaceholder(raw, name);
+        return raw;
+      },
+    }) as Field<string | undefined>,
   int: (fallback?: number, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) =>
     field<number>('integer', fallback, (r, n) => {
       const v = Number(r);
-      if (!Number.isInteger(v) || v < min || v > max) throw new ConfigError(n, `must be an integer in [${min}, ${max}], got "${r}"`);
+      if (!Number.isInteger(v) || v < min || v > max)
+        throw new ConfigError(n, `must be an integer in [${min}, ${max}], got "${r}"`);
       return v;
     }),
   port: (fallback?: number) => env.int(fallback, { min: 0, max: 65535 }),
@@ -69,7 +108,8 @@ export const env = {
     ),
   oneOf: <T extends string>(values: readonly T[], fallback?: T) =>
     field<T>(`one of ${values.join('|')}`, fallback, (r, n) => {
-      if (!(values as readonly string[]).includes(r)) throw new ConfigError(n, `must be one of ${values.join(', ')}, got "${r}"`);
+      if (!(values as readonly string[]).includes(r))
+        throw new ConfigError(n, `must be one of ${values.join(', ')}, got "${r}"`);
       return r as T;
     }),
   /** A secret: never printed. At least `minLength` characters. */

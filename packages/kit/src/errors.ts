@@ -99,12 +99,38 @@ export function sendError(reply: FastifyReply, r: ErrorReply) {
     .send({ error: { code: r.code, message: r.message, ...(r.details !== undefined ? { details: r.details } : {}) } });
 }
 
+/**
+ * The raw HTTP answer to an error Node's parser raises before any request exists (a header over Node's
+ * 16 KiB limit, a malformed request line, a request timeout), in API.md's shape instead of Fastify's own;
+ * null for a connection that is gone anyway. Used as Fastify's `clientErrorHandler`.
+ */
+export function clientErrorResponse(err: NodeJS.ErrnoException): string | null {
+  if (err.code === 'ECONNRESET') return null;
+  const [status, reason, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request took too long to arrive']
+        : [400, 'Bad Request', 'BAD_REQUEST', 'malformed request'];
+  const body = JSON.stringify({ error: { code, message } });
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+/** A 429's Retry-After: the `retryAfterSeconds` its details carry, else 1. */
+function retryAfterOf(details: unknown): string {
+  const s = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof s === 'number' && Number.isFinite(s) && s >= 1 ? String(Math.ceil(s)) : '1';
+}
+
 export function installErrorHandlers(app: FastifyInstance) {
   app.setErrorHandler((err, request: FastifyRequest, reply) => {
     const r = toErrorReply(err);
     if (r.status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: r.code, status: r.status }, r.message);
-    if (r.status === 429 && !reply.getHeader('retry-after')) reply.header('retry-after', '1');
+    if (r.status === 429 && !reply.getHeader('retry-after')) reply.header('retry-after', retryAfterOf(r.details));
     return sendError(reply, r);
   });
   app.setNotFoundHandler((request, reply) =>

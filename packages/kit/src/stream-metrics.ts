@@ -5,7 +5,7 @@
 // - bus_dead_letters_total{stream, group, reason}: countDeadLetters(app.metrics) as (part of) onOutcome;
 // - watchConsumerReadiness(app.readiness, 'history-consumer', consumer): /ready 503 with
 //   "paused: mongo unavailable" while the consumer waits for a dependency.
-import type { ConsumerOutcome, OutcomeInfo, StreamConsumer } from '@voip/bus/streams';
+import type { ConsumerOutcome, DeadLetterReason, OutcomeInfo, StreamConsumer } from '@voip/bus/streams';
 import { streamBacklog } from '@voip/bus/streams';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -14,19 +14,34 @@ import type { ReadinessCheck } from './app.js';
 
 const DEAD_LETTERS = 'bus_dead_letters_total';
 
+/** Every reason a consumer dead-letters for (DeadLetterReason). */
+const DEAD_LETTER_REASONS = [
+  'max-deliveries',
+  'invalid-json',
+  'invalid-envelope',
+  'invalid-data',
+  'missing-envelope-field',
+] as const satisfies readonly DeadLetterReason[];
+
 /**
  * An onOutcome hook that counts dead letters written, by stream, group and reason (all from closed sets:
- * no entry ids or types). One counter per registry, shared by every consumer of the service.
+ * no entry ids or types). One counter per registry, shared by every consumer of the service. The series
+ * of the `groups` given start at 0, so the first dead letter after a start is an increase an alert sees.
  */
-export function countDeadLetters(registry: Registry): (outcome: ConsumerOutcome, info: OutcomeInfo) => void {
+export function countDeadLetters(
+  registry: Registry,
+  groups: readonly ConsumedGroup[] = [],
+): (outcome: ConsumerOutcome, info: OutcomeInfo) => void {
   const counter =
     (registry.getSingleMetric(DEAD_LETTERS) as Counter<'stream' | 'group' | 'reason'> | undefined) ??
     new Counter({
-      name: DEAD_LETTERS,
+      name: 'bus_dead_letters_total',
       help: 'Stream entries moved to the dead-letter stream, by source stream, consumer group and reason',
       labelNames: ['stream', 'group', 'reason'] as const,
       registers: [registry],
     });
+  for (const { stream, group } of groups)
+    for (const reason of DEAD_LETTER_REASONS) counter.inc({ stream, group, reason }, 0);
   return (outcome, info) => {
     if (outcome === 'dead-lettered')
       counter.inc({ stream: info.stream, group: info.group, reason: info.reason ?? 'unknown' });

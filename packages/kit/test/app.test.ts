@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
@@ -97,5 +99,45 @@ describe('createApp request handling', () => {
     const res = await app.inject('/ready');
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ status: 'not-ready', checks: { 'always-down': 'down for the test' } });
+  });
+});
+
+describe('createApp errors before a request exists', () => {
+  // Node's HTTP parser refuses these before Fastify routes anything; the answer still has API.md's shape.
+  const raw = async (request: string) => {
+    const server = createApp({ service: 'client-error-test', logLevel: 'silent' });
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = server.server.address() as AddressInfo;
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(request));
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (d: string) => {
+          text += d;
+        });
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+    } finally {
+      await server.close();
+    }
+  };
+  const parse = (text: string) => {
+    const [head = '', body = ''] = text.split('\r\n\r\n');
+    return { status: Number(head.split(' ')[1]), head, body: JSON.parse(body) as unknown };
+  };
+
+  it('answers headers over the limit with 431 HEADERS_TOO_LARGE', async () => {
+    const res = parse(await raw(`GET / HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(20_000)}\r\n\r\n`));
+    expect(res.status).toBe(431);
+    expect(res.head).toMatch(/content-type: application\/json/i);
+    expect(res.body).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } });
+  });
+
+  it('answers a malformed request with 400 BAD_REQUEST', async () => {
+    const res = parse(await raw('NOT HTTP AT ALL\r\n\r\n'));
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } });
   });
 });

@@ -60,6 +60,37 @@ describe('parseConfig', () => {
     expect(err.message).not.toContain('hunter2');
   });
 
+  const PH = 'is the example placeholder (change-me…)';
+  const PH_URL = 'has the example placeholder (change-me…) as its credentials';
+  it.each([
+    ['INTERNAL_TOKEN', env.secret(24), 'change-me-internal-token-at-least-24-chars', PH],
+    ['TURN_SECRET', env.optionalString(), 'change-me-turn-secret-0123456789', PH],
+    ['TOKEN', env.string(), ' Change-Me-later', PH],
+    ['REDIS_URL', env.url(undefined, ['redis']), 'redis://:change-me-0123456789abcdef@redis:6379/0', PH_URL],
+    ['TURN_REDIS_URL', env.optionalString(), 'redis://:change-me-x@redis:6379/2', PH_URL],
+    ['UPSTREAMS', env.list(), 'change-me-upstream', PH],
+  ])(
+    "refuses .env.example's placeholder secret in %s, naming it without printing it",
+    (name, field, raw, problem) => {
+      const err = configError({ [name]: field }, { [name]: raw });
+      expect(err.variable).toBe(name);
+      expect(err.message).toBe(
+        `config: ${name} ${problem} from .env.example; set a real secret (infra/docker/init-secrets.sh writes random ones)`,
+      );
+      expect(err.message).not.toContain(raw.trim());
+    },
+  );
+
+  it('accepts real secrets, URLs without a placeholder password, and unset optional ones', () => {
+    const spec = { INTERNAL_TOKEN: env.secret(24), REDIS_URL: env.url(), TURN_SECRET: env.optionalString() };
+    const config = parseConfig(spec, {
+      INTERNAL_TOKEN: '4f1c0d7a9b2e8c3f6a5d4e7b1c2d3e4f5a6b7c8d',
+      REDIS_URL: 'redis://:0123456789abcdef@redis:6379/0?name=change-me',
+    });
+    expect(config.INTERNAL_TOKEN).toHaveLength(40);
+    expect(config.TURN_SECRET).toBeUndefined();
+  });
+
   it('applies defaults and converts values', () => {
     const spec = {
       ...baseConfigSpec,
@@ -114,5 +145,23 @@ describe('loadConfig', () => {
     expect(res.status).toBe(1);
     expect(res.stdout).toBe('');
     expect(res.stderr).toBe('config: MONGODB_URI is required but not set\n');
+  });
+
+  it("stops the process on .env.example's placeholder secret with one line naming the variable", () => {
+    const kitDir = fileURLToPath(new URL('..', import.meta.url));
+    const script = `
+      import { jwtVerifyConfigSpec, loadConfig } from '@voip/kit/config';
+      loadConfig(jwtVerifyConfigSpec, { INTERNAL_TOKEN: 'change-me-internal-token-at-least-24-chars' });
+      console.log('should not get here');`;
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: kitDir,
+      encoding: 'utf8',
+    });
+    expect(res.status).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr.split('\n')).toHaveLength(2);
+    expect(res.stderr).toMatch(
+      /^config: INTERNAL_TOKEN is the example placeholder \(change-me…\) from \.env\.example/,
+    );
   });
 });

@@ -49,9 +49,12 @@ describe('registerStreamBacklogGauges', () => {
 describe('countDeadLetters', () => {
   it('counts dead-lettered outcomes by stream, group and reason, one counter per registry', async () => {
     const registry = new Registry();
-    const a = countDeadLetters(registry);
-    const b = countDeadLetters(registry);
     const info = { stream: 'voip:stream:call-events', group: 'call-history', entryId: '1-0' };
+    const a = countDeadLetters(registry, [info]);
+    expect(await registry.metrics()).toContain(
+      'bus_dead_letters_total{stream="voip:stream:call-events",group="call-history",reason="max-deliveries"} 0',
+    );
+    const b = countDeadLetters(registry);
     a('processed', info);
     a('dead-lettered', { ...info, reason: 'max-deliveries' });
     b('dead-lettered', { ...info, reason: 'max-deliveries' });

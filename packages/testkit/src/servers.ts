@@ -100,10 +100,11 @@ async function ready(srv: RunningServer): Promise<RunningServer> {
   }
 }
 
-export async function startRedis(): Promise<RunningServer> {
+/** A redis-server in a temp dir; on `port` when given (a test that brings it up late, or again). */
+export async function startRedis(opts: { port?: number } = {}): Promise<RunningServer> {
   const bin = which('redis-server');
   if (!bin) throw new Error('redis-server is not installed: run ./scripts/setup');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'voip-redis-'));
   const srv = launch(
     bin,

@@ -7,24 +7,18 @@ import { type AccountEvents, createAccountEvents } from '../accounts/account-eve
 import { createGuestRepository, type GuestRepository } from '../accounts/guest-repository.js';
 import { createPasswordChecker, type PasswordChecker } from '../accounts/passwords.js';
 import { createUserRepository, type UserRepository } from '../accounts/user-repository.js';
-import { adminUsernameSet } from '../accounts/usernames.js';
 
 export interface Accounts {
   users: UserRepository;
   guests: GuestRepository;
   passwords: PasswordChecker;
   events: AccountEvents;
-  admins: ReadonlySet<string>;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     accounts: Accounts;
   }
-}
-
-export interface AccountsOptions {
-  adminUsernames: readonly string[];
 }
 
 /**
@@ -51,7 +45,7 @@ function ensureIndexes(
 }
 
 export const accountsPlugin = fp(
-  async (app: FastifyInstance, opts: AccountsOptions) => {
+  async (app: FastifyInstance) => {
     const users = createUserRepository(app.mongo);
     const guests = createGuestRepository(app.mongo);
     await ensureIndexes(app, [users.model, guests.model]);
@@ -60,7 +54,6 @@ export const accountsPlugin = fp(
       guests,
       passwords: await createPasswordChecker(),
       events: createAccountEvents(createStreamProducer(app.redis, app.instanceId)),
-      admins: adminUsernameSet(opts.adminUsernames),
     });
   },
   { name: 'accounts', dependencies: ['mongo', 'redis'] },

@@ -15,6 +15,9 @@ export interface SessionsOptions {
   signer: TokenSigner;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
+  guestRefreshTtlSeconds: number;
+  refreshGraceSeconds: number;
+  refreshReuseMemory: number;
 }
 
 export const sessionsPlugin = fp(
@@ -22,7 +25,12 @@ export const sessionsPlugin = fp(
     app.decorate(
       'sessionService',
       createSessionService({
-        store: createSessionStore(app.redis, { ttlSeconds: opts.refreshTtlSeconds }),
+        store: createSessionStore(app.redis, {
+          ttlSeconds: opts.refreshTtlSeconds,
+          guestTtlSeconds: opts.guestRefreshTtlSeconds,
+          graceMs: opts.refreshGraceSeconds * 1000,
+          usedKept: opts.refreshReuseMemory,
+        }),
         signer: opts.signer,
         accessTtlSeconds: opts.accessTtlSeconds,
         checker: app.sessions,

@@ -9,7 +9,7 @@ import type { TokenSigner } from '@voip/kit/jwt';
 import type { SessionChecker } from '@voip/kit/sessions';
 import type { FastifyBaseLogger } from 'fastify';
 import { ulid } from 'ulid';
-import { hashRefreshToken, newRefreshToken } from './refresh-tokens.js';
+import { hashRefreshToken, newRefreshToken, openNextToken, sealNextToken } from './refresh-tokens.js';
 import type { SessionRecord, SessionStore } from './session-store.js';
 
 export interface IssuedTokens {
@@ -48,7 +48,7 @@ export interface SessionService {
 
 export interface RefreshOptions {
   /**
-   * The kind the session's owner should have now (admin follows ADMIN_USERNAMES). When it differs, the
+   * The kind the session's owner should have now (admin rights live on the account). When it differs, the
    * session changes kind and the new access token carries it; a failure keeps the session's kind.
    */
   currentKind?: (session: SessionRecord) => Promise<PrincipalKind>;
@@ -89,8 +89,23 @@ export function createSessionService({
     },
 
     async refresh(refreshToken, log, opts = {}) {
-      const next = newRefreshToken();
-      const result = await store.rotate(hashRefreshToken(refreshToken), hashRefreshToken(next));
+      let next = newRefreshToken();
+      let result = await store.rotate(
+        hashRefreshToken(refreshToken),
+        hashRefreshToken(next),
+        sealNextToken(refreshToken, next),
+      );
+      if (result.status === 'retried') {
+        // The client's earlier refresh went through but its answer was lost: the same successor again.
+        const same = openNextToken(refreshToken, result.sealedNext);
+        if (same) {
+          next = same;
+          log.info({ sid: result.session.sid }, 'refresh retried within the grace window; same token pair');
+        }
+        result = same
+          ? { status: 'rotated', session: result.session }
+          : { status: 'reused', sid: result.session.sid };
+      }
       if (result.status === 'invalid') throw new AppError('UNAUTHORIZED', 'invalid or expired refresh token');
       if (result.status === 'reused') {
         const revoked = await service.revoke(result.sid, 'refresh-token-reuse', log);

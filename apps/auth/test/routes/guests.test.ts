@@ -8,6 +8,7 @@ import {
   createGuest,
   listen,
   register,
+  registerAdmin,
   startAuth,
 } from '../helpers.js';
 
@@ -18,8 +19,8 @@ describe('guest sessions and housekeeping', () => {
   let admin: string;
   let revoked: Awaited<ReturnType<typeof listen<'session.revoked'>>>;
   beforeAll(async () => {
-    app = await startAuth(authEnv({ ADMIN_USERNAMES: 'keeper' }));
-    admin = (await register(app, 'keeper')).accessToken;
+    app = await startAuth(authEnv());
+    admin = await registerAdmin(app);
     revoked = await listen(app.redis, 'session.revoked');
   });
   afterAll(async () => {

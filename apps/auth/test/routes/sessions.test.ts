@@ -10,6 +10,7 @@ import {
   PASSWORD,
   type Registered,
   register,
+  registerAdmin,
   startAuth,
 } from '../helpers.js';
 
@@ -20,8 +21,8 @@ describe('session revocation: admin routes and logout-all', () => {
   let admin: string;
   let revoked: Awaited<ReturnType<typeof listen<'session.revoked'>>>;
   beforeAll(async () => {
-    app = await startAuth(authEnv({ ADMIN_USERNAMES: 'sessionkeeper' }));
-    admin = (await register(app, 'sessionkeeper')).accessToken;
+    app = await startAuth(authEnv());
+    admin = await registerAdmin(app);
     revoked = await listen(app.redis, 'session.revoked');
   });
   afterAll(async () => {

@@ -1,13 +1,14 @@
 import { keys } from '@voip/contracts/redis-keys';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashRefreshToken } from '../../src/sessions/refresh-tokens.js';
-import { type AuthApp, bearer, listen, register, startAuth } from '../helpers.js';
+import { type AuthApp, authEnv, bearer, listen, register, startAuth } from '../helpers.js';
 
 describe('refresh, logout and /me', () => {
   let app: AuthApp;
   let revoked: Awaited<ReturnType<typeof listen<'session.revoked'>>>;
   beforeAll(async () => {
-    app = await startAuth();
+    // Replay as such: no grace window for a retry (refresh-grace.test.ts covers it).
+    app = await startAuth(authEnv({ REFRESH_GRACE_SECONDS: '0' }));
     revoked = await listen(app.redis, 'session.revoked');
   });
   afterAll(async () => {

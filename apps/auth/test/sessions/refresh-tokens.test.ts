@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { hashRefreshToken, newRefreshToken } from '../../src/sessions/refresh-tokens.js';
+import {
+  hashRefreshToken,
+  newRefreshToken,
+  openNextToken,
+  sealNextToken,
+} from '../../src/sessions/refresh-tokens.js';
 
 describe('refresh tokens', () => {
   it('are 32 random bytes in base64url', () => {
@@ -14,5 +19,15 @@ describe('refresh tokens', () => {
     expect(hashRefreshToken(t)).toBe(hashRefreshToken(t));
     expect(hashRefreshToken(t)).not.toContain(t);
     expect(Buffer.from(hashRefreshToken(t), 'base64url')).toHaveLength(32);
+  });
+
+  it('seal the successor so that only the old token opens it', () => {
+    const old = newRefreshToken();
+    const next = newRefreshToken();
+    const sealed = sealNextToken(old, next);
+    expect(sealed).not.toContain(next);
+    expect(openNextToken(old, sealed)).toBe(next);
+    expect(openNextToken(newRefreshToken(), sealed)).toBeNull();
+    expect(openNextToken(old, `${sealed.slice(0, -2)}AA`)).toBeNull();
   });
 });

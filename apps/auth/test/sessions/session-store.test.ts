@@ -52,7 +52,7 @@ describe('session store (real Redis)', () => {
     const r = await store.rotate(hash, next);
     expect(r).toMatchObject({ status: 'rotated', session: { sid, kind: 'user' } });
     expect(await redis.get(keys.refresh(hash))).toBeNull();
-    expect(await redis.get(keys.refreshUsed(hash))).toBe(sid);
+    expect(await redis.hget(keys.refreshUsed(hash), 'sid')).toBe(sid);
     expect(await redis.get(keys.refresh(next))).toBe(sid);
     expect(await redis.hget(keys.session(sid), 'refreshHash')).toBe(next);
     expect(await store.rotate(hash, hashRefreshToken(newRefreshToken()))).toEqual({ status: 'reused', sid });

@@ -5,15 +5,16 @@ import type { CallStore } from '@voip/call-state/call-store';
 import type { InitiateCallResponse, Media } from '@voip/contracts/calls';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys } from '@voip/contracts/redis-keys';
-import { hasConnectedDevice } from '@voip/contracts/user-clients';
 import type { Principal } from '@voip/contracts/tokens';
+import { hasConnectedDevice } from '@voip/contracts/user-clients';
 import { AppError } from '@voip/kit/errors';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { CallRepository } from '../history/call-repository.js';
 import type { WakeUpDispatcher } from '../push/wake-up-dispatcher.js';
-import type { CallParticipants, IceServerIssuer } from '../turn/ice-servers.js';
+import type { IceServerIssuer, LiveCall } from '../turn/ice-servers.js';
 import type { UserDirectory } from '../users/user-directory.js';
+import { defaultIncomingCalls, mayRing, type RingLimits } from './ring-policy.js';
 
 export interface InitiateDeps {
   redis: Redis;
@@ -22,6 +23,7 @@ export interface InitiateDeps {
   directory: UserDirectory;
   turn: IceServerIssuer;
   push: WakeUpDispatcher;
+  ringLimits: RingLimits;
 }
 
 export interface InitiateInput {
@@ -47,13 +49,25 @@ export async function initiateCall(
       : directory.reachability(caller.id, calleeId).then((r) => r.displayName ?? caller.id),
   ]);
   if (!reach.exists) throw new AppError('USER_NOT_FOUND', 'no such user');
-  if (reach.blocked) throw new AppError('BLOCKED', 'this user does not accept your calls');
+  // A block and a setting that leaves the caller out get the same answer: the caller does not learn which.
+  const known = reach.contact === true;
+  const setting = reach.incomingCalls ?? defaultIncomingCalls(reach.kind);
+  if (reach.blocked || !mayRing(setting, { kind: callerKind, contact: known }))
+    throw new AppError('BLOCKED', 'this user does not accept your calls');
+  await deps.ringLimits.ring(caller.id, calleeId, known);
   if (reach.doNotDisturb)
     throw new AppError('CALLEE_BUSY', 'the callee does not take calls right now', {
       reason: 'do-not-disturb',
     });
 
-  const created = await store.create({ callerId: caller.id, callerKind, callerName, calleeId, media });
+  const created = await store.create({
+    callerId: caller.id,
+    callerKind,
+    callerName,
+    calleeId,
+    media,
+    fromStranger: !known,
+  });
   if (!created.ok) {
     if (created.code === 'BAD_REQUEST') throw new AppError('BAD_REQUEST', created.message);
     throw new AppError(created.code, created.message, { reason: 'in-call' });
@@ -76,11 +90,19 @@ export async function initiateCall(
     };
   }
   if (replaced) clog.info({ replacedCallId: replaced.callId }, 'glare: this call replaced the existing one');
+  for (const p of created.preempted)
+    clog.info(
+      { preemptedCallId: p.callId, strangerId: p.callerId },
+      "a stranger's unanswered ring ended as busy",
+    );
 
   // No connected device: wake the callee's phones. A device that is only `reconnecting` (a phone that
   // dropped its socket, e.g. backgrounded, within its resume window) is not in the room incoming-call
   // goes to, so it is woken too. The dispatcher runs on its own; we never wait for it.
-  const needsPush = !hasConnectedDevice(await deps.redis.hvals(keys.userClients(calleeId)));
+  const offline = !hasConnectedDevice(await deps.redis.hvals(keys.userClients(calleeId)));
+  const needsPush = offline && (await deps.ringLimits.push(caller.id, calleeId, known));
+  if (offline && !needsPush)
+    clog.info({ calleeId }, 'wake-up push skipped: push limit for this callee reached');
   await recordCreated(deps, call, needsPush ? 'pending' : 'none', clog);
   if (needsPush) {
     deps.push.wake({
@@ -100,13 +122,13 @@ export async function initiateCall(
     expiresAt: call.expiresAt,
   };
 
-  async function iceServersFor(d: InitiateDeps, userId: string, c: CallParticipants, l: Logger) {
+  async function iceServersFor(d: InitiateDeps, userId: string, c: LiveCall, l: Logger) {
     try {
-      return await d.turn.issue(userId, c);
+      return (await d.turn.issue(userId, c)).iceServers;
     } catch (err) {
       // TURN's Redis user db being away must not fail the call: STUN now, GET /ice-servers again later.
       l.warn({ err: (err as Error).message }, 'could not issue TURN credentials; answering with STUN only');
-      return d.turn.issue(userId);
+      return (await d.turn.issue(userId)).iceServers;
     }
   }
 

@@ -5,11 +5,13 @@
 // (isDependencyAvailable, and the driver's connection errors) the consumer pauses and retries the entry
 // in hand with back-off, spending no deliveries: an outage of any length loses no history. call.ended also settles a
 // wake-up push still `pending` as `failed` (so a push whose instance died does not stay pending forever)
-// and revokes the call's TURN users in call-scoped mode.
+// and revokes the call's TURN users in call-scoped mode. call.accepted and an unanswered call.ended send
+// the cancel push to phones a wake-up reached that never connected (answered elsewhere, cancelled, …).
 import { createStreamConsumer, type StreamConsumer, type StreamConsumerOptions } from '@voip/bus/streams';
 import { streams } from '@voip/contracts/redis-keys';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { WakeUpDispatcher } from '../push/wake-up-dispatcher.js';
 import type { IceServerIssuer } from '../turn/ice-servers.js';
 import type { CallRepository } from './call-repository.js';
 
@@ -19,6 +21,7 @@ export interface HistoryConsumerOptions {
   redis: Redis;
   calls: CallRepository;
   turn: Pick<IceServerIssuer, 'revoke'>;
+  push: Pick<WakeUpDispatcher, 'cancel'>;
   consumer: string;
   log: Logger;
   blockMs?: number;
@@ -34,7 +37,7 @@ export interface HistoryConsumerOptions {
 }
 
 export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsumer {
-  const { calls, turn, log } = opts;
+  const { calls, turn, push, log } = opts;
   return createStreamConsumer({
     redis: opts.redis,
     stream: streams.callEvents,
@@ -62,6 +65,7 @@ export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsu
       },
       'call.accepted': async ({ data }) => {
         await calls.recordAccepted(data.callId, new Date(data.answeredAt));
+        push.cancel({ callId: data.callId, reason: 'answered-elsewhere' });
       },
       'call.ended': async ({ data, id }, meta) => {
         const result = await calls.recordEnded({
@@ -81,6 +85,8 @@ export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsu
         // Both are idempotent, so they run on repeats too: a crash between the writes heals itself.
         const pushSettled = await calls.settlePendingPush(data.callId);
         await turn.revoke(data);
+        // An answered call's woken phones had their cancel at call.accepted.
+        if (!data.answeredAt) push.cancel({ callId: data.callId, reason: data.endReason });
         log.info(
           {
             callId: data.callId,

@@ -3,7 +3,7 @@
 // still rings. FCM's answers are mapped onto SendResult (invalid token / rejected / unavailable).
 import type { AccessTokenSource } from './google-oauth.js';
 import { TokenError } from './google-oauth.js';
-import type { PushProvider, PushTarget, SendResult, WakeUpMessage } from './provider.js';
+import type { PushMessage, PushProvider, PushTarget, SendResult } from './provider.js';
 
 export interface FcmProviderOptions {
   projectId: string;
@@ -23,20 +23,30 @@ interface FcmErrorBody {
   };
 }
 
-/** The FCM v1 request body: data only (the app draws its own call UI), delivered at high priority. */
-export function fcmMessage(target: PushTarget, m: WakeUpMessage, nowMs: number): Record<string, unknown> {
+/** The `data` of a push (`@voip/contracts/push`): every value a string, `type` first. */
+export function pushData(m: PushMessage): Record<string, string> {
+  if (m.type === 'call-cancelled')
+    return { type: m.type, callId: m.callId, reason: m.reason, expiresAt: m.expiresAt };
+  return {
+    type: 'incoming-call',
+    callId: m.callId,
+    callerId: m.callerId,
+    callerName: m.callerName,
+    media: m.media,
+    expiresAt: m.expiresAt,
+  };
+}
+
+/**
+ * The FCM v1 request body: data only (the app draws its own call UI), delivered at high priority, for
+ * the wake-up and the cancel alike (a cancel at normal priority could arrive after the phone rang out).
+ */
+export function fcmMessage(target: PushTarget, m: PushMessage, nowMs: number): Record<string, unknown> {
   const ttlSeconds = Math.max(0, Math.ceil((Date.parse(m.expiresAt) - nowMs) / 1000));
   return {
     message: {
       token: target.pushToken,
-      data: {
-        type: 'incoming-call',
-        callId: m.callId,
-        callerId: m.callerId,
-        callerName: m.callerName,
-        media: m.media,
-        expiresAt: m.expiresAt,
-      },
+      data: pushData(m),
       android: { priority: 'HIGH', ttl: `${ttlSeconds}s` },
       apns: {
         headers: {

@@ -1,4 +1,4 @@
-// The development push provider: logs the wake-up it would have sent and reports success.
+// The development push provider: logs the wake-up or cancel it would have sent and reports success.
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { PushProvider } from './provider.js';
 
@@ -8,7 +8,7 @@ export function createLogPushProvider(log: Pick<Logger, 'info'>): PushProvider {
     async send(target, message) {
       log.info(
         { deviceId: target.deviceId, platform: target.platform, ...message },
-        'push (log provider): wake-up',
+        `push (log provider): ${message.type ?? 'incoming-call'}`,
       );
       return { ok: true };
     },

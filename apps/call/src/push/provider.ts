@@ -1,9 +1,12 @@
 // What a push provider is to the rest of the service: send one wake-up message to one device and say
 // how it went, in terms the dispatcher can act on (retry, count against the breaker, drop the token).
+// The payloads themselves are contracts (`@voip/contracts/push`): the wake-up and the cancel.
 import type { Media } from '@voip/contracts/calls';
+import type { CancelPush } from '@voip/contracts/push';
 
 /** The data a woken phone needs to connect and find its ringing call. */
 export interface WakeUpMessage {
+  type?: 'incoming-call';
   callId: string;
   callerId: string;
   callerName: string;
@@ -11,6 +14,11 @@ export interface WakeUpMessage {
   /** ISO time the call stops ringing. */
   expiresAt: string;
 }
+
+/** Stop ringing: the call was answered elsewhere, cancelled, rejected or stopped ringing. */
+export type CancelMessage = CancelPush;
+
+export type PushMessage = WakeUpMessage | CancelMessage;
 
 export interface PushTarget {
   deviceId: string;
@@ -29,5 +37,5 @@ export type SendResult =
 
 export interface PushProvider {
   readonly name: string;
-  send(target: PushTarget, message: WakeUpMessage, signal: AbortSignal): Promise<SendResult>;
+  send(target: PushTarget, message: PushMessage, signal: AbortSignal): Promise<SendResult>;
 }

@@ -8,13 +8,26 @@ export interface TurnCredential {
 }
 
 /**
- * coturn REST API (`use-auth-secret`): username `expiry:userId`, password base64(HMAC-SHA1(secret, username)).
- * coturn recomputes the password from the username, so nothing is stored and nothing can be revoked:
- * the credential works until `expiry` (unix seconds).
+ * coturn REST API (`use-auth-secret`): username `expiry:scope`, password base64(HMAC-SHA1(secret, username)).
+ * coturn takes the leading all-digit field as the expiry (unix seconds) and recomputes the password from
+ * the username, so nothing is stored and nothing can be revoked: the credential works until `expiry`.
+ * We scope it to one participant of one call: `scope` is `callId:userId`.
  */
-export function restCredential(secret: string, userId: string, expiresAtSec: number): TurnCredential {
-  const username = `${expiresAtSec}:${userId}`;
+export function restCredential(secret: string, scope: string, expiresAtSec: number): TurnCredential {
+  const username = `${expiresAtSec}:${scope}`;
   return { username, credential: createHmac('sha1', secret).update(username).digest('base64') };
+}
+
+/**
+ * The expiry of a call's REST credentials asked for at `nowSec`: the end of a window of `ttlSeconds`,
+ * counted from the call's creation, with at least half a window left. Every request within half a window
+ * gets the same username, so coturn's per-user quota (`user-quota`, counted per username) sees one user,
+ * not a new one per second; at any moment a participant holds at most three valid usernames per call.
+ */
+export function restExpiry(callCreatedAtSec: number, nowSec: number, ttlSeconds: number): number {
+  let k = Math.max(1, Math.floor((nowSec - callCreatedAtSec) / ttlSeconds) + 1);
+  while (callCreatedAtSec + k * ttlSeconds - nowSec < ttlSeconds / 2) k++;
+  return callCreatedAtSec + k * ttlSeconds;
 }
 
 /** The TURN user of one participant of one call (long-term credentials, call-scoped mode). */

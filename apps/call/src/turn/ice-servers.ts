@@ -1,11 +1,18 @@
 // Which ICE servers a participant gets, and with which TURN credentials, in the configured mode:
-//   rest        coturn REST-API credentials (`expiry:userId`), valid until they expire, nothing stored;
+//   rest        coturn REST-API credentials (`expiry:callId:userId`), valid until they expire, nothing stored;
 //   call-scoped a TURN user per participant and call in coturn's Redis user db, deleted at call.ended,
 //               so new allocations are refused as soon as the call is over.
+// In both, TURN is only for a participant of a live call (the caller checks that): without a call, STUN only.
 import type { IceServer } from '@voip/contracts/calls';
 import { coturnKeys } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
-import { callScopedPassword, callScopedUsername, coturnHmacKey, restCredential } from './credentials.js';
+import {
+  callScopedPassword,
+  callScopedUsername,
+  coturnHmacKey,
+  restCredential,
+  restExpiry,
+} from './credentials.js';
 
 export type TurnMode = 'rest' | 'call-scoped';
 
@@ -15,14 +22,25 @@ export interface CallParticipants {
   calleeId: string;
 }
 
+/** A live call TURN is issued for: REST credentials are windowed from its creation. */
+export interface LiveCall extends CallParticipants {
+  createdAt: string;
+}
+
+export interface IssuedIceServers {
+  iceServers: IceServer[];
+  /** How long the TURN credentials in it stay valid (the configured TTL when there are none). */
+  ttlSeconds: number;
+}
+
 export interface IceServerIssuer {
   readonly mode: TurnMode;
   readonly ttlSeconds: number;
   /**
-   * STUN servers, plus TURN with credentials for userId. In call-scoped mode TURN is only given for a
-   * call (the caller has checked that userId takes part in it and that it is live); without one, STUN only.
+   * STUN servers, plus TURN with credentials for userId in `call` (the caller has checked that userId
+   * takes part in it and that it is live); without a call, STUN only, in both modes.
    */
-  issue(userId: string, call?: CallParticipants): Promise<IceServer[]>;
+  issue(userId: string, call?: LiveCall): Promise<IssuedIceServers>;
   /** Deletes the call's TURN users (call-scoped mode; a no-op in REST mode). Idempotent. */
   revoke(call: CallParticipants): Promise<void>;
 }
@@ -54,17 +72,22 @@ export function createIceServerIssuer(opts: IceServerIssuerOptions): IceServerIs
     mode,
     ttlSeconds,
     async issue(userId, call) {
-      if (!turnEnabled || !secret) return stun;
+      if (!turnEnabled || !secret || !call) return { iceServers: stun, ttlSeconds };
       if (mode === 'rest') {
-        const c = restCredential(secret, userId, Math.floor(now() / 1000) + ttlSeconds);
-        return [...stun, { urls: turnUrls, username: c.username, credential: c.credential }];
+        const nowSec = Math.floor(now() / 1000);
+        const createdSec = Math.floor(Date.parse(call.createdAt) / 1000);
+        const expiry = restExpiry(Number.isNaN(createdSec) ? nowSec : createdSec, nowSec, ttlSeconds);
+        const c = restCredential(secret, callScopedUsername(call.callId, userId), expiry);
+        return {
+          iceServers: [...stun, { urls: turnUrls, username: c.username, credential: c.credential }],
+          ttlSeconds: expiry - nowSec,
+        };
       }
-      if (!call) return stun;
       const username = callScopedUsername(call.callId, userId);
       const password = callScopedPassword(secret, username);
       // The expiry is only a safety net for a call.ended that never comes; revoke() is what ends it.
       await turnRedis!.set(userKey(call, userId), coturnHmacKey(username, realm, password), 'EX', ttlSeconds);
-      return [...stun, { urls: turnUrls, username, credential: password }];
+      return { iceServers: [...stun, { urls: turnUrls, username, credential: password }], ttlSeconds };
     },
     async revoke(call) {
       if (mode !== 'call-scoped' || !turnRedis) return;

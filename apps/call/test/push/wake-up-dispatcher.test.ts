@@ -77,6 +77,8 @@ describe('wake-up dispatcher: retries, Retry-After and the ring deadline', () =>
       breaker: createCircuitBreaker({ threshold: 100, cooldownMs: 60_000, now }),
       directory: app.callService.directory,
       calls: app.callService.calls,
+      redis: app.redis,
+      callState: (callId) => app.callService.store.get(callId),
       log: app.log,
       maxAttempts,
       // With no jitter the back-off itself is 0 ms: every wait below is Retry-After's.

@@ -96,8 +96,17 @@ export interface AllocationResult {
   output: string;
 }
 
-/** Allocates a relay with coturn's client and sends a few messages through it to the peer and back. */
-export function allocate(turn: Coturn, username: string, password: string): Promise<AllocationResult> {
+/**
+ * Allocates `allocations` relays at once with coturn's client (each one a client of its own) and sends a
+ * few messages through them to the peer and back. coturn keeps an allocation of a client that exits until
+ * its lifetime ends, so they keep counting against the credential's quota.
+ */
+export function allocate(
+  turn: Coturn,
+  username: string,
+  password: string,
+  allocations = 1,
+): Promise<AllocationResult> {
   return new Promise((resolve) => {
     execFile(
       'turnutils_uclient',
@@ -106,7 +115,7 @@ export function allocate(turn: Coturn, username: string, password: string): Prom
         '-n',
         '2',
         '-m',
-        '1',
+        String(allocations),
         '-p',
         String(turn.port),
         '-u',
@@ -124,7 +133,7 @@ export function allocate(turn: Coturn, username: string, password: string): Prom
         const output = `${stdout}${stderr}`;
         const totals = [...output.matchAll(/tot_recv_msgs=(\d+)/g)].map((m) => Number(m[1]));
         const received = totals.length ? Math.max(...totals) : 0;
-        resolve({ ok: !err && !/Cannot complete Allocation/.test(output), received, output });
+        resolve({ ok: !err && !/Cannot complete Allocation|error 486/.test(output), received, output });
       },
     );
   });

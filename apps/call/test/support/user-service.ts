@@ -10,6 +10,10 @@ export interface StandInUser {
   kind?: 'user' | 'guest';
   doNotDisturb?: boolean;
   blocked?: Set<string>;
+  /** Who may ring (the user service's default for the kind when absent). */
+  incomingCalls?: 'everyone' | 'registered' | 'contacts' | 'nobody';
+  /** This user's contacts (invited guests among them). */
+  contacts?: Set<string>;
   devices?: Array<{ deviceId: string; platform: 'android' | 'ios' | 'web'; pushToken: string }>;
 }
 
@@ -43,6 +47,8 @@ export async function startUserServiceStandIn(): Promise<UserServiceStandIn> {
         displayName: u.displayName,
         blocked: u.blocked?.has(request.query.callerId) ?? false,
         doNotDisturb: u.doNotDisturb ?? false,
+        incomingCalls: u.incomingCalls ?? (u.kind === 'guest' ? 'everyone' : 'registered'),
+        contact: u.contacts?.has(request.query.callerId) ?? false,
       };
     },
   );

@@ -1,11 +1,12 @@
 // Real coturn, real credentials: what the call service issues must allocate a relay with coturn's own
 // client, and call-scoped credentials must stop working once the call has ended.
+import { readFileSync } from 'node:fs';
 import { coturnKeys } from '@voip/contracts/redis-keys';
 import type { App } from '@voip/kit/app';
 import { redisUrl } from '@voip/testkit/env';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allocate, type Coturn, startCoturn } from '../support/coturn.js';
+import { allocate, type Coturn, DEV_CONF, startCoturn } from '../support/coturn.js';
 import {
   type Account,
   callEnv,
@@ -39,6 +40,7 @@ describe('TURN with real coturn', { timeout: 120_000 }, () => {
     let turn: Coturn;
     let app: App;
     let alice: Account;
+    let bob: Account;
     beforeAll(async () => {
       turn = await startCoturn({ mode: 'rest', secret: SECRET });
       app = await startCallService(
@@ -52,21 +54,57 @@ describe('TURN with real coturn', { timeout: 120_000 }, () => {
         }),
       );
       alice = await signIn(app.redis, 'user', 'Alice');
+      bob = await signIn(app.redis, 'user', 'Bob');
+      users.users.set(bob.id, { displayName: 'Bob' });
     });
     afterAll(async () => {
       await app?.close();
       await turn?.stop();
     });
 
-    it('issues expiry:userId credentials that allocate a relay; a forged password is refused', async () => {
-      const res = await app.inject({ url: '/api/calls/ice-servers', headers: alice.headers });
+    /** A ringing call from alice to bob; alice's ICE servers from the answer. */
+    async function ringing() {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/calls',
+        headers: alice.headers,
+        payload: { calleeId: bob.id, media: 'audio' },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json() as { callId: string; iceServers: Ice[] };
+    }
+    const end = async (callId: string) =>
+      expect(
+        (await app.callService.store.transition(callId, { type: 'cancel' }, { byUserId: alice.id })).ok,
+      ).toBe(true);
+
+    it('gives TURN only to participants of a live call: STUN without one, 404 to a stranger, 409 once ended', async () => {
+      const none = await app.inject({ url: '/api/calls/ice-servers', headers: alice.headers });
+      expect(none.statusCode).toBe(200);
+      expect(none.json().iceServers).toEqual([{ urls: [`stun:127.0.0.1:${turn.port}`] }]);
+      const { callId } = await ringing();
+      const stranger = await signIn(app.redis, 'guest', 'Mallory');
+      const asked = await app.inject({
+        url: `/api/calls/ice-servers?callId=${callId}`,
+        headers: stranger.headers,
+      });
+      expect(asked.statusCode).toBe(404);
+      await end(callId);
+      const late = await app.inject({ url: `/api/calls/ice-servers?callId=${callId}`, headers: bob.headers });
+      expect(late.statusCode).toBe(409);
+    });
+
+    it('issues expiry:callId:userId credentials that allocate a relay; a forged password is refused', async () => {
+      const { callId } = await ringing();
+      const res = await app.inject({ url: `/api/calls/ice-servers?callId=${callId}`, headers: bob.headers });
       expect(res.statusCode).toBe(200);
       const body = res.json() as { iceServers: Ice[]; ttlSeconds: number };
-      expect(body.ttlSeconds).toBe(3600);
+      expect(body.ttlSeconds).toBeGreaterThanOrEqual(1800);
+      expect(body.ttlSeconds).toBeLessThanOrEqual(3600);
       expect(body.iceServers).toContainEqual({ urls: [`stun:127.0.0.1:${turn.port}`] });
       const { username, credential } = turnOf(body.iceServers);
-      const [expiry, userId] = username.split(':');
-      expect(userId).toBe(alice.id);
+      const [expiry, scopedCall, userId] = username.split(':');
+      expect([scopedCall, userId]).toEqual([callId, bob.id]);
       expect(Number(expiry)).toBeGreaterThan(Date.now() / 1000);
 
       const good = await allocate(turn, username, credential);
@@ -75,6 +113,36 @@ describe('TURN with real coturn', { timeout: 120_000 }, () => {
 
       const forged = await allocate(turn, username, `${credential.slice(0, -4)}AAA=`);
       expect(forged.ok).toBe(false);
+      await end(callId);
+    });
+
+    it("holds coturn's per-user quota for one participant of one call, however often credentials are asked for", async () => {
+      const quota = Number(/^user-quota=(\d+)$/m.exec(readFileSync(DEV_CONF, 'utf8'))?.[1]);
+      expect(quota).toBeGreaterThan(0);
+      const { callId, iceServers } = await ringing();
+      const mine = turnOf(iceServers);
+      // Two more allocations than the quota on the caller's credential, all at once: at most `quota`
+      // succeed (coturn may refuse one more while concurrent allocations settle).
+      const refusals = (out: string) => out.match(/error 486/g)?.length ?? 0;
+      const flood = await allocate(turn, mine.username, mine.credential, quota + 2);
+      expect(refusals(flood.output), flood.output).toBeGreaterThanOrEqual(2);
+      // Asked again later, the credential is the same TURN user, so it gets nothing past the quota.
+      const again = await app.inject({
+        url: `/api/calls/ice-servers?callId=${callId}`,
+        headers: alice.headers,
+      });
+      expect(turnOf(again.json().iceServers)).toEqual(mine);
+      const more = await allocate(turn, mine.username, mine.credential, 2);
+      expect(more.ok).toBe(false);
+      // Allocations held on this user over both runs: never more than the quota.
+      expect(refusals(flood.output) + refusals(more.output), more.output).toBeGreaterThanOrEqual(4);
+      // The other participant is another TURN user with its own quota.
+      const res = await app.inject({ url: `/api/calls/ice-servers?callId=${callId}`, headers: bob.headers });
+      const theirs = turnOf(res.json().iceServers);
+      expect(theirs.username).not.toBe(mine.username);
+      const ok = await allocate(turn, theirs.username, theirs.credential);
+      expect(ok.ok, ok.output).toBe(true);
+      await end(callId);
     });
   });
 

@@ -27,6 +27,22 @@ const validators = Object.fromEntries(
   [K in ClientEventName]: ReturnType<typeof validator<(typeof ClientEventSchemas)[K]>>;
 };
 
+// What reaches the peer (or is stored for it) is rebuilt from the validated fields, never the sender's
+// object: the schemas are closed, and this keeps a relay from carrying whatever a sender adds even if one
+// of them is opened by mistake.
+type Description = Payload<'renegotiate'>['description'];
+type Candidate = Payload<'ice-candidate'>['candidate'];
+const descriptionOf = <D extends Description>(d: D): D => ({ type: d.type, sdp: d.sdp }) as D;
+function candidateOf(c: Candidate): Candidate {
+  if (c === null) return null;
+  return {
+    candidate: c.candidate,
+    ...(c.sdpMid !== undefined ? { sdpMid: c.sdpMid } : {}),
+    ...(c.sdpMLineIndex !== undefined ? { sdpMLineIndex: c.sdpMLineIndex } : {}),
+    ...(c.usernameFragment !== undefined ? { usernameFragment: c.usernameFragment } : {}),
+  };
+}
+
 function transitionFailure(t: Extract<TransitionResult, { ok: false }>): AckBody {
   return fail(t.code === 'NOT_FOUND' ? 'CALL_NOT_FOUND' : t.code, t.message);
 }
@@ -49,10 +65,11 @@ async function endBy(
 const handlers: { [K in ClientEventName]: Handler<K> } = {
   async 'call-user'(ctx, socket, p) {
     const d = socket.data;
+    const offer = descriptionOf(p.offer);
     const r = await ctx.calls.recordOffer(p.callId, {
       byUserId: d.userId,
       clientId: d.clientId,
-      offer: p.offer,
+      offer,
     });
     if (!r.ok) return fail(r.code === 'NOT_FOUND' ? 'CALL_NOT_FOUND' : r.code, r.message);
     const call = r.call;
@@ -65,7 +82,7 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
       callId: call.callId,
       from: { id: call.callerId, displayName: call.callerName || d.displayName, kind: call.callerKind },
       media: call.media,
-      offer: p.offer,
+      offer,
       expiresAt: call.expiresAt,
     });
     // "Ringing" once a callee device has it; with none connected (push wakes one), it comes when one
@@ -96,13 +113,13 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
       await ctx.registry.setCall(d.userId, d.clientId, p.callId);
       await ctx.relay.toDevice(t.call.callerId, t.call.callerClientId, 'call-accepted', {
         callId: p.callId,
-        answer: p.answer,
+        answer: descriptionOf(p.answer),
       });
       // Queued for a callee device that was offered the call and is away: it stops ringing on resume.
       await ctx.relay.toOtherDevices(d.userId, d.clientId, p.callId, 'call-answered-elsewhere', {
         callId: p.callId,
       });
-      await ctx.redis.del(keys.callCandidates(p.callId));
+      await ctx.redis.del(keys.callCandidates(p.callId), keys.callCandidateBytes(p.callId));
     }
     return ok();
   },
@@ -117,7 +134,7 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
   async 'ice-candidate'(ctx, socket, p) {
     const r = await ctx.relay.relay(socket.data, 'ice-candidate', {
       callId: p.callId,
-      candidate: p.candidate,
+      candidate: candidateOf(p.candidate),
     });
     return r.ok ? ok() : fail(r.code, r.message);
   },
@@ -125,7 +142,7 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
   async renegotiate(ctx, socket, p) {
     const r = await ctx.relay.relay(socket.data, 'renegotiate', {
       callId: p.callId,
-      description: p.description,
+      description: descriptionOf(p.description),
     });
     return r.ok ? ok() : fail(r.code, r.message);
   },
@@ -180,11 +197,12 @@ export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): vo
     });
   }
 
+  // An unknown event costs a token like any other: a flood of made-up names is limited like known ones.
   socket.onAny((event: string, ...args: unknown[]) => {
     if (Object.hasOwn(handlers, event)) return;
     const last = args[args.length - 1];
-    if (typeof last === 'function')
-      reject(last as (a: AckBody) => void, 'BAD_REQUEST', `unknown event ${String(event).slice(0, 64)}`);
-    else metrics.rejected.inc({ reason: 'BAD_REQUEST' });
+    const reply = typeof last === 'function' ? (last as (a: AckBody) => void) : () => {};
+    if (!takeToken(ctx, socket)) return reject(reply, 'RATE_LIMITED', 'too many events; slow down');
+    reject(reply, 'BAD_REQUEST', `unknown event ${String(event).slice(0, 64)}`);
   });
 }

@@ -10,13 +10,15 @@ import {
   type ClientRegistry,
   clientKeyTemplate,
   instanceKeyPrefix,
+  PUSH_BOUNDED,
+  pendingBytesKeyTemplate,
   pendingKeyTemplate,
 } from '../connections/client-registry.js';
 import { luaScript } from '../realtime/lua-script.js';
 import { clientRoom, userRoom } from '../realtime/rooms.js';
 import type { SignalingServer } from '../realtime/types.js';
 
-const ROUTE = luaScript(`
+const ROUTE = luaScript(`${PUSH_BOUNDED}
 local c = redis.call('HMGET', KEYS[1], 'callerId', 'calleeId', 'state', 'callerClientId', 'answeredByClientId')
 if not c[3] then return {'NOT_FOUND'} end
 local sender, dev = ARGV[1], ARGV[2]
@@ -36,10 +38,8 @@ else
 end
 if not targetClient or targetClient == '' then
   -- Ringing: every callee device gets it; candidates are also kept for a device that connects later.
-  if ARGV[8] == '1' and role == 'caller' then
-    if redis.call('LLEN', KEYS[2]) < 100 then redis.call('RPUSH', KEYS[2], ARGV[5]) end
-    redis.call('PEXPIRE', KEYS[2], ARGV[7])
-  end
+  -- Past their bounds they are still relayed live, just not kept.
+  if ARGV[8] == '1' and role == 'caller' then pushBounded(KEYS[2], KEYS[3], ARGV[5], ARGV[13], ARGV[14], ARGV[7]) end
   return {'USER', targetUser}
 end
 local ck = string.gsub(string.gsub(ARGV[3], '{u}', targetUser), '{c}', targetClient)
@@ -49,9 +49,8 @@ local st = cur[1]
 if st == 'connected' and redis.call('EXISTS', ARGV[10] .. (cur[2] or '')) == 1 then return {'LIVE', targetUser, targetClient} end
 if st == 'reconnecting' or st == 'connected' then
   local pk = string.gsub(string.gsub(ARGV[4], '{u}', targetUser), '{c}', targetClient)
-  if redis.call('LLEN', pk) >= tonumber(ARGV[6]) then return {'OVERFLOW'} end
-  redis.call('RPUSH', pk, ARGV[9])
-  redis.call('PEXPIRE', pk, ARGV[7])
+  local bk = string.gsub(string.gsub(ARGV[11], '{u}', targetUser), '{c}', targetClient)
+  if not pushBounded(pk, bk, ARGV[9], ARGV[6], ARGV[12], ARGV[7]) then return {'OVERFLOW'} end
   return {'QUEUED'}
 end
 return {'GONE'}
@@ -94,7 +93,13 @@ export function createRelay(
   io: SignalingServer,
   redis: Redis,
   registry: ClientRegistry,
-  opts: { maxPending: number; ringTimeoutMs: number },
+  opts: {
+    maxPending: number;
+    maxPendingBytes: number;
+    maxCallCandidates: number;
+    maxCallCandidateBytes: number;
+    ringTimeoutMs: number;
+  },
 ): Relay {
   const ttl = registry.recordTtlMs;
   const emit = (room: string, event: string, payload: unknown) =>
@@ -105,7 +110,11 @@ export function createRelay(
       const message = JSON.stringify([event, payload]);
       const r = (await ROUTE(
         redis,
-        [keys.call(payload.callId), keys.callCandidates(payload.callId)],
+        [
+          keys.call(payload.callId),
+          keys.callCandidates(payload.callId),
+          keys.callCandidateBytes(payload.callId),
+        ],
         [
           sender.userId,
           sender.clientId,
@@ -117,6 +126,10 @@ export function createRelay(
           event === 'ice-candidate' ? '1' : '0',
           message,
           instanceKeyPrefix,
+          pendingBytesKeyTemplate,
+          opts.maxPendingBytes,
+          opts.maxCallCandidates,
+          opts.maxCallCandidateBytes,
         ],
       )) as string[];
       switch (r[0]) {
@@ -134,7 +147,7 @@ export function createRelay(
           return {
             ok: false,
             code: 'RATE_LIMITED',
-            message: 'too many messages queued for the reconnecting peer',
+            message: 'the reconnecting peer has too many messages queued; retry once it is back',
           };
         case 'NOT_FOUND':
           return { ok: false, code: 'CALL_NOT_FOUND', message: 'no such call' };

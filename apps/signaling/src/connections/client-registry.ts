@@ -9,9 +9,29 @@ import { luaScript } from '../realtime/lua-script.js';
 
 const clientKeyTemplate = keys.client('{u}', '{c}');
 const pendingKeyTemplate = keys.pending('{u}', '{c}');
+const pendingBytesKeyTemplate = keys.pendingBytes('{u}', '{c}');
 const instanceClientsPrefix = keys.instanceClients('');
 /** keys.instance(id) is this prefix + id: scripts check an instance's heartbeat by name. */
 export const instanceKeyPrefix = keys.instance('');
+
+/**
+ * Lua: RPUSH onto a list bounded in count and in bytes; the byte total lives in its own key (written with
+ * the list and with its TTL), so the bound costs no read of the list. At either bound the message is
+ * refused (false), never an older one dropped: what is queued first (an answer, early candidates) is what
+ * the peer needs first, and the sender hears the refusal.
+ */
+export const PUSH_BOUNDED = `
+local function pushBounded(list, bytesKey, msg, maxCount, maxBytes, ttl)
+  local n = redis.call('LLEN', list)
+  local used = 0
+  if n > 0 then used = tonumber(redis.call('GET', bytesKey) or '0') or 0 end
+  if n >= tonumber(maxCount) or used + #msg > tonumber(maxBytes) then return false end
+  redis.call('RPUSH', list, msg)
+  redis.call('PEXPIRE', list, ttl)
+  redis.call('SET', bytesKey, used + #msg, 'PX', ttl)
+  return true
+end
+`;
 
 export const memberOf = (userId: string, clientId: string) => `${userId}:${clientId}`;
 export const splitMember = (member: string): [string, string] => {
@@ -41,7 +61,7 @@ redis.call('SADD', KEYS[3], ARGV[12])
 redis.call('ZREM', KEYS[5], ARGV[12])
 local pending = {}
 if resumed == 1 then pending = redis.call('LRANGE', KEYS[4], 0, -1) end
-redis.call('DEL', KEYS[4])
+redis.call('DEL', KEYS[4], KEYS[6])
 return {resumed, conn, state or '', oldInst or '', oldSock or '', callId or '', pending, (resumed == 1 and offered) or ''}
 `);
 
@@ -52,7 +72,7 @@ if cur[1] ~= ARGV[1] then return {'stale', ''} end
 local callId = cur[2] or ''
 redis.call('SREM', KEYS[3], ARGV[5])
 if ARGV[4] == 'remove' then
-  redis.call('DEL', KEYS[1], KEYS[4])
+  redis.call('DEL', KEYS[1], KEYS[4], KEYS[6])
   redis.call('HDEL', KEYS[2], cur[3])
   redis.call('ZREM', KEYS[5], ARGV[5])
   return {'removed', callId}
@@ -109,7 +129,7 @@ end
 redis.call('ZREM', KEYS[5], ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[3])
 local pending = redis.call('LRANGE', KEYS[4], 0, -1)
-redis.call('DEL', KEYS[4])
+redis.call('DEL', KEYS[4], KEYS[6])
 return {was, cur[4] or '', pending}
 `);
 
@@ -119,7 +139,7 @@ local cur = redis.call('HMGET', KEYS[1], 'state', 'resumeDeadlineMs', 'callId')
 if cur[1] == 'connected' then redis.call('ZREM', KEYS[4], ARGV[1]) return {'connected', ''} end
 if cur[1] == 'reconnecting' and tonumber(cur[2] or '0') > tonumber(ARGV[2]) then return {'later', ''} end
 if redis.call('ZREM', KEYS[4], ARGV[1]) == 0 then return {'taken', ''} end
-redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[5])
 redis.call('HDEL', KEYS[2], ARGV[3])
 return {'expired', cur[3] or ''}
 `);
@@ -127,14 +147,12 @@ return {'expired', cur[3] or ''}
 // Deliver-or-queue for one device: 1 connected, 2 queued, 3 queue full, 0 unknown. A device still
 // marked connected on an instance whose heartbeat key is gone is on a dead instance nobody has reaped
 // yet: an emit would vanish with it, so its messages are queued for its resume, as if reconnecting.
-const DELIVER = luaScript(`
+const DELIVER = luaScript(`${PUSH_BOUNDED}
 local cur = redis.call('HMGET', KEYS[1], 'state', 'instanceId')
 local st = cur[1]
 if st == 'connected' and redis.call('EXISTS', ARGV[4] .. (cur[2] or '')) == 1 then return 1 end
 if st == 'reconnecting' or st == 'connected' then
-  if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[2]) then return 3 end
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  if not pushBounded(KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[5], ARGV[3]) then return 3 end
   return 2
 end
 return 0
@@ -177,7 +195,7 @@ return 1
 // A message for every device of a user but one, about a call they were offered: queued for each device that
 // was offered it and is away (reconnecting, or connected on a dead instance nobody has reaped yet), in the
 // same script as the check. Returns the devices queued for; the caller emits to the user room except them.
-const QUEUE_FOR_AWAY_OFFERED = luaScript(`
+const QUEUE_FOR_AWAY_OFFERED = luaScript(`${PUSH_BOUNDED}
 local queued = {}
 for _, c in ipairs(redis.call('HKEYS', KEYS[1])) do
   if c ~= ARGV[2] then
@@ -186,11 +204,8 @@ for _, c in ipairs(redis.call('HKEYS', KEYS[1])) do
     local away = cur[1] == 'reconnecting' or (cur[1] == 'connected' and redis.call('EXISTS', ARGV[8] .. (cur[2] or '')) == 0)
     if away and cur[3] == ARGV[3] then
       local pk = string.gsub(string.gsub(ARGV[5], '{u}', ARGV[1]), '{c}', c)
-      if redis.call('LLEN', pk) < tonumber(ARGV[7]) then
-        redis.call('RPUSH', pk, ARGV[6])
-        redis.call('PEXPIRE', pk, ARGV[9])
-        table.insert(queued, c)
-      end
+      local bk = string.gsub(string.gsub(ARGV[10], '{u}', ARGV[1]), '{c}', c)
+      if pushBounded(pk, bk, ARGV[6], ARGV[7], ARGV[11], ARGV[9]) then table.insert(queued, c) end
     end
   end
 end
@@ -241,7 +256,9 @@ function parsePending(raw: string[] | undefined): [string, unknown][] {
 
 export interface ClientRegistryOptions {
   resumeWindowMs: number;
+  /** Bounds of each device's pending queue: messages, and bytes of their JSON. */
   maxPending: number;
+  maxPendingBytes: number;
 }
 
 export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) {
@@ -261,6 +278,7 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           keys.instanceClients(input.instanceId),
           keys.pending(input.userId, input.clientId),
           keys.resumeDeadlines(),
+          keys.pendingBytes(input.userId, input.clientId),
         ],
         [
           input.userId,
@@ -308,6 +326,7 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           keys.instanceClients(instanceId),
           keys.pending(userId, clientId),
           keys.resumeDeadlines(),
+          keys.pendingBytes(userId, clientId),
         ],
         [
           socketId,
@@ -374,6 +393,7 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           keys.instanceClients(instanceId),
           keys.pending(userId, clientId),
           keys.resumeDeadlines(),
+          keys.pendingBytes(userId, clientId),
         ],
         [instanceId, socketId, memberOf(userId, clientId), clientId],
       )) as [string, string, string[]];
@@ -393,6 +413,7 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           keys.userClients(userId),
           keys.pending(userId, clientId),
           keys.resumeDeadlines(),
+          keys.pendingBytes(userId, clientId),
         ],
         [member, now, clientId],
       )) as [string, string];
@@ -406,8 +427,8 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
     async deliver(userId: string, clientId: string, message: [string, unknown]): Promise<DeliverStatus> {
       const r = await DELIVER(
         redis,
-        [keys.client(userId, clientId), keys.pending(userId, clientId)],
-        [JSON.stringify(message), opts.maxPending, recordTtlMs, instanceKeyPrefix],
+        [keys.client(userId, clientId), keys.pending(userId, clientId), keys.pendingBytes(userId, clientId)],
+        [JSON.stringify(message), opts.maxPending, recordTtlMs, instanceKeyPrefix, opts.maxPendingBytes],
       );
       return deliverStatus[Number(r)] ?? 'gone';
     },
@@ -452,6 +473,8 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           opts.maxPending,
           instanceKeyPrefix,
           recordTtlMs,
+          pendingBytesKeyTemplate,
+          opts.maxPendingBytes,
         ],
       )) as string[];
     },
@@ -477,4 +500,4 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
 }
 
 export type ClientRegistry = ReturnType<typeof createClientRegistry>;
-export { clientKeyTemplate, pendingKeyTemplate };
+export { clientKeyTemplate, pendingBytesKeyTemplate, pendingKeyTemplate };

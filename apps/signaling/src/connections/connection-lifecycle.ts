@@ -81,6 +81,10 @@ export async function registerSocket(ctx: Signaling, socket: SignalingSocket): P
   if (reg.resumed && reg.offeredCallId && reg.offeredCallId !== reg.callId)
     await settleOfferedCall(ctx, socket, reg.offeredCallId);
 
+  // A phone woken by a push that connects after that call ended (no resume: the app was asleep or
+  // killed) is told at once, instead of waiting for an incoming-call that never comes.
+  if (!reg.resumed) await settleWokenCall(ctx, socket);
+
   // Fresh or resumed: a callee device that has not answered may have missed incoming-call while it was
   // away (clients treat a repeat of the same callId as the same call).
   await offerRingingCall(ctx, socket);
@@ -107,6 +111,19 @@ async function settleOfferedCall(ctx: Signaling, socket: SignalingSocket, callId
   if (call && call.state !== 'ended') return;
   if (call) socket.emit('call-ended', callEnded(call));
   await ctx.registry.clearOffered(socket.data.userId, socket.data.clientId, callId);
+}
+
+/**
+ * keys.pushWokenCall (written by the call service when a wake-up push reached the user's phones, kept
+ * until a minute past the ring deadline): if that call has ended, a freshly connected device gets its
+ * call-ended. Devices that were not woken get it too and ignore a call they never heard of.
+ */
+async function settleWokenCall(ctx: Signaling, socket: SignalingSocket): Promise<void> {
+  const callId = await ctx.redis.get(keys.pushWokenCall(socket.data.userId));
+  if (!callId) return;
+  const call = await ctx.calls.get(callId);
+  if (call?.state === 'ended' && call.calleeId === socket.data.userId)
+    socket.emit('call-ended', callEnded(call));
 }
 
 /** The device's record was live on another connection (a different instance or socket) when this one took it over. */

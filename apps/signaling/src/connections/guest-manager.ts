@@ -252,7 +252,7 @@ export function startGuestManager(ctx: Signaling): GuestManager {
     consumer: me,
     logger: app.log,
     handlers: { 'guest.deleted': (env) => removeGuests(env.data.guestIds) },
-    onOutcome: countDeadLetters(app.metrics),
+    onOutcome: countDeadLetters(app.metrics, [{ stream: streams.accountEvents, group: 'signaling' }]),
   });
   consumer.start();
 

@@ -47,9 +47,13 @@ export function trustedProxies(list: string): BlockList {
 }
 
 export function clientIp(handshake: SignalingSocket['handshake'], trusted: BlockList): string {
-  const remote = handshake.address.replace(/^::ffff:/, '');
+  return addressOf(handshake.address, handshake.headers['x-forwarded-for'], trusted);
+}
+
+/** The client's address from the peer address and X-Forwarded-For (believed from a trusted proxy only). */
+export function addressOf(peer: string, xff: string | string[] | undefined, trusted: BlockList): string {
+  const remote = peer.replace(/^::ffff:/, '');
   const isTrusted = trusted.check(remote, isIPv6(remote) ? 'ipv6' : 'ipv4');
-  const xff = handshake.headers['x-forwarded-for'];
   if (isTrusted && typeof xff === 'string' && xff.length > 0) {
     const first = xff.split(',')[0]?.trim();
     if (first) return first;

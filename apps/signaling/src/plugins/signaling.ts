@@ -26,6 +26,7 @@ import { type InstanceRegistry, startInstanceRegistry } from '../connections/ins
 import { createPresence } from '../connections/presence.js';
 import { createSignalingMetrics } from '../ops/metrics.js';
 import { statusRoute } from '../ops/status-route.js';
+import { createAdapterSubscriber } from '../realtime/adapter-subscriber.js';
 import type { Signaling } from '../realtime/context.js';
 import { drain } from '../realtime/drain.js';
 import { createLocalSockets } from '../realtime/local-sockets.js';
@@ -43,10 +44,20 @@ export const signalingPlugin = fp(
     const app = fastify as unknown as App;
     const { config } = opts;
     const log = app.log;
+    // A reconnecting device must be able to receive at least one message of the largest size accepted.
+    if (config.MAX_PENDING_BYTES < config.MAX_PAYLOAD_BYTES)
+      throw new Error('MAX_PENDING_BYTES must be at least MAX_PAYLOAD_BYTES');
 
-    const adapterSub = app.redis.duplicate({ connectionName: `${app.instanceId}-adapter` });
-    adapterSub.on('error', (err) => log.warn({ err: err.message }, 'adapter subscriber connection error'));
-    await adapterSub.connect();
+    const adapterSub = createAdapterSubscriber(app.redis, `${app.instanceId}-adapter`, log);
+    // Redis may not accept connections yet: serve anyway (/ready says 503), ioredis keeps reconnecting.
+    await adapterSub
+      .connect()
+      .catch((err: Error) =>
+        log.error(
+          { err: err.message },
+          'adapter subscriber: redis not reachable yet; retrying in the background',
+        ),
+      );
 
     const io: SignalingServer = new Server(app.server, {
       path: '/socket.io',
@@ -74,9 +85,13 @@ export const signalingPlugin = fp(
     const registry = createClientRegistry(app.redis, {
       resumeWindowMs: config.RESUME_WINDOW_MS,
       maxPending: config.MAX_PENDING_MESSAGES,
+      maxPendingBytes: config.MAX_PENDING_BYTES,
     });
     const relay = createRelay(io, app.redis, registry, {
       maxPending: config.MAX_PENDING_MESSAGES,
+      maxPendingBytes: config.MAX_PENDING_BYTES,
+      maxCallCandidates: config.MAX_CALL_CANDIDATES,
+      maxCallCandidateBytes: config.MAX_CALL_CANDIDATE_BYTES,
       ringTimeoutMs: config.RING_TIMEOUT_MS,
     });
     const presence = createPresence(io, app.redis, app.bus, log);
@@ -173,11 +188,19 @@ export const signalingPlugin = fp(
     });
 
     const instances = startInstanceRegistry(ctx);
-    // On start, only what THIS instance left behind (a crash with the same INSTANCE_ID) is cleaned up.
-    const leftovers = await instances.orphanClientsOf(app.instanceId);
-    if (leftovers > 0)
-      log.warn({ clients: leftovers }, 'clients left by a previous run of this instance are reconnecting');
-    await instances.beat();
+    // On start, only what THIS instance left behind (a crash with the same INSTANCE_ID) is cleaned up;
+    // while Redis is away, as soon as it is back (until then /ready is 503 and no socket registers).
+    const startUp = async () => {
+      const leftovers = await instances.orphanClientsOf(app.instanceId);
+      if (leftovers > 0)
+        log.warn({ clients: leftovers }, 'clients left by a previous run of this instance are reconnecting');
+      await instances.beat();
+    };
+    const startUpWhenReady = (err: Error) => {
+      log.warn({ err: err.message }, 'start-up clean-up waits for redis');
+      app.redis.once('ready', () => void startUp().catch(startUpWhenReady));
+    };
+    await startUp().catch(startUpWhenReady);
     const wheels = startWheels(ctx);
     const guests = startGuestManager(ctx);
 

@@ -2,6 +2,7 @@
 // signed access tokens, and socket.io-client connections that record every event they receive.
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { type CallStore, createCallStore } from '@voip/call-state/call-store';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys, streams } from '@voip/contracts/redis-keys';
@@ -19,6 +20,7 @@ import { configSpec } from '../../src/config.js';
 export const FAST_ENV: Record<string, string> = {
   SHUTDOWN_DRAIN_MS: '100',
   CONNECTIONS_PER_IP: '100000',
+  UNAUTHENTICATED_PER_IP: '100000',
   EVENTS_PER_SECOND: '10000',
   EVENT_BURST: '10000',
   WHEEL_INTERVAL_MS: '100',
@@ -352,6 +354,36 @@ export function rawHandshake(
       });
       res.once('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       res.once('error', reject);
+    });
+    req.end();
+  });
+}
+
+/** A raw WebSocket upgrade to engine.io that never sends a Socket.io CONNECT; the status, and the open socket. */
+export function rawUpgrade(url: string, headers: Record<string, string> = {}, localAddress?: string) {
+  return new Promise<{ status: number; socket?: Duplex; body: string }>((resolve, reject) => {
+    const req = httpRequest(new URL('/socket.io/?EIO=4&transport=websocket', url), {
+      ...(localAddress ? { localAddress } : {}),
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        ...headers,
+      },
+    });
+    req.once('error', reject);
+    req.once('upgrade', (res, socket) => {
+      socket.on('error', () => undefined);
+      resolve({ status: res.statusCode ?? 0, socket, body: '' });
+    });
+    req.once('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+      });
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.end();
   });

@@ -36,7 +36,9 @@ export function createRedisMirrors(redis: Redis): RedisMirrors {
     async forget(userIds, { watching, blockedBy }) {
       if (userIds.length === 0 && watching.length === 0 && blockedBy.length === 0) return;
       const pipe = redis.pipeline();
-      for (const id of userIds) pipe.del(keys.contactWatchers(id), keys.blocks(id), keys.dnd(id));
+      // The presence hash is signaling's, but a removed account's is only stale data: it goes too.
+      for (const id of userIds)
+        pipe.del(keys.contactWatchers(id), keys.blocks(id), keys.dnd(id), keys.presence(id));
       for (const [ownerId, contactId] of watching) pipe.srem(keys.contactWatchers(contactId), ownerId);
       for (const [ownerId, blockedId] of blockedBy) pipe.srem(keys.blocks(ownerId), blockedId);
       const results = (await pipe.exec()) ?? [];

@@ -55,7 +55,10 @@ export const streamConsumersPlugin = fp(
       dependency: 'mongo',
       isDependencyAvailable: () => app.mongo.readyState === 1,
     };
-    const deadLetters = countDeadLetters(app.metrics);
+    const deadLetters = countDeadLetters(app.metrics, [
+      { stream: streams.accountEvents, group: ACCOUNT_EVENTS_GROUP },
+      { stream: streams.callEvents, group: CALL_EVENTS_GROUP },
+    ]);
     const domain = app.domain;
     const consumers = [
       createStreamConsumer({

@@ -2,6 +2,7 @@
 // from account events or lazily from a token, plus the prefix search over it. Only this module builds
 // Mongo queries on profiles; every value it gets has already passed a schema.
 import type { PrincipalKind } from '@voip/contracts/common';
+import type { IncomingCalls } from '@voip/contracts/users';
 import { type Connection, type Model, Schema } from 'mongoose';
 import { isDuplicateKey } from '../mongo-errors.js';
 import { prefixPattern, type SearchPosition, searchKeyOf } from './search.js';
@@ -13,6 +14,8 @@ export interface ProfileRecord {
   displayName: string;
   avatarUrl: string | null;
   doNotDisturb: boolean;
+  /** Who may ring this user; null until the user chooses (then the default for its kind applies). */
+  incomingCalls: IncomingCalls | null;
   /** Made from a token before the account event arrived: the event may still fill in the rest. */
   provisional: boolean;
   createdAt: Date;
@@ -36,6 +39,11 @@ const profileSchema = new Schema<ProfileDoc>(
     searchName: { type: String, required: true },
     avatarUrl: { type: String, default: null },
     doNotDisturb: { type: Boolean, required: true, default: false },
+    incomingCalls: {
+      type: String,
+      default: null,
+      enum: ['everyone', 'registered', 'contacts', 'nobody', null],
+    },
     provisional: { type: Boolean, required: true, default: false },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -59,6 +67,7 @@ export interface ProfilePatch {
   displayName?: string;
   avatarUrl?: string | null;
   doNotDisturb?: boolean;
+  incomingCalls?: IncomingCalls;
 }
 
 export interface SearchOptions {
@@ -66,6 +75,8 @@ export interface SearchOptions {
   limit: number;
   after: SearchPosition | null;
   includeGuests: boolean;
+  /** Match usernames as well as display names (not for guests: login names are not theirs to probe). */
+  matchUsernames: boolean;
 }
 
 export interface ProfileRepository {
@@ -93,6 +104,7 @@ const toRecord = (d: ProfileDoc): ProfileRecord => ({
   displayName: d.displayName,
   avatarUrl: d.avatarUrl ?? null,
   doNotDisturb: d.doNotDisturb === true,
+  incomingCalls: d.incomingCalls ?? null,
   provisional: d.provisional === true,
   createdAt: d.createdAt,
   updatedAt: d.updatedAt,
@@ -122,6 +134,7 @@ export function createProfileRepository(conn: Connection): ProfileRepository {
         searchName: searchKeyOf(p.displayName),
         avatarUrl: null,
         doNotDisturb: false,
+        incomingCalls: null,
         provisional: p.provisional === true,
         createdAt: p.createdAt,
         updatedAt: p.createdAt,
@@ -168,15 +181,18 @@ export function createProfileRepository(conn: Connection): ProfileRepository {
       }
       if (patch.avatarUrl !== undefined) set.avatarUrl = patch.avatarUrl;
       if (patch.doNotDisturb !== undefined) set.doNotDisturb = patch.doNotDisturb;
+      if (patch.incomingCalls !== undefined) set.incomingCalls = patch.incomingCalls;
       const doc = await model.findOneAndUpdate({ _id: id }, { $set: set }, { new: true }).lean<ProfileDoc>();
       return doc ? toRecord(doc) : null;
     },
-    async search({ q, limit, after, includeGuests }) {
+    async search({ q, limit, after, includeGuests, matchUsernames }) {
       // A prefix of the display name or of the username (the unique handle people pass around); the
       // order and the cursor stay on (searchName, _id) either way.
       const pattern = prefixPattern(q);
       const clauses: Record<string, unknown>[] = [
-        { $or: [{ searchName: { $regex: pattern } }, { usernameLower: { $regex: pattern } }] },
+        matchUsernames
+          ? { $or: [{ searchName: { $regex: pattern } }, { usernameLower: { $regex: pattern } }] }
+          : { searchName: { $regex: pattern } },
       ];
       if (!includeGuests) clauses.push({ kind: { $ne: 'guest' } });
       if (after)

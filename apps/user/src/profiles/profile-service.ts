@@ -36,7 +36,8 @@ export async function ensureOwnProfile(domain: UserDomain, principal: Principal)
 /** Fans a change of public fields out to the feeds of everyone who has the user as a contact. */
 async function announceToWatchers(domain: UserDomain, profile: ProfileRecord): Promise<void> {
   const owners = await domain.contacts.ownersOf(profile.id);
-  const data = toProfile(profile);
+  // Having someone as a contact does not mean they accepted you: their login name stays theirs.
+  const data = toProfile(profile, undefined, false);
   const BATCH = 20;
   for (let i = 0; i < owners.length; i += BATCH) {
     await Promise.all(

@@ -38,14 +38,19 @@ export async function mirrorUntilStable(
   return false;
 }
 
-/** Contact owner→contact is watched (presence flows) iff it is active and contact has not blocked owner. */
+/**
+ * owner receives contact's presence iff owner has contact as a contact, contact has accepted owner (has
+ * owner as a contact too), and contact has not blocked owner. Adding someone alone shows you nothing:
+ * presence goes only to people the user accepted.
+ */
 export async function refreshWatching(domain: UserDomain, ownerId: string, contactId: string): Promise<void> {
   const read = async () => {
-    const [contact, block] = await Promise.all([
+    const [contact, accepted, block] = await Promise.all([
       domain.contacts.get(ownerId, contactId),
+      domain.contacts.get(contactId, ownerId),
       domain.blocks.get(contactId, ownerId),
     ]);
-    return contact?.active === true && block?.active !== true;
+    return contact?.active === true && accepted?.active === true && block?.active !== true;
   };
   if (!(await mirrorUntilStable(read, (v) => domain.mirrors.setWatching(ownerId, contactId, v))))
     domain.log.warn({ ownerId, contactId }, 'contact watcher mirror kept changing; left as last read');
@@ -57,7 +62,11 @@ async function refreshMirrors(
   ownerId: string,
   targetId: string,
 ): Promise<void> {
-  if (kind === 'contact') return refreshWatching(domain, ownerId, targetId);
+  if (kind === 'contact') {
+    // Either side's contact decides both directions (presence flows only between mutual contacts).
+    await refreshWatching(domain, ownerId, targetId);
+    return refreshWatching(domain, targetId, ownerId);
+  }
   const read = async () => (await domain.blocks.get(ownerId, targetId))?.active === true;
   if (!(await mirrorUntilStable(read, (v) => domain.mirrors.setBlocked(ownerId, targetId, v))))
     domain.log.warn({ ownerId, targetId }, 'block mirror kept changing; left as last read');

@@ -101,6 +101,11 @@ describe('guest housekeeping', () => {
       headers: guest.headers,
       payload: { doNotDisturb: true },
     });
+    // A presence entry signaling left behind (a guest that never disconnected cleanly).
+    await svc.app.redis.hset(keys.presence(guest.id), {
+      status: 'online',
+      lastSeenAt: new Date().toISOString(),
+    });
     const { cursor } = await drainSync(svc.app, user);
 
     const res = await svc.app.inject({
@@ -127,7 +132,12 @@ describe('guest housekeeping', () => {
     ).toEqual([]);
     expect(await svc.app.redis.sismember(keys.contactWatchers(user.id), guest.id)).toBe(0);
     expect(
-      await svc.app.redis.exists(keys.contactWatchers(guest.id), keys.dnd(guest.id), keys.blocks(user.id)),
+      await svc.app.redis.exists(
+        keys.contactWatchers(guest.id),
+        keys.dnd(guest.id),
+        keys.blocks(user.id),
+        keys.presence(guest.id),
+      ),
     ).toBe(0);
     // The user's offline client learns that the guest left its contacts and blocks.
     const { changes } = await drainSync(svc.app, user, cursor);

@@ -30,6 +30,8 @@ describe('internal lookups', () => {
       displayName: 'Callee',
       blocked: false,
       doNotDisturb: false,
+      incomingCalls: 'registered',
+      contact: false,
     });
     await svc.app.inject({
       method: 'PUT',
@@ -50,6 +52,38 @@ describe('internal lookups', () => {
       blocked: false,
       doNotDisturb: false,
     });
+  });
+
+  it("says who may ring (the callee's setting, its default by kind) and whether the caller is the callee's contact", async () => {
+    const owner = await withProfile(svc.app, 'user', 'Owner');
+    const guest = await withProfile(svc.app, 'guest', 'Visitor');
+    expect((await reach(owner.id, guest.id)).json()).toMatchObject({
+      incomingCalls: 'registered',
+      contact: false,
+    });
+    expect((await reach(guest.id, owner.id)).json()).toMatchObject({
+      incomingCalls: 'everyone',
+      contact: false,
+    });
+    // The owner invites the guest (adds it as a contact) and lets only contacts ring.
+    await svc.app.inject({
+      method: 'PUT',
+      url: `/api/users/me/contacts/${guest.id}`,
+      headers: owner.headers,
+    });
+    const set = await svc.app.inject({
+      method: 'PATCH',
+      url: '/api/users/me',
+      headers: owner.headers,
+      payload: { incomingCalls: 'contacts' },
+    });
+    expect(set.json()).toMatchObject({ incomingCalls: 'contacts' });
+    expect((await reach(owner.id, guest.id)).json()).toMatchObject({
+      incomingCalls: 'contacts',
+      contact: true,
+    });
+    // Contacts are directed: the guest has not added the owner.
+    expect((await reach(guest.id, owner.id)).json()).toMatchObject({ contact: false });
   });
 
   it('refuses malformed input', async () => {

@@ -36,6 +36,7 @@ describe('GET /api/users/me', () => {
       avatarUrl: null,
       kind: 'user',
       doNotDisturb: false,
+      incomingCalls: 'registered',
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
@@ -148,6 +149,10 @@ describe('PATCH /api/users/me', () => {
     ['a too long name', { displayName: 'x'.repeat(65) }],
     ['a blank name', { displayName: '   ' }],
     ['a non-URL avatar', { avatarUrl: 'javascript-alert' }],
+    ['a javascript: avatar', { avatarUrl: 'javascript:alert(document.cookie)' }],
+    ['a data: avatar', { avatarUrl: 'data:text/html;base64,PHNjcmlwdD4=' }],
+    ['an http (not https) avatar', { avatarUrl: 'http://cdn.example.com/a.png' }],
+    ['an unknown incomingCalls', { incomingCalls: 'friends-of-friends' }],
     ['a too long avatar URL', { avatarUrl: `https://e.com/${'a'.repeat(2100)}` }],
   ])('refuses %s with 400 VALIDATION_FAILED', async (_name, body) => {
     const a = await withProfile(svc.app, 'user', 'Unchanged');

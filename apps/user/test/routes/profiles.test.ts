@@ -10,6 +10,21 @@ import {
   withProfile,
 } from '../harness.js';
 
+/** a and b add each other as contacts: each has accepted the other, so presence and login names show. */
+async function befriend(svc: TestService, a: Account, b: Account) {
+  for (const [x, y] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const res = await svc.app.inject({
+      method: 'PUT',
+      url: `/api/users/me/contacts/${y.id}`,
+      headers: x.headers,
+    });
+    if (res.statusCode !== 200) throw new Error(`PUT contact answered ${res.statusCode}`);
+  }
+}
+
 describe('GET /api/users/:id', () => {
   let svc: TestService;
   let viewer: Account;
@@ -19,8 +34,9 @@ describe('GET /api/users/:id', () => {
   });
   afterAll(() => svc.app.close());
 
-  it('answers the public profile with presence from the signaling hash', async () => {
+  it('answers the public profile with presence from the signaling hash to an accepted contact', async () => {
     const other = await withProfile(svc.app, 'user', 'Public Person');
+    await befriend(svc, viewer, other);
     await svc.app.redis.hset(keys.presence(other.id), {
       status: 'busy',
       lastSeenAt: '2025-05-06T07:08:09.000Z',
@@ -39,8 +55,34 @@ describe('GET /api/users/:id', () => {
     expect(res.json()).not.toHaveProperty('doNotDisturb');
   });
 
+  it('shows a stranger (a guest, or someone who added the user without being accepted) no presence and no login name', async () => {
+    const id = newId();
+    await applyAccountEvent(
+      svc.app.domain,
+      envelope('user.registered', {
+        userId: id,
+        username: 'private_handle',
+        displayName: 'Private Person',
+        createdAt: new Date().toISOString(),
+      }),
+    );
+    await svc.app.redis.hset(keys.presence(id), { status: 'online', lastSeenAt: new Date().toISOString() });
+    const guest = await withProfile(svc.app, 'guest', 'Curious Guest');
+    // Adding someone as a contact alone shows nothing: they have not accepted you.
+    await svc.app.inject({ method: 'PUT', url: `/api/users/me/contacts/${id}`, headers: guest.headers });
+    for (const who of [guest, viewer]) {
+      const res = await svc.app.inject({ url: `/api/users/${id}`, headers: who.headers });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ id, displayName: 'Private Person', avatarUrl: null, kind: 'user' });
+    }
+    expect(
+      (await svc.app.inject({ url: `/api/users/presence?ids=${id}`, headers: guest.headers })).json()[id],
+    ).toEqual({ status: 'offline', lastSeenAt: null });
+  });
+
   it('shows offline and never-seen when there is no presence hash, and normalizes epoch-ms times', async () => {
     const other = await withProfile(svc.app);
+    await befriend(svc, viewer, other);
     expect(
       (await svc.app.inject({ url: `/api/users/${other.id}`, headers: viewer.headers })).json().presence,
     ).toEqual({
@@ -56,19 +98,23 @@ describe('GET /api/users/:id', () => {
     });
   });
 
-  it('hides the presence of someone who blocked the viewer', async () => {
+  it('hides the presence of someone who blocked the viewer, contacts or not', async () => {
     const blocker = await withProfile(svc.app);
+    await befriend(svc, viewer, blocker);
     await svc.app.redis.hset(keys.presence(blocker.id), {
       status: 'online',
       lastSeenAt: new Date().toISOString(),
     });
+    expect(
+      (await svc.app.inject({ url: `/api/users/${blocker.id}`, headers: viewer.headers })).json().presence,
+    ).toMatchObject({ status: 'online' });
     await svc.app.inject({
       method: 'PUT',
       url: `/api/users/me/blocks/${viewer.id}`,
       headers: blocker.headers,
     });
     const res = await svc.app.inject({ url: `/api/users/${blocker.id}`, headers: viewer.headers });
-    expect(res.json().presence).toEqual({ status: 'offline', lastSeenAt: null });
+    expect(res.json()).not.toHaveProperty('presence');
   });
 
   it('answers 404 USER_NOT_FOUND for an unknown id and 400 for a malformed one', async () => {
@@ -133,10 +179,8 @@ describe('GET /api/users/search', () => {
     expect(res.statusCode).toBe(200);
     expect(names(res.json())).toEqual(['Alice Adams', 'alicia keys', 'ALINA']);
     expect(res.json().nextCursor).toBeNull();
-    expect(res.json().items[0]).toMatchObject({
-      kind: 'user',
-      presence: { status: 'offline', lastSeenAt: null },
-    });
+    // Strangers in the directory: what a calling app must show, no login name, no presence.
+    expect(Object.keys(res.json().items[0]).sort()).toEqual(['avatarUrl', 'displayName', 'id', 'kind']);
   });
 
   it('includes guests only when asked', async () => {
@@ -162,7 +206,12 @@ describe('GET /api/users/search', () => {
     );
     const res = await search('q=quokka_h');
     expect(res.json().items).toEqual([expect.objectContaining({ id, displayName: 'Someone Else' })]);
+    expect(res.json().items[0]).not.toHaveProperty('username');
     expect(names((await search('q=handle')).json())).toEqual([]);
+    // A guest finds people by display name only: it cannot probe login names.
+    const guest = await withProfile(svc.app, 'guest', 'Prober');
+    const probe = await svc.app.inject({ url: '/api/users/search?q=quokka_h', headers: guest.headers });
+    expect(probe.json().items).toEqual([]);
   });
 
   it('matches a prefix only, never a substring', async () => {
@@ -232,6 +281,8 @@ describe('GET /api/users/presence', () => {
 
   it('answers every asked id, unknown ones as offline', async () => {
     const [a, b, c] = [newId(), newId(), newId()];
+    // The presence mirror that contacts both ways write (keys.contactWatchers): a and b accepted the viewer.
+    for (const id of [a, b]) await svc.app.redis.sadd(keys.contactWatchers(id), viewer.id);
     await svc.app.redis.hset(keys.presence(a), { status: 'online', lastSeenAt: '2025-01-01T00:00:00.000Z' });
     await svc.app.redis.hset(keys.presence(b), { status: 'busy', lastSeenAt: '2025-01-02T00:00:00.000Z' });
     const res = await presence(`${a},${b},${c},${a}`);
@@ -255,6 +306,7 @@ describe('GET /api/users/presence', () => {
   it('reads 200 ids in one batch and refuses 201', async () => {
     const ids = Array.from({ length: 200 }, () => newId());
     await svc.app.redis.hset(keys.presence(ids[199]!), { status: 'online' });
+    await svc.app.redis.sadd(keys.contactWatchers(ids[199]!), viewer.id);
     const ok = await presence(ids.join(','));
     expect(ok.statusCode).toBe(200);
     expect(Object.keys(ok.json())).toHaveLength(200);
@@ -266,6 +318,7 @@ describe('GET /api/users/presence', () => {
 
   it('hides who blocked the viewer', async () => {
     const blocker = await withProfile(svc.app);
+    await befriend(svc, viewer, blocker);
     await svc.app.redis.hset(keys.presence(blocker.id), { status: 'online' });
     await svc.app.inject({
       method: 'PUT',
@@ -286,5 +339,30 @@ describe('GET /api/users/presence', () => {
     const res = await svc.app.inject({ url, headers: viewer.headers });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('GET /api/users/search rate limit', () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startUserService({ SEARCH_RATE_LIMIT: '3' });
+  });
+  afterAll(() => svc.app.close());
+
+  it('limits searches per principal with 429 RATE_LIMITED and Retry-After; another principal is not affected', async () => {
+    const pager = await withProfile(svc.app, 'guest', 'Pager');
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof svc.app.inject>> | undefined;
+    for (let i = 0; i < 4; i++) {
+      last = await svc.app.inject({ url: `/api/users/search?q=${'abcd'[i]}`, headers: pager.headers });
+      statuses.push(last.statusCode);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(last?.json().error.code).toBe('RATE_LIMITED');
+    expect(Number(last?.headers['retry-after'])).toBeGreaterThan(0);
+    const other = await withProfile(svc.app);
+    expect((await svc.app.inject({ url: '/api/users/search?q=a', headers: other.headers })).statusCode).toBe(
+      200,
+    );
   });
 });

@@ -31,6 +31,13 @@ describe('contacts', () => {
       status: 'online',
       lastSeenAt: '2025-01-01T00:00:00.000Z',
     });
+    // One-sided, nothing flows: the friend has not accepted me.
+    const pending = await put(me, friend.id);
+    expect(pending.json().presence).toEqual({ status: 'offline', lastSeenAt: null });
+    expect(await svc.app.redis.sismember(keys.contactWatchers(friend.id), me.id)).toBe(0);
+    // The friend adds me back: now each sees the other.
+    expect((await put(friend, me.id)).statusCode).toBe(200);
+    expect(await svc.app.redis.sismember(keys.contactWatchers(me.id), friend.id)).toBe(1);
     const added = await put(me, friend.id);
     expect(added.statusCode).toBe(200);
     expect(added.json()).toEqual({
@@ -73,6 +80,7 @@ describe('contacts', () => {
   it('repairs a store left behind the feed by a request that died between the two writes', async () => {
     const a = await withProfile(svc.app);
     const friend = await withProfile(svc.app);
+    await put(friend, a.id);
     // What a crash right after the feed append leaves: the change, but no stored pair.
     await svc.app.domain.changes.append(a.id, {
       entity: 'contact',
@@ -160,6 +168,12 @@ describe('blocks', () => {
   it('stops the blocked person from watching the blocker, and restores it on unblock', async () => {
     const blocker = await withProfile(svc.app);
     const fan = await withProfile(svc.app);
+    // Contacts both ways first (the blocker had accepted the fan).
+    await svc.app.inject({
+      method: 'PUT',
+      url: `/api/users/me/contacts/${fan.id}`,
+      headers: blocker.headers,
+    });
     await svc.app.inject({
       method: 'PUT',
       url: `/api/users/me/contacts/${blocker.id}`,
@@ -205,6 +219,7 @@ describe('concurrent changes to one pair', () => {
   it('leave the stored state, the Redis mirror and the last feed entry in agreement', async () => {
     const me = await withProfile(svc.app);
     const friend = await withProfile(svc.app);
+    await svc.app.inject({ method: 'PUT', url: `/api/users/me/contacts/${me.id}`, headers: friend.headers });
     const ops = Array.from({ length: 30 }, (_, i) =>
       svc.app.inject({
         method: i % 2 ? 'DELETE' : 'PUT',

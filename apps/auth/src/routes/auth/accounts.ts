@@ -7,12 +7,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { ulid } from 'ulid';
 import { hashPassword } from '../../accounts/passwords.js';
 import { UsernameTakenError, type UserRecord } from '../../accounts/user-repository.js';
-import { kindForUsername, normalizeUsername } from '../../accounts/usernames.js';
+import { normalizeUsername } from '../../accounts/usernames.js';
 import { guestMe, toAuthUser, userMe } from '../../accounts/views.js';
 import { enforce } from '../../throttling/throttles.js';
 
 export async function accountRoutes(app: App) {
-  const { users, guests, passwords, events, admins } = app.accounts;
+  const { users, guests, passwords, events } = app.accounts;
 
   /** user.registered must reach the stream; when it could not, the next login tries again. */
   async function announce(user: UserRecord, log: FastifyBaseLogger) {
@@ -64,7 +64,8 @@ export async function accountRoutes(app: App) {
           id: ulid(),
           username,
           displayName,
-          kind: kindForUsername(username, admins),
+          // Nobody registers as admin: an operator grants it by id (`pnpm admin grant`).
+          kind: 'user',
           passwordHash: await hashPassword(password),
           createdAt: new Date(),
         });
@@ -103,16 +104,7 @@ export async function accountRoutes(app: App) {
         throw new AppError('INVALID_CREDENTIALS', 'invalid username or password');
       }
       await app.throttles.loginSucceeded(throttleId, request.ip);
-      let user = found;
-      const kind = kindForUsername(user.username, admins);
-      if (kind !== user.kind) {
-        await users.setKind(user.id, kind);
-        request.log.info(
-          { userId: user.id, from: user.kind, to: kind },
-          'account kind follows ADMIN_USERNAMES',
-        );
-        user = { ...user, kind };
-      }
+      const user = found;
       if (!user.announced) await announce(user, request.log);
       const { sessionId, body } = await signIn(user);
       request.log.info({ userId: user.id, sid: sessionId }, 'logged in');

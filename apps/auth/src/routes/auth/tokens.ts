@@ -3,21 +3,16 @@ import { RefreshBody, TokenPair } from '@voip/contracts/auth';
 import { errorResponses } from '@voip/contracts/common';
 import type { App } from '@voip/kit/app';
 import { AppError } from '@voip/kit/errors';
-import { kindForUsername } from '../../accounts/usernames.js';
 import type { SessionRecord } from '../../sessions/session-store.js';
 
 export async function tokenRoutes(app: App) {
-  const { users, guests, admins } = app.accounts;
+  const { users, guests } = app.accounts;
 
-  // Admin rights follow ADMIN_USERNAMES: an admin session re-checks at each refresh, so removing a name
-  // takes effect within one access-token lifetime (promotion waits for the next login).
+  // Admin rights live on the account (granted by id, `pnpm admin grant`): every refresh of an account's
+  // session re-reads them, so a grant reaches live sessions within one access-token lifetime.
   const currentKind = async (s: SessionRecord) => {
-    if (s.kind !== 'admin') return s.kind;
-    const user = await users.findById(s.userId);
-    if (!user) return s.kind;
-    const kind = kindForUsername(user.username, admins);
-    if (kind !== user.kind) await users.setKind(user.id, kind);
-    return kind;
+    if (s.kind === 'guest') return s.kind;
+    return (await users.findById(s.userId))?.kind ?? s.kind;
   };
 
   app.post(

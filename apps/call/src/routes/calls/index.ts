@@ -99,12 +99,13 @@ export async function callRoutes(app: App, deps: CallRoutesDeps) {
     async (request) => {
       const me = principalOf(request).id;
       const { callId } = request.query;
-      if (!callId) return { iceServers: await deps.turn.issue(me), ttlSeconds: deps.turn.ttlSeconds };
+      // TURN relays for a participant of a live call only; without one (or before one), STUN only.
+      if (!callId) return deps.turn.issue(me);
       const live = await deps.store.get(callId);
       if (!live || (live.callerId !== me && live.calleeId !== me))
         throw new AppError('CALL_NOT_FOUND', 'no such call');
       if (live.state === 'ended') throw new AppError('INVALID_STATE', 'the call has ended');
-      const iceServers = await deps.turn.issue(me, live);
+      const issued = await deps.turn.issue(me, live);
       if (deps.turn.mode === 'call-scoped') {
         // The call may have ended between the check and the write, after call.ended revoked its users:
         // look again and take back what was just written, so nothing outlives the call.
@@ -114,7 +115,7 @@ export async function callRoutes(app: App, deps: CallRoutesDeps) {
           throw new AppError('INVALID_STATE', 'the call has ended');
         }
       }
-      return { iceServers, ttlSeconds: deps.turn.ttlSeconds };
+      return issued;
     },
   );
 

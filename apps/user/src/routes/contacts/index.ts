@@ -1,6 +1,7 @@
 // The caller's contacts: GET /api/users/me/contacts (with presence), PUT and DELETE
-// /me/contacts/:userId (idempotent). Having someone as a contact is what makes their presence flow
-// to you (keys.contactWatchers in Redis).
+// /me/contacts/:userId (idempotent). Two people who have each other as contacts see each other's
+// presence (keys.contactWatchers in Redis); one-sided, the other shows offline. Adding a guest is how a
+// user invites it: a contact may ring the user under the `registered` and `contacts` settings.
 import { errorResponses } from '@voip/contracts/common';
 import { Contact, ContactsResponse, UserIdParams } from '@voip/contracts/users';
 import type { App } from '@voip/kit/app';

@@ -10,6 +10,7 @@ import {
 } from '@voip/contracts/internal';
 import { UserIdParams } from '@voip/contracts/users';
 import type { App } from '@voip/kit/app';
+import { incomingCallsOf } from '../../profiles/profile-view.js';
 
 export default async function internalRoutes(app: App) {
   const guard = app.requireInternal();
@@ -26,9 +27,11 @@ export default async function internalRoutes(app: App) {
     },
     async (request) => {
       const { userId } = request.params;
-      const [profile, block] = await Promise.all([
+      const { callerId } = request.query;
+      const [profile, block, contact] = await Promise.all([
         app.domain.profiles.get(userId),
-        app.domain.blocks.get(userId, request.query.callerId),
+        app.domain.blocks.get(userId, callerId),
+        app.domain.contacts.get(userId, callerId),
       ]);
       if (!profile) return { exists: false, blocked: false, doNotDisturb: false };
       return {
@@ -37,6 +40,8 @@ export default async function internalRoutes(app: App) {
         displayName: profile.displayName,
         blocked: block?.active === true,
         doNotDisturb: profile.doNotDisturb,
+        incomingCalls: incomingCallsOf(profile),
+        contact: contact?.active === true,
       };
     },
   );

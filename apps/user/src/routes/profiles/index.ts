@@ -1,5 +1,7 @@
 // Other people's profiles: GET /api/users/search, /presence and /:id. Presence comes from the
-// signaling service's Redis hashes, one pipeline per request.
+// signaling service's Redis hashes, one pipeline per request. Login names and presence are shown only to
+// people the profile's owner has accepted as contacts; search is limited per principal and matches login
+// names only for registered accounts (a guest finds people by display name).
 import { errorResponses, Id } from '@voip/contracts/common';
 import {
   IdParams,
@@ -12,7 +14,8 @@ import {
 import { validator } from '@voip/contracts/validate';
 import type { App } from '@voip/kit/app';
 import { AppError } from '@voip/kit/errors';
-import { readPresence } from '../../presence/presence-reader.js';
+import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
+import { readPresence, readPresenceAs } from '../../presence/presence-reader.js';
 import { toProfile } from '../../profiles/profile-view.js';
 import { decodeSearchCursor, encodeSearchCursor, searchKeyOf } from '../../profiles/search.js';
 
@@ -37,30 +40,53 @@ export function parseIdList(raw: string, max: number): string[] {
 }
 
 export default async function profileRoutes(app: App) {
+  const { searchRateLimit, searchRateWindowMs } = app.domain.limits;
+  const searchLimiter = createFixedWindowLimiter(
+    app.redis,
+    'user-search',
+    searchRateLimit,
+    searchRateWindowMs,
+  );
+
   app.get(
     '/search',
     {
       preHandler: app.requireAuth(),
       schema: {
         querystring: SearchQuery,
-        response: { 200: SearchResponse, ...errorResponses(400, 401, 503) },
+        response: { 200: SearchResponse, ...errorResponses(400, 401, 429, 503) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const viewer = request.principal!;
+      const decision = await searchLimiter.hit(viewer.id);
+      if (!decision.allowed) {
+        reply.header('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
+        throw new AppError('RATE_LIMITED', 'too many searches, try again later');
+      }
       const { q, limit = 20, cursor, includeGuests = false } = request.query;
       const after = cursor === undefined ? null : decodeSearchCursor(cursor);
       if (cursor !== undefined && !after)
         throw new AppError('VALIDATION_FAILED', 'cursor is not valid', { path: '/cursor' });
-      const found = await app.domain.profiles.search({ q, limit: limit + 1, after, includeGuests });
+      const found = await app.domain.profiles.search({
+        q,
+        limit: limit + 1,
+        after,
+        includeGuests,
+        matchUsernames: viewer.kind !== 'guest',
+      });
       const page = found.slice(0, limit);
       const last = page.at(-1);
-      const presence = await readPresence(
+      const seen = await readPresenceAs(
         app.redis,
         page.map((p) => p.id),
-        request.principal!.id,
+        viewer.id,
       );
       return {
-        items: page.map((p) => toProfile(p, presence.get(p.id))),
+        items: page.map((p) => {
+          const s = seen.get(p.id);
+          return toProfile(p, s?.presence, s?.known ?? false);
+        }),
         nextCursor:
           found.length > limit && last
             ? encodeSearchCursor({ name: searchKeyOf(last.displayName), id: last.id })
@@ -95,8 +121,8 @@ export default async function profileRoutes(app: App) {
     async (request) => {
       const profile = await app.domain.profiles.get(request.params.id);
       if (!profile) throw new AppError('USER_NOT_FOUND', 'no such user');
-      const presence = await readPresence(app.redis, [profile.id], request.principal!.id);
-      return toProfile(profile, presence.get(profile.id));
+      const seen = (await readPresenceAs(app.redis, [profile.id], request.principal!.id)).get(profile.id);
+      return toProfile(profile, seen?.presence, seen?.known ?? false);
     },
   );
 }

@@ -1,18 +1,29 @@
 // A whole call between two "phones", each speaking Socket.io through io.socket:socket.io-client (the
 // library the Android app uses), each on its own signaling instance. Prints CALL_FLOW_OK on success;
 // any missing event, refused ack or time-out prints the reason and exits 1.
+// With CA_FILE set (a PEM certificate authority), the URLs may be https:// (WSS): OkHttp trusts that
+// authority alone, as an Android app does with a network security config naming its CA.
 package voip.check;
 
 import io.socket.client.Ack;
 import io.socket.client.IO;
 import io.socket.client.Socket;
 import io.socket.engineio.client.transports.WebSocket;
+import java.io.FileInputStream;
+import java.io.InputStream;
 import java.net.URI;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+import okhttp3.OkHttpClient;
 import org.json.JSONObject;
 
 public final class CallFlow {
@@ -24,20 +35,30 @@ public final class CallFlow {
     final Socket socket;
     final Map<String, BlockingQueue<JSONObject>> events = new ConcurrentHashMap<>();
 
-    Phone(String name, String url, String token, String clientId) {
+    Phone(String name, String url, String token, String clientId, OkHttpClient http) {
       this.name = name;
       IO.Options opts = IO.Options.builder()
           .setTransports(new String[] {WebSocket.NAME})
           .setReconnection(false)
           .setAuth(Map.of("token", token, "clientId", clientId))
           .build();
+      if (http != null) {
+        // The same OkHttp client for the WebSocket and for polling, trusting the given authority.
+        opts.webSocketFactory = http;
+        opts.callFactory = http;
+      }
       this.socket = IO.socket(URI.create(url), opts);
       for (String ev : new String[] {"session", "incoming-call", "call-ringing", "call-accepted", "ice-candidate",
           "call-ended", "call-answered-elsewhere", "peer-reconnecting", "peer-reconnected"}) {
         events.put(ev, new LinkedBlockingQueue<>());
         socket.on(ev, args -> events.get(ev).add((JSONObject) args[0]));
       }
-      socket.on(Socket.EVENT_CONNECT_ERROR, args -> fail(name + " connect_error: " + args[0]));
+      socket.on(Socket.EVENT_CONNECT_ERROR, args -> {
+        Object err = args[0];
+        // The transport error's cause says why (e.g. a certificate OkHttp does not trust).
+        Throwable cause = err instanceof Throwable ? ((Throwable) err).getCause() : null;
+        fail(name + " connect_error: " + err + (cause != null ? " caused by " + cause : ""));
+      });
     }
 
     JSONObject await(String event) throws InterruptedException {
@@ -66,6 +87,28 @@ public final class CallFlow {
     if (!cond) fail(why);
   }
 
+  /** An OkHttp client that trusts only the CA in CA_FILE, or null when it is not set (plain ws://). */
+  static OkHttpClient httpClient() throws Exception {
+    String caFile = System.getenv("CA_FILE");
+    if (caFile == null || caFile.isEmpty()) return null;
+    X509Certificate ca;
+    try (InputStream in = new FileInputStream(caFile)) {
+      ca = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+    }
+    KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+    store.load(null, null);
+    store.setCertificateEntry("voip-local-ca", ca);
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(store);
+    X509TrustManager trust = (X509TrustManager) tmf.getTrustManagers()[0];
+    SSLContext tls = SSLContext.getInstance("TLS");
+    tls.init(null, new javax.net.ssl.TrustManager[] {trust}, null);
+    return new OkHttpClient.Builder()
+        .sslSocketFactory(tls.getSocketFactory(), trust)
+        .readTimeout(1, TimeUnit.MINUTES)
+        .build();
+  }
+
   static String env(String name) {
     String v = System.getenv(name);
     if (v == null || v.isEmpty()) fail("missing env " + name);
@@ -74,8 +117,9 @@ public final class CallFlow {
 
   public static void main(String[] argv) throws Exception {
     String callId = env("CALL_ID");
-    Phone caller = new Phone("caller", env("CALLER_URL"), env("CALLER_TOKEN"), "android-caller-0001");
-    Phone callee = new Phone("callee", env("CALLEE_URL"), env("CALLEE_TOKEN"), "android-callee-0001");
+    OkHttpClient http = httpClient();
+    Phone caller = new Phone("caller", env("CALLER_URL"), env("CALLER_TOKEN"), "android-caller-0001", http);
+    Phone callee = new Phone("callee", env("CALLEE_URL"), env("CALLEE_TOKEN"), "android-callee-0001", http);
     caller.socket.connect();
     callee.socket.connect();
     expect(caller.await("session").has("resumeToken"), "session without resumeToken");
