@@ -1,8 +1,8 @@
-// `pnpm bench [name…]`: runs the named benchmarks (relay, gateway, call), or all of them.
+// `pnpm bench [name…]`: runs the named benchmarks (relay, gateway, call, soak), or all of them.
 // Each lives in its app's `bench` script and writes to bench/results/.
 import { spawnSync } from 'node:child_process';
 
-const benches = { relay: '@voip/signaling', gateway: '@voip/gateway', call: '@voip/call' };
+const benches = { relay: '@voip/signaling', gateway: '@voip/gateway', call: '@voip/call', soak: '@voip/faults' };
 const wanted = process.argv.slice(2);
 const names = wanted.length ? wanted : Object.keys(benches);
 let failed = 0;

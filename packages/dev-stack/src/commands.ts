@@ -130,7 +130,7 @@ export interface NginxOptions {
     apiReqRate: string;
     apiReqBurst: number;
   };
-  /** Nginx's worker_connections (a proxied client holds two). */
+  /** Nginx's worker_connections (a proxied client holds two; 16384 holds the soak's thousands of sockets). */
   workerConnections?: number;
 }
 
@@ -183,7 +183,7 @@ ${isRoot ? 'user root;' : ''}
 worker_processes 1;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(logs, 'nginx-error.log')} warn;
-events { worker_connections ${o.workerConnections ?? 4096}; }
+events { worker_connections ${o.workerConnections ?? 16384}; }
 http {
   include /etc/nginx/mime.types;
   default_type application/octet-stream;
