@@ -84,7 +84,12 @@ async function javaPhone(name: string, connect = true) {
   const phone = new JavaPhone(name);
   phones.push(phone);
   const { hostname, port } = new URL(stack.url);
-  await phone.run('start', { host: hostname, port: Number(port), clientId: `android-${unique('c')}` });
+  await phone.run('start', {
+    host: hostname,
+    port: Number(port),
+    clientId: `android-${unique('c')}`,
+    caFile: stack.tls.caFile,
+  });
   await phone.run('login', { username: acct.username, password: PASSWORD });
   if (connect) {
     await phone.run('connect');

@@ -79,14 +79,38 @@ public final class PhoneDriver {
     return o;
   }
 
+  /** The library's default OkHttp settings, trusting only the CA in caFile (the stack's local CA). */
+  static okhttp3.OkHttpClient trustingOnly(String caFile) throws Exception {
+    java.security.cert.X509Certificate ca;
+    try (java.io.InputStream in = new java.io.FileInputStream(caFile)) {
+      ca = (java.security.cert.X509Certificate)
+          java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+    }
+    java.security.KeyStore store = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    store.load(null, null);
+    store.setCertificateEntry("voip-local-ca", ca);
+    javax.net.ssl.TrustManagerFactory tmf =
+        javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(store);
+    javax.net.ssl.X509TrustManager trust = (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0];
+    javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+    tls.init(null, new javax.net.ssl.TrustManager[] {trust}, null);
+    return voip.client.RestClient.defaultHttpClient().newBuilder()
+        .sslSocketFactory(tls.getSocketFactory(), trust)
+        .build();
+  }
+
   static Object run(JSONObject cmd) throws Exception {
     switch (cmd.getString("cmd")) {
       case "start": {
         relay = new TcpRelay(cmd.getString("host"), cmd.getInt("port"));
-        String base = "http://127.0.0.1:" + relay.port();
+        // HTTPS/WSS through Nginx when the stack's CA is given (the relay passes TLS through untouched;
+        // the local certificate names 127.0.0.1), as an app trusts its server's CA in OkHttp.
+        String caFile = cmd.optString("caFile", "");
+        String base = (caFile.isEmpty() ? "http" : "https") + "://127.0.0.1:" + relay.port();
         SignalingClient.Options opts = new SignalingClient.Options(8000, 8000, true, Backoff.standard());
         client = new VoipClient(base, cmd.getString("clientId"), new TokenStore.InMemory(),
-            voip.client.RestClient.defaultHttpClient(), opts);
+            caFile.isEmpty() ? voip.client.RestClient.defaultHttpClient() : trustingOnly(caFile), opts);
         client.addListener(e -> out(eventJson(e)));
         client.addSessionListener(why -> out(new JSONObject().put("event", "SessionLost").put("code", why.code())));
         return new JSONObject().put("relayPort", relay.port());
