@@ -5,11 +5,22 @@
 // CI runs it against the compose stack of the images just built (.github/workflows/images.yml);
 // e2e/test/smoke-client.test.ts runs it against the test stack. Plain JavaScript with one dependency
 // (socket.io-client, e2e's), so it needs no build. Exit 0 = the call went through; otherwise one line why.
-//   node e2e/smoke/call-through-door.mjs http://127.0.0.1:8080
+//   node e2e/smoke/call-through-door.mjs https://localhost --ca .voip/tls/ca.pem
+// The door serves HTTPS/WSS with a certificate of a local CA (infra/docker/local-cert.sh, or the dev
+// stack's): `--ca FILE` or SMOKE_CA_FILE adds that CA to the system's for every connection of this process
+// (fetch and the WebSocket); NODE_EXTRA_CA_CERTS works as well. A public certificate needs neither.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as tls from 'node:tls';
+import { parseArgs } from 'node:util';
 import { io } from 'socket.io-client';
 
-const base = (process.argv[2] ?? process.env.VOIP_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const { values: opts, positionals } = parseArgs({
+  options: { ca: { type: 'string' } },
+  allowPositionals: true,
+});
+const base = (positionals[0] ?? process.env.VOIP_URL ?? 'https://localhost').replace(/\/$/, '');
+const caFile = opts.ca ?? process.env.SMOKE_CA_FILE;
 const TIMEOUT_MS = Number(process.env.SMOKE_TIMEOUT_MS ?? 20_000);
 const step = (what) => process.stdout.write(`smoke: ${what}\n`);
 
@@ -99,8 +110,23 @@ async function historyEntry(account, callId) {
   }
 }
 
+/** The failure and, for fetch's generic "fetch failed", its cause (a refused connection, an untrusted certificate). */
+const reason = (err) => {
+  const cause = err?.cause?.message ?? err?.cause?.code;
+  return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
+};
+
 const sockets = [];
 try {
+  if (caFile) {
+    let pem;
+    try {
+      pem = readFileSync(caFile, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read the CA file ${caFile}: ${err.code ?? err.message}`);
+    }
+    tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]);
+  }
   expectStatus(await api('GET', '/api/auth/me'), 401, 'GET /api/auth/me without a token');
   const [alice, bob] = await Promise.all([register('Alice'), register('Bob')]);
   step(`registered ${alice.id} and ${bob.id}`);
@@ -135,7 +161,7 @@ try {
   step('hung up; the call is in the history as answered');
   step('ok');
 } catch (err) {
-  process.stderr.write(`smoke: FAILED against ${base}: ${err.message}\n`);
+  process.stderr.write(`smoke: FAILED against ${base}: ${reason(err)}\n`);
   process.exitCode = 1;
 } finally {
   for (const s of sockets) s.disconnect();

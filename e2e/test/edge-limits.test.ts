@@ -1,10 +1,12 @@
 // Floods from one address, through Nginx: connections that never authenticate are refused past
 // signaling's per-address limit, open Socket.io connections past Nginx's `limit_conn`, REST requests past
 // its `limit_req`, each as JSON RATE_LIMITED; another address connects and calls the API meanwhile.
-// Loopback has a whole /8, so each "address" is a different 127.x source address.
+// Loopback has a whole /8, so each "address" is a different 127.x source address. The door is HTTPS/WSS
+// (the stack's CA is trusted in this process); it is reached at 127.0.0.1, which the certificate names
+// too, so that `localhost` resolving to ::1 cannot pair an IPv6 destination with a 127.x source.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -97,6 +99,7 @@ function postFrom(base: string, path: string, body: unknown, from: string, metho
 
 describe('per-address limits through Nginx', () => {
   let stack: Stack;
+  let door: string;
   let stateDir: string;
   const held: Duplex[] = [];
   const sockets: { disconnect(): void }[] = [];
@@ -116,6 +119,8 @@ describe('per-address limits through Nginx', () => {
         signaling: { UNAUTHENTICATED_PER_IP: String(UNAUTHENTICATED_PER_IP), CONNECT_TIMEOUT_MS: '20000' },
       },
     });
+    expect(stack.url).toMatch(/^https:\/\/localhost:\d+$/);
+    door = stack.url.replace('//localhost:', '//127.0.0.1:');
   });
 
   afterAll(async () => {
@@ -128,20 +133,20 @@ describe('per-address limits through Nginx', () => {
   it("refuses connections that never authenticate past signaling's per-address limit; another address connects", async () => {
     const attacker = '127.0.0.11';
     for (let i = 0; i < UNAUTHENTICATED_PER_IP; i++) {
-      const r = await rawUpgrade(stack.url, attacker);
+      const r = await rawUpgrade(door, attacker);
       expect(r.status).toBe(101);
       held.push(r.socket!);
     }
-    const refused = await rawUpgrade(stack.url, attacker);
+    const refused = await rawUpgrade(door, attacker);
     expect(refused.status).toBe(429);
     expect(JSON.parse(refused.body)).toEqual({
       error: { code: 'RATE_LIMITED', message: expect.any(String) },
     });
     // Someone else, at the same time: a raw upgrade and a real client that signs in and connects.
-    const other = await rawUpgrade(stack.url, '127.0.0.12');
+    const other = await rawUpgrade(door, '127.0.0.12');
     expect(other.status).toBe(101);
     other.socket!.destroy();
-    const socket = await connectFrom(stack.url, await guest(stack.url, '127.0.0.12'), '127.0.0.12');
+    const socket = await connectFrom(door, await guest(door, '127.0.0.12'), '127.0.0.12');
     sockets.push(socket);
     const ack = (await socket.timeout(10_000).emitWithAck('heartbeat', {})) as { ok: boolean };
     expect(ack.ok).toBe(true);
@@ -149,22 +154,22 @@ describe('per-address limits through Nginx', () => {
 
   it("refuses open Socket.io connections past Nginx's limit_conn; another address connects", async () => {
     const crowd = '127.0.0.13';
-    const token = await guest(stack.url, crowd);
+    const token = await guest(door, crowd);
     // Authenticated connections do not count for signaling's limit, only for Nginx's.
-    for (let i = 0; i < NGINX_CONN_PER_IP; i++) sockets.push(await connectFrom(stack.url, token, crowd));
-    const refused = await rawUpgrade(stack.url, crowd);
+    for (let i = 0; i < NGINX_CONN_PER_IP; i++) sockets.push(await connectFrom(door, token, crowd));
+    const refused = await rawUpgrade(door, crowd);
     expect(refused.status).toBe(429);
     expect(JSON.parse(refused.body)).toEqual({
       error: { code: 'RATE_LIMITED', message: 'too many requests from your address, try again shortly' },
     });
-    const elsewhere = await connectFrom(stack.url, token, '127.0.0.14');
+    const elsewhere = await connectFrom(door, token, '127.0.0.14');
     sockets.push(elsewhere);
     expect(elsewhere.connected).toBe(true);
   });
 
   it("answers a REST flood from one address past Nginx's limit_req with 429 RATE_LIMITED; another address is served", async () => {
     const flood = await Promise.all(
-      Array.from({ length: 20 }, () => postFrom(stack.url, '/api/auth/me', undefined, '127.0.0.15', 'GET')),
+      Array.from({ length: 20 }, () => postFrom(door, '/api/auth/me', undefined, '127.0.0.15', 'GET')),
     );
     const limited = flood.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(10);
@@ -172,6 +177,6 @@ describe('per-address limits through Nginx', () => {
     expect(limited[0]!.headers['retry-after']).toBe('1');
     // The rest reached the gateway (no token: 401), and so does another address now.
     expect(flood.filter((r) => r.status !== 429).every((r) => r.status === 401)).toBe(true);
-    expect((await postFrom(stack.url, '/api/auth/me', undefined, '127.0.0.16', 'GET')).status).toBe(401);
+    expect((await postFrom(door, '/api/auth/me', undefined, '127.0.0.16', 'GET')).status).toBe(401);
   });
 });

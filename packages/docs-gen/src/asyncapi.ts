@@ -231,11 +231,11 @@ export function buildAsyncApiDocument({ version }: AsyncApiOptions): JsonObject 
     defaultContentType: 'application/json',
     servers: {
       public: {
-        host: 'localhost:8080',
-        protocol: 'ws',
+        host: 'localhost',
+        protocol: 'wss',
         pathname: '/socket.io',
         description:
-          'Socket.io over WebSocket (or HTTP long-polling) through Nginx; VOIP_PORT sets the port.',
+          'Socket.io over WebSocket (or HTTP long-polling) with TLS through Nginx; VOIP_PORT sets the port (443 with docker-compose, 8443 with the dev stack).',
       },
       push: {
         host: 'fcm.googleapis.com',

@@ -71,7 +71,7 @@ describe('check-env', () => {
     const filled = fillPlaceholders(readFileSync(join(root, '.env.example'), 'utf8'));
     expect(filled).not.toMatch(/^[A-Z_]+=change-me/m);
     expect(filled).toMatch(/^INTERNAL_TOKEN=[0-9a-f]{48}$/m);
-    expect(filled).toMatch(/^# VOIP_PORT=8080$/m);
+    expect(filled).toMatch(/^# VOIP_PORT=443$/m);
   });
 
   it('names a variable dropped from one signaling replica and one compose sets that nobody reads', async () => {

@@ -106,13 +106,17 @@ describe('docker-compose.yml', () => {
     ]);
   });
 
-  it('publishes only Nginx (VOIP_PORT) and coturn to the world; Prometheus and Grafana on 127.0.0.1', () => {
+  it('publishes only Nginx (VOIP_PORT HTTPS, VOIP_HTTP_PORT) and coturn to the world; Prometheus and Grafana on 127.0.0.1', () => {
     for (const n of [...NODE_SERVICES, 'mongo', 'redis']) expect(publishedPorts(services[n]!), n).toEqual([]);
-    expect(publishedPorts(services.nginx!)).toEqual(['8080:80']);
+    expect(publishedPorts(services.nginx!)).toEqual(['443:443', '80:80']);
     for (const n of ['prometheus', 'grafana'])
       for (const p of publishedPorts(services[n]!)) expect(p).toMatch(/^127\.0\.0\.1:/);
-    const moved = composeConfig(composeFile, envExample, minimalEnv({ VOIP_PORT: '18080' }));
-    expect(publishedPorts(moved.config!.services.nginx!)).toEqual(['18080:80']);
+    const moved = composeConfig(
+      composeFile,
+      envExample,
+      minimalEnv({ VOIP_PORT: '18443', VOIP_HTTP_PORT: '18080' }),
+    );
+    expect(publishedPorts(moved.config!.services.nginx!)).toEqual(['18443:443', '18080:80']);
   });
 
   it('mounts the JWT keys as read-only secrets: the private key for auth only', () => {
@@ -175,7 +179,7 @@ describe('docker-compose.yml', () => {
       join(dir, '.env'),
       readFileSync(envExample, 'utf8')
         .replace(/^INTERNAL_TOKEN=.*$/m, `INTERNAL_TOKEN=${own}`)
-        .replace(/^# VOIP_PORT=8080$/m, 'VOIP_PORT=18443'),
+        .replace(/^# VOIP_PORT=443$/m, 'VOIP_PORT=18443'),
       { mode: 0o640 },
     );
     const run = () =>
@@ -198,7 +202,7 @@ describe('docker-compose.yml', () => {
       lines(
         readFileSync(envExample, 'utf8')
           .replace(/^INTERNAL_TOKEN=.*$/m, `INTERNAL_TOKEN=${own}`)
-          .replace(/^# VOIP_PORT=8080$/m, 'VOIP_PORT=18443'),
+          .replace(/^# VOIP_PORT=443$/m, 'VOIP_PORT=18443'),
       ),
     );
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o640);

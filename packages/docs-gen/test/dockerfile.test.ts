@@ -67,7 +67,7 @@ describe('infra/docker/Dockerfile', () => {
     }
   });
 
-  it('ships the rendered Nginx config of infra/nginx, listening where compose publishes', () => {
+  it('ships the rendered Nginx config of infra/nginx: HTTPS on 443 and HTTP on 80 where compose publishes them, the certificate mounted', () => {
     const nginx = stage('nginx');
     expect(nginx[0]).toMatch(/^FROM \$\{NGINX_IMAGE\} AS nginx$/);
     expect(dockerfile).toMatch(/^ARG NGINX_IMAGE=nginxinc\/nginx-unprivileged:/m);
@@ -76,9 +76,23 @@ describe('infra/docker/Dockerfile', () => {
     expect(conf).not.toMatch(/@@[A-Z_]+@@/);
     // uid 101 cannot write /run: the pid file must live somewhere it can.
     expect(conf).toMatch(/^pid \/tmp\//m);
-    const listen = /^\s*listen (\d+);/m.exec(conf)?.[1];
+    // HTTPS/WSS on one port, plain HTTP (redirects only) on the other: both published by compose, both
+    // exposed by the image, the healthcheck on the HTTPS one.
+    const https = /^\s*listen (\d+) ssl\b/m.exec(conf)?.[1];
+    const http = /^\s*listen (\d+);/m.exec(conf)?.[1];
+    expect([https, http]).toEqual(['443', '80']);
     const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
-    expect(compose).toContain(`"\${VOIP_PORT:-8080}:${listen}"`);
+    expect(compose).toContain(`"\${VOIP_PORT:-443}:${https}"`);
+    expect(compose).toContain(`"\${VOIP_HTTP_PORT:-80}:${http}"`);
+    expect(nginx).toContain(`EXPOSE ${https} ${http}`);
+    const health = nginx.find((l) => l.startsWith('HEALTHCHECK '));
+    expect(health).toContain(`"https://127.0.0.1:${https}/"`);
+    // The certificate is mounted, not baked in: compose mounts files where the config reads them.
+    const cert = /^\s*ssl_certificate\s+(\S+);/m.exec(conf)?.[1];
+    const key = /^\s*ssl_certificate_key\s+(\S+);/m.exec(conf)?.[1];
+    expect(compose).toContain(`- \${TLS_CERT_FILE:-./.voip/tls/cert.pem}:${cert}:ro`);
+    expect(compose).toContain(`- \${TLS_KEY_FILE:-./.voip/tls/key.pem}:${key}:ro`);
+    expect(instructions.some((l) => /^COPY\b.*\.pem\b/.test(l))).toBe(false);
     for (const upstream of ['server gateway:3000;', 'server signaling-1:3004;', 'server signaling-2:3004;'])
       expect(conf).toContain(upstream);
   });

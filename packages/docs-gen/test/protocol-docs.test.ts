@@ -59,6 +59,11 @@ describe('generated protocol documents', () => {
     expect(ok ? [] : validate.errors?.slice(0, 5)).toEqual([]);
   });
 
+  it('names the public door as it is served: WSS through Nginx on the default HTTPS port', () => {
+    const doc = parse(readFileSync(join(root, 'docs/asyncapi.yaml'), 'utf8'));
+    expect(doc.servers.public).toMatchObject({ host: 'localhost', protocol: 'wss', pathname: '/socket.io' });
+  });
+
   it('every $ref in the AsyncAPI document resolves', () => {
     const doc = buildAsyncApiDocument({ version: '1' }) as Doc;
     const refs = collectRefs(doc);

@@ -127,14 +127,36 @@ describe('.github/workflows', () => {
     expect(scan).toBeLessThan(all.findIndex((s) => s.uses?.startsWith('actions/upload-artifact@')));
   });
 
-  it('smoke-tests the compose stack of the images just built: init-secrets, every container healthy, one call through Nginx', () => {
+  it('smoke-tests the compose stack of the images just built: init-secrets, a local certificate, every container healthy, one call through Nginx over HTTPS/WSS', () => {
     expect(images.jobs.smoke?.needs).toBe('build');
     const script = steps(images, 'smoke')
       .map((s) => s.run ?? '')
       .join('\n');
     expect(script).toContain('infra/docker/init-secrets.sh');
     expect(script).toMatch(/docker compose up [^\n]*--no-build[^\n]*--wait/);
-    expect(script).toContain('node e2e/smoke/call-through-door.mjs http://127.0.0.1:8080');
+    // Nginx and coturn need the certificate compose mounts by default before they can start.
+    const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+    expect(compose).toContain('${TLS_CERT_FILE:-./.voip/tls/cert.pem}:/etc/nginx/tls/fullchain.pem:ro');
+    expect(compose).toContain('"${VOIP_PORT:-443}:443"');
+    expect(compose).toContain('"${VOIP_HTTP_PORT:-80}:80"');
+    expect(existsSync(join(root, 'infra/docker/local-cert.sh'))).toBe(true);
+    const cert = script.indexOf('infra/docker/local-cert.sh');
+    expect(cert).toBeGreaterThanOrEqual(0);
+    expect(cert).toBeLessThan(script.indexOf('docker compose up'));
+    // The door over HTTPS on the published port, trusting only the local CA (never --insecure); plain
+    // HTTP only redirects.
+    expect(script).not.toMatch(/curl [^\n]*(--insecure|\s-k\b)/);
+    expect(script).not.toMatch(/http:\/\/127\.0\.0\.1:8080/);
+    expect(script).toContain('--cacert .voip/tls/ca.pem --output /dev/null https://localhost:443/\n');
+    expect(script).toMatch(
+      /test "\$\(curl [^\n]*--cacert \.voip\/tls\/ca\.pem [^\n]*https:\/\/localhost:443\/api\/auth\/me\)" = 401/,
+    );
+    expect(script).toMatch(
+      /test "\$\(curl [^\n]*http:\/\/localhost:80\/api\/auth\/me\)" = '301 https:\/\/localhost\/api\/auth\/me'/,
+    );
+    expect(script).toContain(
+      'node e2e/smoke/call-through-door.mjs https://localhost:443 --ca .voip/tls/ca.pem',
+    );
     expect(existsSync(join(root, 'e2e/smoke/call-through-door.mjs'))).toBe(true);
   });
 
