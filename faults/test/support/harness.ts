@@ -20,7 +20,8 @@ export const answer = {
 };
 
 /**
- * Every client of a test comes from 127.0.0.1, so the per-address limits (sign-ups, sockets) are raised
+ * Every client of a test comes from 127.0.0.1 and the same people call each other again and again, so the
+ * per-address and per-pair limits (sign-ups, sockets, call and ring rates) are raised
  * out of the way; the gateway probes often, so it notices an upstream that went or came back at once.
  */
 const ROOMY: NonNullable<StackOptions['serviceEnv']> = {
@@ -32,7 +33,11 @@ const ROOMY: NonNullable<StackOptions['serviceEnv']> = {
   },
   auth: { REGISTER_MAX_PER_IP: '100000', GUEST_MAX_PER_IP: '100000' },
   signaling: { CONNECTIONS_PER_IP: '100000', EVENTS_PER_SECOND: '1000', EVENT_BURST: '2000' },
-  call: { CALL_RATE_LIMIT: '100000' },
+  call: {
+    CALL_RATE_LIMIT: '100000',
+    RING_LIMIT_PER_PAIR: '100000',
+    RING_LIMIT_PER_CALLEE_FROM_STRANGERS: '100000',
+  },
 };
 
 function mergeEnv(
