@@ -79,8 +79,10 @@ export function createSubscriber(redis: Redis, opts: SubscriberOptions): Subscri
       list.push(handler as Handler<BusEventType>);
       if (!handlers.has(ch)) {
         handlers.set(ch, list);
-        // A service must start while Redis is down (readiness says 503): never throw here.
-        await sub
+        // A service must start while Redis is down (readiness says 503): never throw here, and never wait
+        // for a connection that is not there (a SUBSCRIBE queued offline would hold a plugin past Fastify's
+        // start timeout); the 'ready' listener above subscribes every channel once Redis is back.
+        const subscribed = sub
           .subscribe(ch)
           .catch((err: Error) =>
             opts.logger?.warn(
@@ -88,6 +90,7 @@ export function createSubscriber(redis: Redis, opts: SubscriberOptions): Subscri
               'bus subscribe failed; subscribing once Redis is back',
             ),
           );
+        if (sub.status === 'ready') await subscribed;
       }
     },
     async close() {
