@@ -6,6 +6,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type BusEnvelope, createEnvelope, parseEnvelope } from './envelope.js';
 
+/** How long on() waits for its SUBSCRIBE before returning anyway (Redis away: 'ready' subscribes later). */
+const SUBSCRIBE_WAIT_MS = 2_000;
 export interface Publisher {
   readonly source: string;
   publish<K extends BusEventType>(type: K, data: BusEventData<K>): Promise<BusEnvelope<K>>;
@@ -80,8 +82,8 @@ export function createSubscriber(redis: Redis, opts: SubscriberOptions): Subscri
       if (!handlers.has(ch)) {
         handlers.set(ch, list);
         // A service must start while Redis is down (readiness says 503): never throw here, and never wait
-        // for a connection that is not there (a SUBSCRIBE queued offline would hold a plugin past Fastify's
-        // start timeout); the 'ready' listener above subscribes every channel once Redis is back.
+        // long for a connection that is not there (a SUBSCRIBE queued offline held signaling's plugin past
+        // Fastify's start timeout); the 'ready' listener above subscribes every channel once Redis is back.
         const subscribed = sub
           .subscribe(ch)
           .catch((err: Error) =>
@@ -90,7 +92,12 @@ export function createSubscriber(redis: Redis, opts: SubscriberOptions): Subscri
               'bus subscribe failed; subscribing once Redis is back',
             ),
           );
-        if (sub.status === 'ready') await subscribed;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          subscribed,
+          new Promise<void>((r) => (timer = setTimeout(r, SUBSCRIBE_WAIT_MS))),
+        ]);
+        clearTimeout(timer);
       }
     },
     async close() {
