@@ -36,7 +36,7 @@ const now = 'date +%s%N';
 describe('stack-cli --stop', () => {
   it('returns only when every process has exited, services first', async () => {
     if (!existsSync(CLI))
-      throw new Error('packages/testkit is not built: run `turbo run build --filter=@voip/testkit`');
+      throw new Error('packages/dev-stack is not built: run `turbo run build --filter=@voip/dev-stack`');
     const gateway = slowToExit(`sleep 1; ${now} > ${dir}/gateway.exited`);
     const redis = slowToExit(`${now} > ${dir}/redis.termed; sleep 1.5`);
     await new Promise((r) => setTimeout(r, 200)); // the traps are set
