@@ -42,7 +42,9 @@ describe('the demo in headless Chromium, through Nginx', () => {
       coturn: true,
       logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'warn',
       // The gateway may first see its upstreams down (they start together): let it notice them up soon.
-      serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200' } },
+      // Every page signs up or in from one loopback address: more than the 20 credential requests a
+      // minute one address gets in production.
+      serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200', RATE_LIMIT_CREDENTIALS_MAX: '500' } },
     });
     await untilApiAnswers(stack.url);
     browser = await launchChromium({ trustSpki: stack.tls.spki });
