@@ -1,10 +1,11 @@
 // Sending quality in steps (1080p / 720p / 480p / audio-only) from the measured available bandwidth and
 // loss, with hysteresis: a pure state machine fed one sample at a time. webrtc.ts applies its decisions
 // with RTCRtpSender.setParameters; the defaults are documented in the package README.
+import type { QualityStep as StepName } from '@voip/contracts/quality';
 
 export interface QualityStep {
-  /** Name sent in summaries and to the peer, e.g. `720p` or `audio-only`. */
-  name: string;
+  /** Name sent in summaries and to the peer (the contract's steps: 1080p, 720p, 480p, audio-only). */
+  name: StepName;
   /** Target frame height; null = no video (audio-only). */
   height: number | null;
   /** maxBitrate for the video encoding, kbit/s (ignored for audio-only). */
@@ -62,7 +63,7 @@ export interface AdaptationDecision {
   step: QualityStep;
   index: number;
   /** Set when this sample moved the step. */
-  changed?: { from: string; to: string; direction: 'down' | 'up' };
+  changed?: { from: StepName; to: StepName; direction: 'down' | 'up' };
 }
 
 export function resolveAdaptation(config: Partial<AdaptationConfig> = {}): AdaptationConfig {

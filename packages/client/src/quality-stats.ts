@@ -20,8 +20,10 @@ export interface SelectedPath {
   remote: CandidateType;
   /** `direct` unless either end is a relay candidate. */
   kind: 'direct' | 'relay';
-  /** For a local relay candidate: how we reach TURN (relayProtocol); otherwise the pair's protocol. */
+  /** The pair's protocol (the local candidate's: udp, or tcp for ICE-TCP). */
   transport: PathTransport;
+  /** For a local relay candidate: how we reach TURN (RTCIceCandidateStats.relayProtocol). */
+  relayProtocol?: PathTransport;
 }
 
 /** One interval between two snapshots. Rates in kbit/s, times in ms, loss in percent (0-100). */
@@ -89,15 +91,15 @@ export function selectedPath(stats: RtcStat[]): SelectedPath | null {
   if (!local || !remote) return null;
   const l = candidateType(local.candidateType);
   const r = candidateType(remote.candidateType);
-  const relayProtocol = String(local.relayProtocol ?? '');
-  const protocol = String(local.protocol ?? 'udp');
-  const transport: PathTransport =
-    l === 'relay' && (relayProtocol === 'udp' || relayProtocol === 'tcp' || relayProtocol === 'tls')
-      ? relayProtocol
-      : protocol === 'tcp'
-        ? 'tcp'
-        : 'udp';
-  return { local: l, remote: r, kind: l === 'relay' || r === 'relay' ? 'relay' : 'direct', transport };
+  const relay = String(local.relayProtocol ?? '');
+  const path: SelectedPath = {
+    local: l,
+    remote: r,
+    kind: l === 'relay' || r === 'relay' ? 'relay' : 'direct',
+    transport: local.protocol === 'tcp' ? 'tcp' : 'udp',
+  };
+  if (l === 'relay' && (relay === 'udp' || relay === 'tcp' || relay === 'tls')) path.relayProtocol = relay;
+  return path;
 }
 
 /** Sums a counter over the entries of one type and kind. */

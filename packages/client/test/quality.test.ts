@@ -44,7 +44,7 @@ describe('summarizeInterval on recorded Chromium stats', () => {
   it('a relayed call reports relay on both ends and TURN over TCP as the transport', () => {
     const [a, b] = relay as [StatsSnapshot, StatsSnapshot];
     const s = summarizeInterval(a, b);
-    expect(s.path).toEqual({ local: 'relay', remote: 'relay', kind: 'relay', transport: 'tcp' });
+    expect(s.path).toEqual({ local: 'relay', remote: 'relay', kind: 'relay', transport: 'udp', relayProtocol: 'tcp' });
     expect(s.videoInKbps).toBeGreaterThan(5);
   });
 
@@ -127,14 +127,14 @@ describe('QualityAdapter', () => {
   it('configured steps and thresholds replace the defaults', () => {
     const q = new QualityAdapter({
       steps: [
-        { name: 'hi', height: 480, maxKbps: 800, minKbps: 400 },
-        { name: 'lo', height: 240, maxKbps: 200, minKbps: 0 },
+        { name: '720p', height: 480, maxKbps: 800, minKbps: 400 },
+        { name: '480p', height: 240, maxKbps: 200, minKbps: 0 },
       ],
       downAfter: 1,
       upAfter: 1,
     });
-    expect(q.observe(sample(300)).changed?.to).toBe('lo');
-    expect(q.observe(sample(481)).changed?.to).toBe('hi');
+    expect(q.observe(sample(300)).changed?.to).toBe('480p');
+    expect(q.observe(sample(481)).changed?.to).toBe('720p');
     expect(() => new QualityAdapter({ steps: [] })).toThrow(/at least one step/);
   });
 
