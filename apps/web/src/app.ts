@@ -256,6 +256,8 @@ Object.assign(window, {
       }));
     },
     selectedCandidatePair,
+    /** The current call's sending step (null before the first sample, or without video). */
+    qualityStep: () => callView.session?.quality?.step ?? null,
     /** Drops the signaling transport as a network failure would. */
     dropSignaling: () => client.signaling.dropTransport('TEST_DROP'),
   },

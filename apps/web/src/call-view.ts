@@ -77,6 +77,7 @@ export class CallView {
       this.#renderQuality();
     });
     session.on('quality-step', (c) => this.deps.log('quality-step', c));
+    session.on('quality-report', (r) => this.deps.log('quality-report', r));
     session.on('remote-stream', (s) => {
       this.#remoteVideo.srcObject = s;
       this.#remoteVideo.play().catch(() => undefined);

@@ -42,7 +42,7 @@ export const DEFAULT_ADAPTATION: AdaptationConfig = {
   steps: DEFAULT_STEPS,
   badLossPct: 10,
   goodLossPct: 3,
-  upHeadroom: 1.2,
+  upHeadroom: 1.1,
   downAfter: 2,
   upAfter: 4,
   initialStep: 0,

@@ -40,7 +40,8 @@ export interface StepChange {
 export interface QualityMonitorEvents {
   sample: QualitySample;
   step: StepChange;
-  report: CallQualityPayload;
+  /** A summary was sent: `ok` false when the server refused it (`error` is its code). */
+  report: { payload: CallQualityPayload; ok: boolean; error?: string };
 }
 
 /** What the monitor needs from the call (a Call fits). */
@@ -50,6 +51,8 @@ export interface QualityCall {
   sendQuality(summary: Omit<CallQualityPayload, 'callId'>): Promise<void>;
 }
 
+/** The server refuses a second summary within a second (API.md, `call-quality`). */
+const MIN_REPORT_GAP_MS = 1100;
 const clamp = (n: number, max: number) => Math.min(max, Math.max(0, n));
 const optional = <K extends string, V>(key: K, v: V | null | undefined) =>
   (v === null || v === undefined ? {} : { [key]: v }) as Partial<Record<K, V>>;
@@ -65,6 +68,8 @@ export class QualityMonitor extends Emitter<QualityMonitorEvents> {
   #pending: QualityInterval[] = [];
   #last: QualityInterval | undefined;
   #lastReportAt = 0;
+  /** A step change not reported yet (the server takes one summary a second per call and device). */
+  #changeUnsent = false;
   #seq = 0;
   #firstMediaAt: number | undefined;
   #sampling: Promise<void> | null = null;
@@ -144,7 +149,10 @@ export class QualityMonitor extends Emitter<QualityMonitorEvents> {
     this.emit('sample', { ...interval, step: this.step, timeToMediaMs: this.timeToMediaMs });
     if (change) this.emit('step', change);
     if (this.#stopped) return;
-    if (change || snap.at - this.#lastReportAt >= this.#reportMs) await this.#report(false);
+    if (change) this.#changeUnsent = true;
+    const since = snap.at - this.#lastReportAt;
+    if ((this.#changeUnsent && since >= MIN_REPORT_GAP_MS) || since >= this.#reportMs)
+      await this.#report(false);
   }
 
   /**
@@ -173,10 +181,15 @@ export class QualityMonitor extends Emitter<QualityMonitorEvents> {
     const intervals = this.#pending;
     this.#pending = [];
     this.#lastReportAt = Date.now();
+    this.#changeUnsent = false;
     const payload = this.#summary(intervals, final);
     if (!payload) return;
-    this.emit('report', { ...payload, callId: this.#call.id });
-    await this.#call.sendQuality(payload).catch(() => undefined);
+    const full = { ...payload, callId: this.#call.id };
+    await this.#call.sendQuality(payload).then(
+      () => this.emit('report', { payload: full, ok: true }),
+      (err: { code?: string }) =>
+        this.emit('report', { payload: full, ok: false, error: err?.code ?? 'ERROR' }),
+    );
   }
 
   /** The contract's compact summary of the intervals since the last report (bounded to its limits). */

@@ -13,6 +13,7 @@ import type {
 import { Emitter } from './emitter.js';
 import {
   QualityMonitor,
+  type QualityMonitorEvents,
   type QualityOptions,
   type QualitySample,
   type StepChange,
@@ -49,6 +50,8 @@ export interface WebRtcSessionEvents {
   quality: QualitySample;
   /** Our sending step changed (adaptation). */
   'quality-step': StepChange;
+  /** A `call-quality` summary went to the server (and whether it took it). */
+  'quality-report': QualityMonitorEvents['report'];
 }
 
 export interface InboundStats {
@@ -275,6 +278,7 @@ export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements Media
     if (this.#firstMediaAt !== undefined) q.markFirstMedia(this.#firstMediaAt);
     q.on('sample', (s) => this.emit('quality', s));
     q.on('step', (c) => this.emit('quality-step', c));
+    q.on('report', (r) => this.emit('quality-report', r));
     q.start();
   }
 

@@ -44,7 +44,13 @@ describe('summarizeInterval on recorded Chromium stats', () => {
   it('a relayed call reports relay on both ends and TURN over TCP as the transport', () => {
     const [a, b] = relay as [StatsSnapshot, StatsSnapshot];
     const s = summarizeInterval(a, b);
-    expect(s.path).toEqual({ local: 'relay', remote: 'relay', kind: 'relay', transport: 'udp', relayProtocol: 'tcp' });
+    expect(s.path).toEqual({
+      local: 'relay',
+      remote: 'relay',
+      kind: 'relay',
+      transport: 'udp',
+      relayProtocol: 'tcp',
+    });
     expect(s.videoInKbps).toBeGreaterThan(5);
   });
 
@@ -111,8 +117,8 @@ describe('QualityAdapter', () => {
 
   it('steps up after four good samples, needing headroom over the higher step', () => {
     const q = new QualityAdapter({ initialStep: 2 }); // 480p
-    expect(q.classify(sample(700 * 1.2 - 1))).toBe('neutral');
-    expect(q.classify(sample(700 * 1.2, 5))).toBe('neutral'); // loss not low enough
+    expect(q.classify(sample(700 * 1.1 - 1))).toBe('neutral');
+    expect(q.classify(sample(700 * 1.1, 5))).toBe('neutral'); // loss not low enough
     for (let i = 0; i < 3; i++) expect(q.observe(sample(900)).changed).toBeUndefined();
     expect(q.observe(sample(900)).changed).toEqual({ from: '480p', to: '720p', direction: 'up' });
   });

@@ -1,0 +1,211 @@
+// Issue 19 in a real browser: two Chromium pages make real calls with the SDK's quality sampling on
+// (`?quality=fast`: a sample a second, a summary every 3 s); the summaries each side sends are valid
+// `call-quality` payloads (the contract's closed schema) with non-zero bitrates, the right path (direct, or
+// relayed by coturn), increasing seq and a final one from both sides at hang-up. A caller whose TURN/TCP
+// path runs through a bandwidth-limited Toxiproxy steps its sending down, and back up once the limit is
+// lifted, and its summaries carry the step.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CallQualityPayload } from '@voip/contracts/quality';
+import { validator } from '@voip/contracts/validate';
+import { type Stack, startStack } from '@voip/dev-stack/stack';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  activeCallId,
+  addContact,
+  expectMediaFlowing,
+  launchChromium,
+  openDemo,
+  type Person,
+  pcState,
+  screenshot,
+  untilApiAnswers,
+} from './support/browser.js';
+import { startTcpFaultProxy, type TcpFaultProxy } from './support/toxiproxy.js';
+
+type Report = { payload: CallQualityPayload; ok: boolean; error?: string };
+type Logged = { at: number; event: string; detail?: unknown };
+const validPayload = validator(CallQualityPayload);
+
+const logged = (p: Person, name: string) =>
+  p.page.evaluate(
+    (n) =>
+      (window as unknown as { voipDemo: { events: Logged[] } }).voipDemo.events
+        .filter((e) => e.event === n)
+        .map((e) => e.detail),
+    name,
+  );
+const reports = async (p: Person) => (await logged(p, 'quality-report')) as Report[];
+
+describe('call quality in headless Chromium', () => {
+  let stack: Stack;
+  let stateDir: string;
+  let browser: Browser;
+  let proxy: TcpFaultProxy | undefined;
+  const people: Person[] = [];
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'voip-quality-'));
+    stack = await startStack({
+      stateDir,
+      coturn: true,
+      logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'warn',
+      serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200' } },
+    });
+    await untilApiAnswers(stack.url);
+    browser = await launchChromium({ trustSpki: stack.tls.spki });
+  });
+
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail')
+      for (const p of people) if (p.logs.length) process.stderr.write(`[${p.name}]\n${p.logs.join('\n')}\n`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.stop();
+    await stack?.stopAll();
+    if (stateDir && !process.env.VOIP_KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function call(caller: Person, callee: Person, media: 'audio' | 'video'): Promise<string> {
+    people.push(caller, callee);
+    await addContact(caller, callee);
+    await caller.page.click(`[data-test="contact"]:has-text("${callee.name}") [data-test="call-${media}"]`);
+    await callee.page.waitForSelector('[data-test="incoming"]:not([hidden])', { timeout: 15_000 });
+    await callee.page.click('[data-test="accept"]');
+    for (const p of [caller, callee])
+      await expect.poll(() => pcState(p), { timeout: 30_000, interval: 250 }).toBe('connected');
+    return (await activeCallId(caller))!;
+  }
+
+  /** Until the page has sent `n` summaries. */
+  const untilReported = (p: Person, n: number) =>
+    expect
+      .poll(async () => (await reports(p)).length, { timeout: 30_000, interval: 500 })
+      .toBeGreaterThanOrEqual(n);
+
+  /** Hangs up from `who`; both pages see the end; returns each side's summaries. */
+  async function hangUp(who: Person, other: Person): Promise<[Report[], Report[]]> {
+    await who.page.click('[data-test="hang-up"]');
+    for (const p of [who, other])
+      await p.page.waitForSelector('[data-test="call-status"][data-status="ended"]', { timeout: 10_000 });
+    // The side that did not hang up sends its final summary right after call-ended.
+    for (const p of [who, other])
+      await expect
+        .poll(async () => (await reports(p)).some((r) => r.payload.final), { timeout: 10_000 })
+        .toBe(true);
+    return [await reports(who), await reports(other)];
+  }
+
+  function expectSummaries(list: Report[], opts: { path: 'direct' | 'relay'; video: boolean }): void {
+    expect(list.length).toBeGreaterThanOrEqual(2);
+    for (const r of list) expect(validPayload.check(r.payload), validPayload.explain(r.payload)).toBe(true);
+    const seqs = list.map((r) => r.payload.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const final = list.at(-1)!.payload;
+    expect(final.final).toBe(true);
+    const mid = list.find((r) => !r.payload.final && r.payload.bitrateKbps)!.payload;
+    expect(mid.bitrateKbps!.audioIn).toBeGreaterThan(0);
+    expect(mid.bitrateKbps!.audioOut).toBeGreaterThan(0);
+    if (opts.video) {
+      expect(mid.bitrateKbps!.videoIn).toBeGreaterThan(0);
+      expect(mid.bitrateKbps!.videoOut).toBeGreaterThan(0);
+      expect(mid.framesDecoded).toBeGreaterThan(0);
+    }
+    expect(mid.rttMs).toBeGreaterThanOrEqual(0);
+    expect(mid.timeToMediaMs).toBeGreaterThanOrEqual(0);
+    const relayed = mid.path!.local === 'relay' || mid.path!.remote === 'relay';
+    expect(relayed ? 'relay' : 'direct').toBe(opts.path);
+  }
+
+  it('a direct video call: both sides send summaries with bitrates and a direct path', async () => {
+    const [ann, ben] = await Promise.all([
+      openDemo(browser, stack.url, 'Ann', '?quality=fast'),
+      openDemo(browser, stack.url, 'Ben', '?quality=fast'),
+    ]);
+    const callId = await call(ann, ben, 'video');
+    await Promise.all([expectMediaFlowing(ann, true), expectMediaFlowing(ben, true)]);
+    await Promise.all([untilReported(ann, 2), untilReported(ben, 2)]);
+    // The demo shows the sending step and the path.
+    const line = ann.page.locator('[data-test="call-quality"]');
+    expect(await line.getAttribute('data-path')).toBe('direct');
+    expect(await line.getAttribute('data-step')).toBe('1080p');
+    await screenshot(ann, 'quality-direct.png');
+    const [annSent, benSent] = await hangUp(ann, ben);
+    expectSummaries(annSent, { path: 'direct', video: true });
+    expectSummaries(benSent, { path: 'direct', video: true });
+    expect(annSent[0]!.payload.callId).toBe(callId);
+  });
+
+  it('a call forced through coturn (iceTransportPolicy relay): summaries say relay', async () => {
+    const [cay, dan] = await Promise.all([
+      openDemo(browser, stack.url, 'Cay', '?ice=relay&quality=fast'),
+      openDemo(browser, stack.url, 'Dan', '?ice=relay&quality=fast'),
+    ]);
+    const callId = await call(cay, dan, 'audio');
+    await Promise.all([untilReported(cay, 2), untilReported(dan, 2)]);
+    const [danSent, cagSent] = await hangUp(dan, cay);
+    expectSummaries(cagSent, { path: 'relay', video: false });
+    expectSummaries(danSent, { path: 'relay', video: false });
+    // Reached over TURN/UDP (the first URL the call service gives).
+    expect(cagSent.find((r) => r.payload.path)!.payload.path!.relayProtocol).toBe('udp');
+    expect(danSent[0]!.payload.callId).toBe(callId);
+  });
+
+  it('a bandwidth-limited TURN path makes the sender step down, and up again when lifted', async () => {
+    proxy = await startTcpFaultProxy(stack.turn!.port, stateDir);
+    const port = proxy.port;
+    // The caller reaches coturn only over TCP through the proxy: its ICE servers are rewritten to it.
+    const adapt = encodeURIComponent(JSON.stringify({ downAfter: 2, upAfter: 3 }));
+    const eve = await openDemo(browser, stack.url, 'Eve', `?ice=relay&quality=fast&adapt=${adapt}`);
+    await eve.page.addInitScript((proxyPort: number) => {
+      const Native = window.RTCPeerConnection;
+      const viaProxy = (config?: RTCConfiguration): RTCConfiguration => ({
+        ...config,
+        iceServers: (config?.iceServers ?? []).flatMap((s) => {
+          const urls = [s.urls]
+            .flat()
+            .filter((u) => u.startsWith('turn:') && u.includes('transport=tcp'))
+            .map((u) => u.replace(/:\d+\?/, `:${proxyPort}?`));
+          return urls.length ? [{ ...s, urls }] : [];
+        }),
+      });
+      class ThroughProxy extends Native {
+        constructor(config?: RTCConfiguration) {
+          super(viaProxy(config));
+        }
+      }
+      window.RTCPeerConnection = ThroughProxy;
+    }, port);
+    await eve.page.reload();
+    await eve.page.waitForSelector('#home:not([hidden])');
+    const fay = await openDemo(browser, stack.url, 'Fay', '?quality=fast');
+    await call(eve, fay, 'video');
+    await expectMediaFlowing(fay, true);
+    const sample = () =>
+      eve.page.evaluate(() =>
+        (window as unknown as { voipDemo: { qualityStep(): string | null } }).voipDemo.qualityStep(),
+      );
+    await expect.poll(sample, { timeout: 20_000 }).toBe('1080p');
+
+    // ~400 kbit/s from the caller to coturn.
+    await proxy.add({ name: 'narrow', type: 'bandwidth', stream: 'upstream', attributes: { rate: 50 } });
+    await expect.poll(sample, { timeout: 30_000, interval: 500 }).not.toBe('1080p');
+    const lowered = await sample();
+    // The summary that followed the change carries the lowered step (signaling tells the peer from it).
+    await expect
+      .poll(async () => (await reports(eve)).map((r) => r.payload.step), { timeout: 10_000 })
+      .toContain(lowered);
+    await screenshot(eve, 'quality-lowered.png');
+
+    await proxy.remove('narrow');
+    await expect.poll(sample, { timeout: 40_000, interval: 500 }).toBe('1080p');
+    const steps = (await logged(eve, 'quality-step')) as { direction: string }[];
+    expect(steps.some((s) => s.direction === 'down')).toBe(true);
+    expect(steps.at(-1)?.direction).toBe('up');
+    await hangUp(eve, fay);
+  });
+});
