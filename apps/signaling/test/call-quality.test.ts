@@ -66,10 +66,8 @@ describe('call-quality', () => {
     expect(await cy.ack('call-quality', summary(callId, 1, { step: '1080p' }))).toEqual({ ok: true });
     expect(await cx.waitFor('peer-quality')).toEqual({ callId, step: '1080p', poor: false });
 
-    const events = await eventually(async () => {
-      const e = await qualityEvents(callId);
-      return e.length === 2 ? e : null;
-    });
+    await eventually(async () => (await qualityEvents(callId)).length === 2);
+    const events = await qualityEvents(callId);
     expect(events.map((e) => [e.data.side, e.data.userId, e.data.clientId])).toEqual([
       ['caller', x.userId, cx.clientId],
       ['callee', y.userId, cy.clientId],
