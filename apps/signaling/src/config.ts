@@ -50,6 +50,8 @@ export const configSpec = {
   CONNECTIONS_PER_IP_WINDOW_MS: ms(60_000, 100),
   EVENTS_PER_SECOND: env.int(50, { min: 1 }),
   EVENT_BURST: env.int(100, { min: 1 }),
+  /** `call-quality`: at most one summary per call and socket in this time (a final one always passes once). */
+  QUALITY_MIN_INTERVAL_MS: ms(1000),
 
   // Graceful shutdown.
   SHUTDOWN_DRAIN_MS: ms(5000),

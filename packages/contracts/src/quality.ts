@@ -177,3 +177,27 @@ export const WorstCallsResponse = Type.Object(
   { additionalProperties: false },
 );
 export type WorstCallsResponse = Static<typeof WorstCallsResponse>;
+
+/**
+ * Estimated MOS of an audio interval, from the ITU-T G.107 E-model in its common simplified form
+ * (Cole & Rosenbluth, "Voice over IP performance monitoring", 2001, as used by most VoIP monitors):
+ *   effective latency d = rtt / 2 + 2 * jitter + 10 ms (codec)
+ *   R = 93.2 - Id - Ie, with Id = d / 40 when d < 160 ms, else (d - 120) / 10, and Ie = 2.5 * loss %
+ *   MOS = 1 + 0.035 R + 7e-6 R (R - 60) (100 - R), 1 under R = 0 and 4.5 over R = 100 (G.107 Annex B).
+ * It ignores the codec's own impairment (Ie of Opus at good bitrates is near 0), so it is an estimate for
+ * trends and comparisons, not an absolute score. null when none of rtt, jitter and loss was measured.
+ */
+export function estimateMos(m: {
+  rttMs?: number | null;
+  jitterMs?: number | null;
+  lossPct?: number | null;
+}): number | null {
+  if (m.rttMs == null && m.jitterMs == null && m.lossPct == null) return null;
+  const d = (m.rttMs ?? 0) / 2 + 2 * (m.jitterMs ?? 0) + 10;
+  const id = d < 160 ? d / 40 : (d - 120) / 10;
+  const r = 93.2 - id - 2.5 * (m.lossPct ?? 0);
+  if (r <= 0) return 1;
+  if (r >= 100) return 4.5;
+  const mos = 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r);
+  return Math.round(Math.min(4.5, Math.max(1, mos)) * 100) / 100;
+}

@@ -52,3 +52,20 @@ describe('call-quality', () => {
     expect(v.check({ callId, step: '720p', poor: false, rttMs: 3 })).toBe(false);
   });
 });
+
+describe('estimateMos (simplified G.107 E-model)', () => {
+  it('a clean path scores about 4.4, a bad one under the poor threshold', async () => {
+    const { estimateMos, POOR_MOS } = await import('../src/quality.js');
+    // d = 10 + 0 + 10 = 20 → R = 93.2 - 0.5 = 92.7 → MOS ≈ 4.40
+    expect(estimateMos({ rttMs: 20, jitterMs: 0, lossPct: 0 })).toBeCloseTo(4.4, 1);
+    // 10 % loss: R = 93.2 - ... - 25 ≈ 67 → MOS ≈ 3.45; 20 %: R ≈ 42 → MOS ≈ 2.1
+    const ten = estimateMos({ rttMs: 40, jitterMs: 5, lossPct: 10 }) ?? 0;
+    expect(ten).toBeGreaterThan(3.2);
+    expect(ten).toBeLessThan(3.7);
+    expect(estimateMos({ rttMs: 40, jitterMs: 5, lossPct: 20 }) ?? 5).toBeLessThan(POOR_MOS);
+    // Long delay alone: d = 400 + 10 → Id = 29 → R ≈ 64 → MOS ≈ 3.3
+    expect(estimateMos({ rttMs: 800 })).toBeLessThan(3.5);
+    expect(estimateMos({ lossPct: 100 })).toBe(1);
+    expect(estimateMos({})).toBeNull();
+  });
+});

@@ -3,6 +3,7 @@
 import type { PrincipalKind } from '@voip/contracts/common';
 import type { ClientToServerEvents, ServerToClientEvents } from '@voip/contracts/socket';
 import type { Server, Socket } from 'socket.io';
+import type { QualityState } from '../calls/quality.js';
 
 export type KickReason = 'revoked' | 'guest-deleted' | 'replaced' | 'timeout' | 'shutdown';
 
@@ -22,6 +23,8 @@ export interface SocketData {
   tokens: number;
   tokensAtMs: number;
   kick?: KickReason;
+  /** `call-quality` bookkeeping per call this socket reported on (calls/quality.ts). */
+  quality?: Map<string, QualityState>;
 }
 
 // biome-ignore lint/complexity/noBannedTypes: no server-to-server events
