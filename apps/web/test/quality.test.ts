@@ -81,10 +81,10 @@ describe('call quality in headless Chromium', () => {
     return (await activeCallId(caller))!;
   }
 
-  /** Until the page has sent `n` summaries. */
+  /** Until the page has had `n` summaries taken by the server. */
   const untilReported = (p: Person, n: number) =>
     expect
-      .poll(async () => (await reports(p)).length, { timeout: 30_000, interval: 500 })
+      .poll(async () => (await reports(p)).filter((r) => r.ok).length, { timeout: 30_000, interval: 500 })
       .toBeGreaterThanOrEqual(n);
 
   /** Hangs up from `who`; both pages see the end; returns each side's summaries. */
@@ -103,6 +103,8 @@ describe('call quality in headless Chromium', () => {
   function expectSummaries(list: Report[], opts: { path: 'direct' | 'relay'; video: boolean }): void {
     expect(list.length).toBeGreaterThanOrEqual(2);
     for (const r of list) expect(validPayload.check(r.payload), validPayload.explain(r.payload)).toBe(true);
+    // Taken by the server (the call is the device's own), the final one too.
+    expect(list.filter((r) => !r.ok)).toEqual([]);
     const seqs = list.map((r) => r.payload.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     const final = list.at(-1)!.payload;
@@ -159,7 +161,18 @@ describe('call quality in headless Chromium', () => {
     proxy = await startTcpFaultProxy(stack.turn!.port, stateDir);
     const port = proxy.port;
     // The caller reaches coturn only over TCP through the proxy: its ICE servers are rewritten to it.
-    const adapt = encodeURIComponent(JSON.stringify({ downAfter: 2, upAfter: 3 }));
+    // Two steps whose thresholds the fake camera (~450 kbit/s of a simple pattern) can climb: Chromium's
+    // bandwidth estimate stays within ~1.5× of what an encoder capped at 400 kbit/s sends.
+    const adapt = encodeURIComponent(
+      JSON.stringify({
+        steps: [
+          { name: '720p', height: 720, maxKbps: 1500, minKbps: 450 },
+          { name: '480p', height: 480, maxKbps: 400, minKbps: 0 },
+        ],
+        downAfter: 2,
+        upAfter: 3,
+      }),
+    );
     const eve = await openDemo(browser, stack.url, 'Eve', `?ice=relay&quality=fast&adapt=${adapt}`);
     await eve.page.addInitScript((proxyPort: number) => {
       const Native = window.RTCPeerConnection;
@@ -189,20 +202,35 @@ describe('call quality in headless Chromium', () => {
       eve.page.evaluate(() =>
         (window as unknown as { voipDemo: { qualityStep(): string | null } }).voipDemo.qualityStep(),
       );
-    await expect.poll(sample, { timeout: 20_000 }).toBe('1080p');
+    await expect.poll(sample, { timeout: 20_000 }).toBe('720p');
 
-    // ~400 kbit/s from the caller to coturn.
-    await proxy.add({ name: 'narrow', type: 'bandwidth', stream: 'upstream', attributes: { rate: 50 } });
-    await expect.poll(sample, { timeout: 30_000, interval: 500 }).not.toBe('1080p');
+    // ~320 kbit/s from the caller to coturn.
+    await proxy.add({ name: 'narrow', type: 'bandwidth', stream: 'upstream', attributes: { rate: 40 } });
+    await expect.poll(sample, { timeout: 30_000, interval: 500 }).toBe('480p');
     const lowered = await sample();
     // The summary that followed the change carries the lowered step (signaling tells the peer from it).
     await expect
       .poll(async () => (await reports(eve)).map((r) => r.payload.step), { timeout: 10_000 })
       .toContain(lowered);
-    await screenshot(eve, 'quality-lowered.png');
+    // The callee's page was told (peer-quality) and says so.
+    await expect
+      .poll(async () => ((await logged(fay, 'peer-quality')) as { step: string }[]).map((q) => q.step), {
+        timeout: 15_000,
+      })
+      .toContain(lowered);
+    const line = fay.page.locator('[data-test="call-quality"]');
+    expect(await line.getAttribute('data-peer-step')).toBe('480p');
+    expect(await line.getAttribute('data-peer-poor')).toBe('true');
+    await screenshot(fay, 'quality-peer-lowered.png');
 
     await proxy.remove('narrow');
-    await expect.poll(sample, { timeout: 40_000, interval: 500 }).toBe('1080p');
+    await expect.poll(sample, { timeout: 40_000, interval: 500 }).toBe('720p');
+    await expect
+      .poll(async () => ((await logged(fay, 'peer-quality')) as { step: string }[]).at(-1)?.step, {
+        timeout: 15_000,
+      })
+      .toBe('720p');
+    expect(await line.getAttribute('data-peer-step')).toBe('720p');
     const steps = (await logged(eve, 'quality-step')) as { direction: string }[];
     expect(steps.some((s) => s.direction === 'down')).toBe(true);
     expect(steps.at(-1)?.direction).toBe('up');
