@@ -62,6 +62,9 @@ public sealed interface SignalingEvent {
 
   record PeerReconnected(String callId) implements CallEvent {}
 
+  /** The peer's sending step ({@code 1080p}…{@code audio-only}, null if unknown) changed or it became poor. */
+  record PeerQuality(String callId, String step, boolean poor) implements CallEvent {}
+
   /** The call is over; {@code replacedBy} in glare names the call that survives. */
   record Ended(String callId, String reason, long durationMs, String replacedBy) implements CallEvent {}
 
@@ -81,13 +84,15 @@ public sealed interface SignalingEvent {
       "call-ended",
       "peer-reconnecting",
       "peer-reconnected",
+      "peer-quality",
       "presence",
       "server-shutdown",
       "session-revoked");
 
   /** Client event names the library sends (contracts ClientEventSchemas). */
   List<String> CLIENT_EVENTS =
-      List.of("call-user", "accept-call", "reject-call", "ice-candidate", "renegotiate", "end-call", "heartbeat");
+      List.of(
+          "call-user", "accept-call", "reject-call", "ice-candidate", "renegotiate", "end-call", "heartbeat", "call-quality");
 
   /** Maps one server event onto its record; null for {@code session} (handled by the client itself). */
   static SignalingEvent parse(String event, JSONObject p) {
@@ -115,6 +120,7 @@ public sealed interface SignalingEvent {
           callId, p.getString("reason"), p.optLong("durationMs", 0), p.optString("replacedBy", null));
       case "peer-reconnecting" -> new PeerReconnecting(callId);
       case "peer-reconnected" -> new PeerReconnected(callId);
+      case "peer-quality" -> new PeerQuality(callId, p.isNull("step") ? null : p.optString("step", null), p.optBoolean("poor"));
       case "presence" -> new Presence(p.getString("userId"), p.getString("status"));
       case "server-shutdown" -> new ServerShutdown(p.optLong("reconnectAfterMs", 0));
       case "session-revoked" -> new SessionRevoked(p.optString("reason", "revoked"));
