@@ -1,9 +1,12 @@
 // Issue 19 in a real browser: two Chromium pages make real calls with the SDK's quality sampling on
-// (`?quality=fast`: a sample a second, a summary every 3 s); the summaries each side sends are valid
-// `call-quality` payloads (the contract's closed schema) with non-zero bitrates, the right path (direct, or
-// relayed by coturn), increasing seq and a final one from both sides at hang-up. A caller whose TURN/TCP
-// path runs through a bandwidth-limited Toxiproxy steps its sending down, and back up once the limit is
-// lifted, and its summaries carry the step.
+// (`?quality=fast`: a sample a second, a summary every 3 s). The summaries each side sends are valid
+// `call-quality` payloads (the contract's closed schema) with non-zero bitrates, the right path (direct,
+// or relayed by coturn), increasing seq and a final one from both sides at hang-up, all acked by
+// signaling; the call's record (GET /api/calls/:id) then has both sides' final summaries with that path.
+// The WebView bundle does the same (VoipUtils.quality(), peer-quality through AndroidVoip.onEvent). A
+// caller whose TURN/TCP path runs through a bandwidth-limited Toxiproxy steps its sending down, and back
+// up once the limit is lifted; its summaries carry the step and the callee's page learns it
+// (`peer-quality`) and shows "poor connection".
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,7 +126,48 @@ describe('call quality in headless Chromium', () => {
     expect(relayed ? 'relay' : 'direct').toBe(opts.path);
   }
 
-  it('a direct video call: both sides send summaries with bitrates and a direct path', async () => {
+  type Side = {
+    path: string | null;
+    final: boolean;
+    samples: number;
+    bitrateKbps: Record<string, number | null>;
+  };
+  const record = (p: Person, callId: string) =>
+    p.page.evaluate(
+      (id) =>
+        (
+          window as unknown as { voipDemo: { client: { calls: { get(id: string): Promise<unknown> } } } }
+        ).voipDemo.client.calls.get(id),
+      callId,
+    ) as Promise<{ quality?: { caller?: Side; callee?: Side } }>;
+
+  /** GET /api/calls/:id (as a participant) ends up with both sides' final summaries. */
+  async function expectRecorded(p: Person, callId: string, path: 'direct' | 'relay', video: boolean) {
+    // Written from the call-events stream a moment after the summaries were acked.
+    await expect
+      .poll(
+        async () => {
+          const q = (await record(p, callId)).quality;
+          return [q?.caller?.final, q?.callee?.final];
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toEqual([true, true]);
+    const q = (await record(p, callId)).quality!;
+    for (const side of ['caller', 'callee'] as const) {
+      const s = q[side]!;
+      expect(s.path, side).toBe(path);
+      expect(s.samples, side).toBeGreaterThanOrEqual(2);
+      expect(s.bitrateKbps.audioOut, side).toBeGreaterThan(0);
+      expect(s.bitrateKbps.audioIn, side).toBeGreaterThan(0);
+      if (video) {
+        expect(s.bitrateKbps.videoOut, side).toBeGreaterThan(0);
+        expect(s.bitrateKbps.videoIn, side).toBeGreaterThan(0);
+      }
+    }
+  }
+
+  it('a direct video call: both sides send summaries with bitrates and a direct path; the record has both', async () => {
     const [ann, ben] = await Promise.all([
       openDemo(browser, stack.url, 'Ann', '?quality=fast'),
       openDemo(browser, stack.url, 'Ben', '?quality=fast'),
@@ -140,9 +184,10 @@ describe('call quality in headless Chromium', () => {
     expectSummaries(annSent, { path: 'direct', video: true });
     expectSummaries(benSent, { path: 'direct', video: true });
     expect(annSent[0]!.payload.callId).toBe(callId);
+    await expectRecorded(ben, callId, 'direct', true);
   });
 
-  it('a call forced through coturn (iceTransportPolicy relay): summaries say relay', async () => {
+  it('a call forced through coturn (iceTransportPolicy relay): summaries and the record say relay', async () => {
     const [cay, dan] = await Promise.all([
       openDemo(browser, stack.url, 'Cay', '?ice=relay&quality=fast'),
       openDemo(browser, stack.url, 'Dan', '?ice=relay&quality=fast'),
@@ -155,6 +200,95 @@ describe('call quality in headless Chromium', () => {
     // Reached over TURN/UDP (the first URL the call service gives).
     expect(cagSent.find((r) => r.payload.path)!.payload.path!.relayProtocol).toBe('udp');
     expect(danSent[0]!.payload.callId).toBe(callId);
+    await expectRecorded(cay, callId, 'relay', false);
+  });
+
+  it('the WebView bundle samples too: VoipUtils.quality(), peer-quality to the native bridge, both sides recorded', async () => {
+    type Api = {
+      AndroidVoip: { onEvent(n: string, j: string): void };
+      bridged: { name: string; payload: unknown }[];
+      connectAsGuest(url: string, name: string, o: object): { ready: Promise<{ guestId: string }> };
+      VoipUtils: {
+        isConnected(): boolean;
+        startCall(id: string, media: string): Promise<string>;
+        acceptCall(): Promise<void>;
+        hangUp(): Promise<void>;
+        quality(): { step: string | null; path: { kind: string } | null; audioOutKbps: number } | null;
+        client(): { calls: { get(id: string): Promise<unknown> } };
+      };
+    };
+    const open = async (name: string) => {
+      const context = await browser.newContext();
+      await context.grantPermissions(['camera', 'microphone'], { origin: stack.url });
+      const page = await context.newPage();
+      await page.addInitScript(() => {
+        const w = window as unknown as Api;
+        w.bridged = [];
+        w.AndroidVoip = { onEvent: (n, json) => w.bridged.push({ name: n, payload: JSON.parse(json) }) };
+      });
+      await page.goto(`${stack.url}/webview.html`);
+      const guestId = await page.evaluate(
+        async (n) =>
+          (
+            await (window as unknown as Api).connectAsGuest(location.origin, n, {
+              quality: { sampleIntervalMs: 1000, reportIntervalMs: 2000 },
+            }).ready
+          ).guestId,
+        name,
+      );
+      await expect
+        .poll(() => page.evaluate(() => (window as unknown as Api).VoipUtils.isConnected()), {
+          timeout: 15_000,
+        })
+        .toBe(true);
+      return { context, page, guestId };
+    };
+    const bridged = (page: Awaited<ReturnType<typeof open>>['page'], name: string) =>
+      page.evaluate(
+        (n) => (window as unknown as Api).bridged.filter((e) => e.name === n).map((e) => e.payload),
+        name,
+      );
+    const [a, b] = await Promise.all([open('Web Q1'), open('Web Q2')]);
+    const callId = await a.page.evaluate(
+      (id) => (window as unknown as Api).VoipUtils.startCall(id, 'video'),
+      b.guestId,
+    );
+    await expect
+      .poll(async () => (await bridged(b.page, 'incoming-call')).length, { timeout: 15_000 })
+      .toBe(1);
+    await b.page.evaluate(() => (window as unknown as Api).VoipUtils.acceptCall());
+    for (const p of [a, b]) {
+      await expect
+        .poll(
+          () => p.page.evaluate(() => (window as unknown as Api).VoipUtils.quality()?.audioOutKbps ?? 0),
+          {
+            timeout: 30_000,
+            interval: 500,
+          },
+        )
+        .toBeGreaterThan(0);
+      const q = await p.page.evaluate(() => (window as unknown as Api).VoipUtils.quality());
+      expect(q).toMatchObject({ step: '1080p', path: { kind: 'direct' } });
+    }
+    // The first summary with a step reaches the other side as peer-quality, through AndroidVoip.onEvent.
+    await expect
+      .poll(() => bridged(b.page, 'peer-quality'), { timeout: 15_000 })
+      .toContainEqual({ callId, step: '1080p', poor: false });
+    await a.page.evaluate(() => (window as unknown as Api).VoipUtils.hangUp());
+    await expect.poll(async () => (await bridged(b.page, 'call-ended')).length, { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(
+        async () => {
+          const rec = (await a.page.evaluate(
+            (id) => (window as unknown as Api).VoipUtils.client().calls.get(id),
+            callId,
+          )) as { quality?: { caller?: Side; callee?: Side } };
+          return [rec.quality?.caller?.final, rec.quality?.callee?.final, rec.quality?.caller?.path];
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toEqual([true, true, 'direct']);
+    await Promise.all([a.context.close(), b.context.close()]);
   });
 
   it('a bandwidth-limited TURN path makes the sender step down, and up again when lifted', async () => {
