@@ -42,7 +42,9 @@ describe('the demo in headless Chromium, through Nginx', () => {
       coturn: true,
       logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'warn',
       // The gateway may first see its upstreams down (they start together): let it notice them up soon.
-      serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200' } },
+      // Every test signs people up from one address: more than the 20 sign-ups/logins a minute an
+      // address may make (RATE_LIMIT_CREDENTIALS_MAX) when the file runs fast; the limit is not under test.
+      serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200', RATE_LIMIT_CREDENTIALS_MAX: '1000' } },
     });
     await untilApiAnswers(stack.url);
     browser = await launchChromium({ trustSpki: stack.tls.spki });
