@@ -21,6 +21,7 @@ import { startRingSweeper } from './calls/ring-sweeper.js';
 import type { Config } from './config.js';
 import { type CallRepository, createCallRepository } from './history/call-repository.js';
 import { createHistoryConsumer, HISTORY_GROUP } from './history/history-consumer.js';
+import { createQualityMetrics } from './history/quality-metrics.js';
 import { type BreakerState, createCircuitBreaker } from './push/circuit-breaker.js';
 import { createFcmProvider } from './push/fcm-provider.js';
 import { createAccessTokenSource, FCM_SCOPE, readServiceAccount } from './push/google-oauth.js';
@@ -163,6 +164,7 @@ export async function buildApp(config: Config): Promise<App> {
         isDependencyAvailable: () => app.mongo.readyState === 1,
         outageRetryMs: config.STREAM_OUTAGE_RETRY_MS,
         outageRetryMaxMs: config.STREAM_OUTAGE_RETRY_MAX_MS,
+        quality: createQualityMetrics(app.metrics),
         onOutcome: (outcome, info) => {
           historyEvents.inc({ outcome });
           deadLetters(outcome, info);

@@ -61,6 +61,8 @@ export const configSpec = {
    */
   MAX_WAITING_EVENTS: env.int(100, { min: 1 }),
   MAX_WAITING_EVENT_BYTES: env.int(256 * 1024, { min: 1024 }),
+  /** `call-quality`: at most one summary per call and socket in this time (a final one always passes once). */
+  QUALITY_MIN_INTERVAL_MS: ms(1000),
 
   // Graceful shutdown.
   SHUTDOWN_DRAIN_MS: ms(5000),

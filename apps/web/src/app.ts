@@ -5,6 +5,7 @@ import type { Call } from '@voip/client/call';
 import type { ConnectionSnapshot } from '@voip/client/connection-state';
 import { defaultStorage, type KeyValueStorage } from '@voip/client/storage';
 import { VoipClient } from '@voip/client/voip';
+import type { QualityOptions } from '@voip/client/quality-monitor';
 import { webRtcMedia } from '@voip/client/webrtc';
 import { CallView } from './call-view.js';
 import { ContactsView } from './contacts-view.js';
@@ -44,6 +45,19 @@ const iceMode = new URLSearchParams(location.search).get('ice');
 const rtcConfig: RTCConfiguration =
   iceMode === 'relay' || iceMode === 'relay-tls' ? { iceTransportPolicy: 'relay' } : {};
 const iceUrlFilter = iceMode === 'relay-tls' ? (url: string) => url.startsWith('turns:') : undefined;
+// Call quality: the SDK's defaults (a sample every 2 s, a summary every 10 s). `?quality=fast` samples every
+// second and reports every 3 s, and `?adapt=` gives adaptation thresholds as JSON (the browser tests use
+// both to see a step change within seconds); `?quality=off` turns sampling and adaptation off.
+const params = new URLSearchParams(location.search);
+const qualityMode = params.get('quality');
+const adaptation = params.get('adapt');
+const quality: QualityOptions | false =
+  qualityMode === 'off'
+    ? false
+    : {
+        ...(qualityMode === 'fast' ? { sampleIntervalMs: 1000, reportIntervalMs: 3000 } : {}),
+        ...(adaptation ? { adaptation: JSON.parse(adaptation) as QualityOptions['adaptation'] } : {}),
+      };
 
 let myId: string | null = null;
 let callView: CallView;
@@ -52,6 +66,7 @@ const client = new VoipClient({
   storage: tabStorage(),
   media: webRtcMedia({
     rtcConfig,
+    quality,
     ...(iceUrlFilter ? { iceUrlFilter } : {}),
     onSession: (session, call) => callView.attachSession(session, call),
   }),
@@ -241,6 +256,8 @@ Object.assign(window, {
       }));
     },
     selectedCandidatePair,
+    /** The current call's sending step (null before the first sample, or without video). */
+    qualityStep: () => callView.session?.quality?.step ?? null,
     /** Drops the signaling transport as a network failure would. */
     dropSignaling: () => client.signaling.dropTransport('TEST_DROP'),
   },

@@ -3,6 +3,7 @@
 import { isApiError } from '@voip/client/api-error';
 import type { Call } from '@voip/client/call';
 import type { VoipClient } from '@voip/client/voip';
+import type { QualitySample } from '@voip/client/quality-monitor';
 import type { WebRtcSession } from '@voip/client/webrtc';
 import type { Media } from '@voip/contracts/calls';
 import { byId, formatDuration, show } from './dom.js';
@@ -35,6 +36,9 @@ export class CallView {
   #session: WebRtcSession | null = null;
   #ticker: ReturnType<typeof setInterval> | undefined;
   readonly #status = byId('call-status');
+  readonly #quality = byId('call-quality');
+  /** Our last quality sample while in a call. */
+  #sample: QualitySample | null = null;
   readonly #incoming = byId('incoming');
   readonly #remoteVideo = byId<HTMLVideoElement>('remote-video');
   readonly #localVideo = byId<HTMLVideoElement>('local-video');
@@ -68,6 +72,12 @@ export class CallView {
       this.#muteAudio.disabled = false;
       this.#muteVideo.disabled = call.media !== 'video';
     });
+    session.on('quality', (q) => {
+      this.#sample = q;
+      this.#renderQuality();
+    });
+    session.on('quality-step', (c) => this.deps.log('quality-step', c));
+    session.on('quality-report', (r) => this.deps.log('quality-report', r));
     session.on('remote-stream', (s) => {
       this.#remoteVideo.srcObject = s;
       this.#remoteVideo.play().catch(() => undefined);
@@ -157,6 +167,7 @@ export class CallView {
   #bind(call: Call): void {
     this.#call = call;
     this.#session = null;
+    this.#sample = null;
     this.#remoteVideo.srcObject = null;
     this.#localVideo.srcObject = null;
     const log = (name: string) => () => this.deps.log(name, call.id);
@@ -170,6 +181,10 @@ export class CallView {
     call.on('peer-reconnected', () => {
       this.deps.log('peer-reconnected', call.id);
       this.#render();
+    });
+    call.on('peer-quality', (q) => {
+      this.deps.log('peer-quality', q);
+      this.#renderQuality();
     });
     call.on('error', (err) => this.deps.log('call-error', err.message));
     call.on('ended', (info) => {
@@ -190,12 +205,46 @@ export class CallView {
     this.#render();
   }
 
+  /** Our sending step and path, and "poor connection" when the peer's step or connection says so. */
+  #renderQuality(): void {
+    const el = this.#quality;
+    const call = this.#call;
+    const s = this.#sample;
+    const peer = call?.peerQuality;
+    show(el, Boolean(call && !call.ended && (s || peer)));
+    el.dataset.step = s?.step ?? '';
+    el.dataset.path = s?.path?.kind ?? '';
+    el.dataset.peerStep = peer?.step ?? '';
+    const peerDown = Boolean(
+      peer && (peer.poor || (peer.step && peer.step !== '1080p' && peer.step !== '720p')),
+    );
+    el.dataset.peerPoor = String(peerDown);
+    const parts: string[] = [];
+    if (s) {
+      if (s.step) parts.push(`Sending ${s.step}`);
+      if (s.path)
+        parts.push(
+          s.path.kind === 'relay' ? `relayed (${s.path.relayProtocol ?? s.path.transport})` : 'direct',
+        );
+      if (s.rttMs !== null) parts.push(`RTT ${Math.round(s.rttMs)} ms`);
+      if (s.lossInPct) parts.push(`loss ${s.lossInPct}%`);
+    }
+    if (peer)
+      parts.push(
+        peerDown
+          ? `${call?.peer.displayName ?? 'Peer'}: poor connection (${peer.step ?? 'audio'})`
+          : `peer sends ${peer.step ?? '—'}`,
+      );
+    el.textContent = parts.join(' · ');
+  }
+
   #render(): void {
     const call = this.#call;
     const active = Boolean(call && !call.ended);
     show(this.#incoming, Boolean(call && call.direction === 'incoming' && call.status === 'ringing'));
     this.#hangUp.disabled = !active;
     if (!active) {
+      show(this.#quality, false);
       this.#muteAudio.disabled = this.#muteVideo.disabled = true;
       this.#localVideo.srcObject = null;
       this.#remoteVideo.srcObject = null;

@@ -2,6 +2,7 @@
 // participant can take. Signaling only: the media side (RTCPeerConnection in browsers, see webrtc.ts)
 // plugs in as a MediaSession, so the same object works in Node (tests, bots) with hand-made SDP.
 import type { Media } from '@voip/contracts/calls';
+import type { CallQualityPayload, PeerQualityEvent } from '@voip/contracts/quality';
 import type { ServerEventPayload } from '@voip/contracts/socket';
 import { ApiError } from './api-error.js';
 import { Emitter } from './emitter.js';
@@ -27,6 +28,8 @@ export interface MediaSession {
   handleRenegotiation(description: Description): Promise<void>;
   /** Signaling is back after an outage, or the peer's is: the media path may need a restart. */
   onReconnected?(who: 'self' | 'peer'): void;
+  /** Our hang-up is about to be sent: the last chance to report (the final quality summary). */
+  beforeHangUp?(): Promise<void>;
   close(): void;
 }
 export type MediaSessionFactory = (call: Call) => MediaSession;
@@ -49,6 +52,8 @@ export interface CallEvents {
   ended: EndInfo;
   'peer-reconnecting': { callId: string };
   'peer-reconnected': { callId: string };
+  /** The peer's sending step changed or its connection became poor or recovered (`peer-quality`). */
+  'peer-quality': PeerQualityEvent;
   'ice-candidate': { callId: string; candidate: Candidate | null };
   renegotiate: { callId: string; description: Description };
   /** A failure in the background (media, a candidate the server refused); the call goes on. */
@@ -86,6 +91,7 @@ export class Call extends Emitter<CallEvents> {
   /** Peer events that arrive before the media session exists (candidates while ringing). */
   #early: { kind: 'candidate'; candidate: Candidate | null }[] = [];
   #remoteSet = false;
+  #peerQuality: PeerQualityEvent | undefined;
   readonly #transport: CallTransport;
 
   constructor(init: CallInit, transport: CallTransport) {
@@ -112,6 +118,10 @@ export class Call extends Emitter<CallEvents> {
   }
   get peerReconnecting(): boolean {
     return this.#peerReconnecting;
+  }
+  /** The peer's last `peer-quality` (its step and whether its connection is poor). */
+  get peerQuality(): PeerQualityEvent | undefined {
+    return this.#peerQuality;
   }
   get answeredAt(): number | undefined {
     return this.#answeredAt;
@@ -169,6 +179,18 @@ export class Call extends Emitter<CallEvents> {
     if (this.#status === 'ended') return;
     const reason = this.#status === 'accepted' ? 'hangup' : 'cancelled';
     const durationMs = this.#answeredAt ? Date.now() - this.#answeredAt : 0;
+    if (reason === 'hangup' && this.#session?.beforeHangUp) {
+      // Bounded: a stuck getStats or a slow ack must not hold the hang-up.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#session.beforeHangUp().catch(() => undefined),
+        new Promise((r) => {
+          timer = setTimeout(r, 1500);
+        }),
+      ]);
+      clearTimeout(timer);
+      if ((this.#status as CallStatus) === 'ended') return;
+    }
     try {
       const ack = (await this.#transport.request('end-call', { callId: this.id, reason })) as {
         durationMs?: unknown;
@@ -199,6 +221,14 @@ export class Call extends Emitter<CallEvents> {
   /** Sends a new description (ICE restart offer, or the answer to the peer's). */
   renegotiate(description: Description): Promise<void> {
     return this.#transport.request('renegotiate', { callId: this.id, description }).then(() => undefined);
+  }
+
+  /**
+   * Sends a media-quality summary (`call-quality`). Allowed right after the call ended too: the final
+   * summary of the side that did not hang up leaves after `call-ended`.
+   */
+  sendQuality(summary: Omit<CallQualityPayload, 'callId'>): Promise<void> {
+    return this.#transport.request('call-quality', { ...summary, callId: this.id }).then(() => undefined);
   }
 
   /** Attaches a media session made by the app instead of the client's factory. */
@@ -246,6 +276,12 @@ export class Call extends Emitter<CallEvents> {
         this.emit('peer-reconnected', { callId: this.id });
         this.#session?.onReconnected?.('peer');
         break;
+      case 'peer-quality': {
+        const q = payload as PeerQualityEvent;
+        this.#peerQuality = { callId: this.id, step: q.step ?? null, poor: q.poor === true };
+        this.emit('peer-quality', this.#peerQuality);
+        break;
+      }
       case 'ice-candidate': {
         const candidate = (payload.candidate ?? null) as Candidate | null;
         this.emit('ice-candidate', { callId: this.id, candidate });

@@ -71,6 +71,7 @@ const SERVER_EVENTS: ServerEventName[] = [
   'call-ended',
   'peer-reconnecting',
   'peer-reconnected',
+  'peer-quality',
   'presence',
   'server-shutdown',
   'session-revoked',

@@ -60,6 +60,7 @@ const CALL_EVENTS = [
   'call-ended',
   'peer-reconnecting',
   'peer-reconnected',
+  'peer-quality',
 ] as const;
 
 export class VoipClient extends Emitter<VoipClientEvents> {

@@ -1,8 +1,23 @@
 // The browser's media side of a call: an RTCPeerConnection wired to a Call's signaling (trickle ICE
 // with end-of-candidates, STUN/TURN from the call's iceServers, remote tracks, and ICE restarts through
 // `renegotiate` when the path breaks or the network changes). Browser-only: needs RTCPeerConnection.
-import type { Answer, Call, Candidate, Description, MediaSession, MediaSessionFactory, Offer } from './call.js';
+import type {
+  Answer,
+  Call,
+  Candidate,
+  Description,
+  MediaSession,
+  MediaSessionFactory,
+  Offer,
+} from './call.js';
 import { Emitter } from './emitter.js';
+import {
+  QualityMonitor,
+  type QualityMonitorEvents,
+  type QualityOptions,
+  type QualitySample,
+  type StepChange,
+} from './quality-monitor.js';
 
 export interface WebRtcOptions {
   /** Local media for a call; default getUserMedia with audio, plus video for video calls. */
@@ -16,6 +31,11 @@ export interface WebRtcOptions {
   iceUrlFilter?: (url: string) => boolean;
   /** How long ICE may stay `disconnected` before an ICE restart; default 3 s. */
   disconnectedGraceMs?: number;
+  /**
+   * Call quality: getStats sampling, `call-quality` summaries and send adaptation (see the README for the
+   * defaults). `false` turns all of it off.
+   */
+  quality?: QualityOptions | false;
   /** Called with each session as it is created, to subscribe to its events. */
   onSession?: (session: WebRtcSession, call: Call) => void;
 }
@@ -26,6 +46,12 @@ export interface WebRtcSessionEvents {
   'connection-state': RTCPeerConnectionState;
   'ice-state': RTCIceConnectionState;
   'ice-restart': { reason: string };
+  /** One quality sample (every sampleIntervalMs while connected). */
+  quality: QualitySample;
+  /** Our sending step changed (adaptation). */
+  'quality-step': StepChange;
+  /** A `call-quality` summary went to the server (and whether it took it). */
+  'quality-report': QualityMonitorEvents['report'];
 }
 
 export interface InboundStats {
@@ -54,6 +80,8 @@ export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements Media
   #closed = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #restarting = false;
+  #quality: QualityMonitor | null = null;
+  #firstMediaAt: number | undefined;
   readonly #onNetworkChange = () => this.#maybeRestart('network-change', false);
 
   constructor(call: Call, opts: WebRtcOptions) {
@@ -141,6 +169,15 @@ export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements Media
     return tracks.length > 0 && tracks.every((t) => !t.enabled);
   }
 
+  /** The quality monitor, once the connection first connected (null with `quality: false`). */
+  get quality(): QualityMonitor | null {
+    return this.#quality;
+  }
+
+  async beforeHangUp(): Promise<void> {
+    await this.#quality?.finish({ sample: true });
+  }
+
   /** Inbound RTP counters per media kind (what tests and quality indicators read). */
   async inboundStats(): Promise<InboundStats[]> {
     if (!this.pc) return [];
@@ -163,6 +200,8 @@ export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements Media
     this.#closed = true;
     clearTimeout(this.#graceTimer);
     this.#watchNetwork(false);
+    // The peer hung up (or the call ended otherwise): the final summary from what was measured.
+    void this.#quality?.finish({ sample: false });
     for (const track of this.localStream?.getTracks() ?? []) track.stop();
     this.pc?.close();
   }
@@ -191,10 +230,20 @@ export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements Media
       else if (e.candidate.candidate) this.call.sendIceCandidate(e.candidate.toJSON() as Candidate);
     };
     pc.ontrack = (e) => {
+      // A remote track unmutes when its first packet arrives: the end of time-to-media.
+      const first = () => {
+        this.#firstMediaAt ??= Date.now();
+        this.#quality?.markFirstMedia(this.#firstMediaAt);
+      };
+      if (!e.track.muted) first();
+      else e.track.addEventListener('unmute', first, { once: true });
       if (!this.remoteStream.getTracks().includes(e.track)) this.remoteStream.addTrack(e.track);
       this.emit('remote-stream', this.remoteStream);
     };
-    pc.onconnectionstatechange = () => this.emit('connection-state', pc.connectionState);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'connected') this.#startQuality(pc);
+      this.emit('connection-state', pc.connectionState);
+    };
     pc.oniceconnectionstatechange = () => {
       const s = pc.iceConnectionState;
       this.emit('ice-state', s);
@@ -220,6 +269,17 @@ export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements Media
     for (const track of stream.getTracks()) pc.addTrack(track, stream);
     this.emit('local-stream', stream);
     return pc;
+  }
+
+  #startQuality(pc: RTCPeerConnection): void {
+    if (this.#quality || this.#closed || this.#opts.quality === false) return;
+    const q = new QualityMonitor(pc, this.call, this.#opts.quality ?? {});
+    this.#quality = q;
+    if (this.#firstMediaAt !== undefined) q.markFirstMedia(this.#firstMediaAt);
+    q.on('sample', (s) => this.emit('quality', s));
+    q.on('step', (c) => this.emit('quality-step', c));
+    q.on('report', (r) => this.emit('quality-report', r));
+    q.start();
   }
 
   #maybeRestart(reason: string, onlyIfBroken: boolean): void {

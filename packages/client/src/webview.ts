@@ -7,6 +7,7 @@
 import type { Media } from '@voip/contracts/calls';
 import { ApiError } from './api-error.js';
 import type { Call } from './call.js';
+import type { QualityOptions, QualitySample } from './quality-monitor.js';
 import type { KeyValueStorage } from './storage.js';
 import { TOKENS_KEY } from './rest-client.js';
 import { defaultStorage } from './storage.js';
@@ -37,6 +38,8 @@ export interface WebViewUserConnection {
 
 export interface WebViewOptions extends Partial<Omit<VoipClientOptions, 'url' | 'media' | 'storage'>> {
   tokenStore?: NativeTokenStore;
+  /** Call quality sampling and send adaptation (packages/client README); `false` turns it off. */
+  quality?: QualityOptions | false;
   storage?: KeyValueStorage;
 }
 
@@ -54,6 +57,7 @@ const handlers = new Map<string, Set<Handler>>();
 let current: { client: VoipClient; storage: KeyValueStorage } | null = null;
 let activeCall: Call | null = null;
 const sessions = new Map<string, WebRtcSession>();
+const lastQuality = new Map<string, QualitySample>();
 
 /** `ws://host:3004/socket.io` (the seed's form) or `https://host` → the public base URL. */
 export function normalizeUrl(url: string): string {
@@ -98,9 +102,12 @@ function track(call: Call): void {
   call.on('answered-elsewhere', (p) => send('call-answered-elsewhere', p));
   call.on('peer-reconnecting', (p) => send('peer-reconnecting', p));
   call.on('peer-reconnected', (p) => send('peer-reconnected', p));
+  // The peer's step changed or its connection became poor: the UI can say "poor connection".
+  call.on('peer-quality', (p) => send('peer-quality', p));
   call.on('error', (err) => send('error', { callId: call.id, message: err.message }));
   call.on('ended', (p) => {
     sessions.delete(call.id);
+    lastQuality.delete(call.id);
     if (activeCall === call) activeCall = null;
     send('call-ended', p);
   });
@@ -137,7 +144,7 @@ function userStorage(options: WebViewOptions): KeyValueStorage {
 function createClient(
   url: string,
   storage: KeyValueStorage,
-  options: Partial<VoipClientOptions>,
+  options: Partial<VoipClientOptions> & { quality?: QualityOptions | false },
 ): VoipClient {
   current?.client.disconnect();
   const client = new VoipClient({
@@ -145,11 +152,14 @@ function createClient(
     url: normalizeUrl(url),
     storage,
     media: webRtcMedia({
+      ...(options.quality !== undefined ? { quality: options.quality } : {}),
       onSession: (session, call) => {
         sessions.set(call.id, session);
         session.on('local-stream', (s) => attach('voip-local', s));
         session.on('remote-stream', (s) => attach('voip-remote', s));
         session.on('connection-state', (state) => send('media-state', { callId: call.id, state }));
+        session.on('quality', (q) => lastQuality.set(call.id, q));
+        session.on('quality-step', (c) => send('quality-step', { callId: call.id, ...c }));
       },
     }),
   });
@@ -168,7 +178,7 @@ function createClient(
 export function connectAsGuest(
   url: string,
   displayName: string,
-  options: Partial<Omit<VoipClientOptions, 'url' | 'media'>> = {},
+  options: Partial<Omit<VoipClientOptions, 'url' | 'media'>> & { quality?: QualityOptions | false } = {},
 ): WebViewConnection {
   const storage = options.storage ?? defaultStorage();
   const client = createClient(url, storage, options);
@@ -278,6 +288,17 @@ export const VoipUtils = {
   /** Inbound RTP counters of a call (diagnostics, tests). */
   async stats(callId?: string): Promise<InboundStats[]> {
     return (await sessions.get(callOrActive(callId).id)?.inboundStats()) ?? [];
+  },
+  /**
+   * The call's quality now: the last sample (RTT, loss, bitrates, path), our sending step, and the
+   * peer's last `peer-quality`. Null before the first sample.
+   */
+  quality(callId?: string): (QualitySample & { peer: { step: string | null; poor: boolean } | null }) | null {
+    const call = callOrActive(callId);
+    const sample = lastQuality.get(call.id);
+    if (!sample) return null;
+    const peer = call.peerQuality;
+    return { ...sample, peer: peer ? { step: peer.step, poor: peer.poor } : null };
   },
   activeCall(): ReturnType<typeof describe> | null {
     return activeCall ? describe(activeCall) : null;

@@ -3,6 +3,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { CallOutcome, EndReason, Media } from './calls.js';
 import { Id, IsoDateTime, PrincipalKind } from './common.js';
+import { CallQualityPayload } from './quality.js';
 import { PresenceStatus } from './users.js';
 
 export const Envelope = Type.Object({
@@ -40,6 +41,15 @@ export const BusEvents = {
   'call.ended': CallEndedData,
   'presence.changed': Type.Object({ userId: Id, kind: Type.Optional(PrincipalKind), status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) }),
   'user.updated': Type.Object({ userId: Id, displayName: Type.Optional(Type.String()) }),
+  /** One `call-quality` summary signaling accepted from the device carrying `side` (issue 19). */
+  'call.quality': Type.Object({
+    callId: Id,
+    side: Type.Union([Type.Literal('caller'), Type.Literal('callee')]),
+    userId: Id,
+    clientId: Type.String(),
+    receivedAt: IsoDateTime,
+    summary: CallQualityPayload,
+  }),
 } satisfies Record<string, TSchema>;
 export type BusEventType = keyof typeof BusEvents;
 export type BusEventData<K extends BusEventType> = Static<(typeof BusEvents)[K]>;

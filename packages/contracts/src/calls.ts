@@ -1,6 +1,7 @@
 // REST DTOs of the call service (/api/calls) and the call vocabulary shared with signaling.
 import { type Static, Type } from '@sinclair/typebox';
 import { Id, IsoDateTime } from './common.js';
+import { CallQuality } from './quality.js';
 
 export const Media = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
 export type Media = Static<typeof Media>;
@@ -60,6 +61,8 @@ export const Call = Type.Object({
   durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   replacedBy: Type.Optional(Id),
   push: Type.Optional(Type.Union([Type.Literal('sent'), Type.Literal('failed'), Type.Literal('none'), Type.Literal('pending')])),
+  /** Media quality per side (issue 19), once a side has sent a `call-quality` summary. */
+  quality: Type.Optional(CallQuality),
 }, { additionalProperties: false });
 export type Call = Static<typeof Call>;
 

@@ -31,6 +31,7 @@ import {
   InitiateCallResponse,
 } from './calls.js';
 import { CursorQuery, ErrorBody } from './common.js';
+import { WorstCallsQuery, WorstCallsResponse } from './quality.js';
 import {
   Block,
   BlocksResponse,
@@ -380,6 +381,17 @@ export const publicRoutes: readonly PublicRoute[] = [
     schema: {
       querystring: IceServersQuery,
       response: { 200: IceServersResponse, ...errors(400, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/calls/quality/worst',
+    service: 'calls',
+    access: 'admin',
+    summary: 'The worst calls by estimated MOS that started in [from, to), worst first (admin)',
+    schema: {
+      querystring: WorstCallsQuery,
+      response: { 200: WorstCallsResponse, ...errors(400, 403, ...standard) },
     },
   },
   {

@@ -3,6 +3,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { EndReason, Media } from './calls.js';
 import { Id, IsoDateTime, PrincipalKind } from './common.js';
+import { CallQualityPayload, PeerQualityEvent } from './quality.js';
 import { PresenceStatus } from './users.js';
 
 const Sdp = Type.String({ minLength: 1, maxLength: 60_000 });
@@ -52,6 +53,7 @@ export const ClientEventSchemas = {
   renegotiate: RenegotiatePayload,
   'end-call': EndCallPayload,
   heartbeat: HeartbeatPayload,
+  'call-quality': CallQualityPayload,
 } as const;
 export type ClientEventName = keyof typeof ClientEventSchemas;
 
@@ -66,6 +68,7 @@ export interface ClientToServerEvents {
   renegotiate: (p: Static<typeof RenegotiatePayload>, ack: (r: Ack) => void) => void;
   'end-call': (p: Static<typeof EndCallPayload>, ack: (r: Ack) => void) => void;
   heartbeat: (p: Record<string, never>, ack: (r: Ack<{ serverTime: string }>) => void) => void;
+  'call-quality': (p: Static<typeof CallQualityPayload>, ack: (r: Ack) => void) => void;
 }
 
 // Server → client payloads.
@@ -113,6 +116,7 @@ export const ServerEventSchemas = {
   presence: PresenceEvent,
   'server-shutdown': ServerShutdownEvent,
   'session-revoked': SessionRevokedEvent,
+  'peer-quality': PeerQualityEvent,
 } as const;
 type Payloads = { [K in keyof typeof ServerEventSchemas]: Static<(typeof ServerEventSchemas)[K]> };
 export type ServerToClientEvents = { [K in keyof Payloads]: (p: Payloads[K]) => void };

@@ -23,6 +23,7 @@ const API_CLIENT_EVENTS = [
   'renegotiate',
   'end-call',
   'heartbeat',
+  'call-quality',
 ];
 const API_SERVER_EVENTS = [
   'session',
@@ -39,6 +40,7 @@ const API_SERVER_EVENTS = [
   'presence',
   'server-shutdown',
   'session-revoked',
+  'peer-quality',
 ];
 const BUS_EVENTS = [
   'user.registered',
@@ -50,6 +52,7 @@ const BUS_EVENTS = [
   'call.ended',
   'presence.changed',
   'user.updated',
+  'call.quality',
 ];
 
 describe('socket events', () => {
@@ -64,6 +67,7 @@ describe('socket events', () => {
 
   const clientExamples: Record<keyof typeof ClientEventSchemas, Record<string, unknown>> = {
     'call-user': { callId: ULID, offer: { type: 'offer', sdp: SDP } },
+    'call-quality': { callId: ULID, seq: 1, intervalMs: 5000, rttMs: 40, step: '720p' },
     'accept-call': { callId: ULID, answer: { type: 'answer', sdp: SDP } },
     'reject-call': { callId: ULID, reason: 'declined' },
     'ice-candidate': {
@@ -131,6 +135,7 @@ describe('socket events', () => {
   it('accept the API.md server payloads', () => {
     const examples: Record<keyof typeof ServerEventSchemas, unknown> = {
       session: { sessionId: 's1', resumeToken: 'r1', resumeWindowMs: 30_000, heartbeatIntervalMs: 25_000 },
+      'peer-quality': { callId: ULID, step: '480p', poor: true },
       'incoming-call': {
         callId: ULID,
         from: { id: ULID2, displayName: 'Bob', kind: 'guest' },

@@ -23,6 +23,7 @@ export const busTransport: Record<
   'call.created': { kind: 'stream', stream: 'callEvents' },
   'call.accepted': { kind: 'stream', stream: 'callEvents' },
   'call.ended': { kind: 'stream', stream: 'callEvents' },
+  'call.quality': { kind: 'stream', stream: 'callEvents' },
   'session.revoked': { kind: 'pubsub' },
   'presence.changed': { kind: 'pubsub' },
   'user.updated': { kind: 'pubsub' },
@@ -33,7 +34,7 @@ const streamNotes: Record<keyof typeof streams, string> = {
   accountEvents:
     'Account lifecycle. Appended by auth; read by the user service (consumer group "user-service") and signaling (group "signaling").',
   callEvents:
-    'Call lifecycle, appended exactly once per transition by @voip/call-state; read by the call service (group "call-history") to write history and by the user service (group "user-sync") for the sync feed.',
+    'Call lifecycle, appended exactly once per transition by @voip/call-state, and call.quality summaries appended by signaling; read by the call service (group "call-history") to write history and call quality, and by the user service (group "user-sync") for the sync feed.',
   deadLetter:
     'Entries a consumer could not parse or that kept failing, with the reason, the source stream, group and the raw envelope. Inspect and replay by hand.',
 };

@@ -2,8 +2,10 @@
 // stream. Every write is an idempotent upsert keyed by callId, so the initiating request and the history
 // consumer may arrive in either order, and a re-delivered event changes nothing.
 import type { CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
+import type { CallQualityPayload } from '@voip/contracts/quality';
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
+import { fold, type QualityAcc, type Side, sideMos } from './quality-summary.js';
 
 export type PushOutcome = 'pending' | 'sent' | 'failed' | 'none';
 
@@ -35,7 +37,15 @@ export interface CallRecord {
   pushReport: PushReport | null;
   /** When the final record was written from call.ended (exactly once). */
   recordedAt: Date | null;
+  /** Media quality per side from `call-quality` summaries (quality-summary.ts); null before any. */
+  quality: { caller?: QualityAcc; callee?: QualityAcc } | null;
+  /** The lower side's average MOS: what the operator's worst-calls route sorts by. */
+  qualityMos: number | null;
 }
+
+export type QualityApplied =
+  | { result: 'applied'; acc: QualityAcc; timeToMediaNew: boolean; counted: boolean }
+  | { result: 'duplicate' | 'missing' };
 
 interface CallDoc extends Omit<CallRecord, 'callId'> {
   _id: string;
@@ -89,6 +99,22 @@ export interface CallRepository {
   findForParticipant(callId: string, userId: string): Promise<CallRecord | null>;
   /** Ended calls of userId, newest first (createdAt, then callId, descending). */
   history(userId: string, page: HistoryPage): Promise<CallRecord[]>;
+  /**
+   * Folds one side's summary into the record. `missing`: no record yet (call.created not written: the
+   * entry is retried); `duplicate`: a seq already folded in. `counted`: the side is final now and was
+   * not counted in the per-side metrics before; `timeToMediaNew`: this summary brought the side's time to media.
+   */
+  applyQuality(q: {
+    callId: string;
+    side: Side;
+    clientId: string;
+    summary: CallQualityPayload;
+    receivedAt: string;
+  }): Promise<QualityApplied>;
+  /** At the call's end: the sides with summaries not counted yet, now marked counted. */
+  settleQuality(callId: string): Promise<QualityAcc[]>;
+  /** Calls created in [from, to) with a quality summary, lowest MOS first. */
+  worstCalls(from: Date, to: Date, limit: number): Promise<CallRecord[]>;
 }
 
 const callSchema = new Schema<CallDoc>(
@@ -110,12 +136,16 @@ const callSchema = new Schema<CallDoc>(
     push: { type: String, default: null },
     pushReport: { type: Schema.Types.Mixed, default: null },
     recordedAt: { type: Date, default: null },
+    quality: { type: Schema.Types.Mixed, default: undefined },
+    qualityMos: { type: Number, default: undefined },
   },
   { versionKey: false, strict: 'throw', autoIndex: true },
 );
 // The two sides of a user's history, each walked newest first.
 callSchema.index({ callerId: 1, state: 1, createdAt: -1, _id: -1 });
 callSchema.index({ calleeId: 1, state: 1, createdAt: -1, _id: -1 });
+// The operator's worst calls of a period.
+callSchema.index({ qualityMos: 1, createdAt: 1 });
 
 const isDuplicateKey = (err: unknown) =>
   typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
@@ -138,6 +168,8 @@ const toRecord = ({ _id, ...rest }: CallDoc): CallRecord => ({
   push: rest.push ?? null,
   pushReport: rest.pushReport ?? null,
   recordedAt: rest.recordedAt ?? null,
+  quality: rest.quality ?? null,
+  qualityMos: rest.qualityMos ?? null,
 });
 
 /**
@@ -224,7 +256,75 @@ export function createCallRepository(conn: Connection): CallRepository {
         .toArray();
       return docs.map(toRecord);
     },
+    applyQuality(q) {
+      return serial(q.callId, () => writeQuality(q));
+    },
+    settleQuality(callId) {
+      return serial(callId, async () => {
+        const doc = await col.findOne<Pick<CallDoc, 'quality'>>(
+          { _id: callId as never },
+          { projection: { quality: 1 } },
+        );
+        const settled: QualityAcc[] = [];
+        const set: Record<string, true> = {};
+        for (const side of ['caller', 'callee'] as const) {
+          const acc = doc?.quality?.[side];
+          if (!acc || acc.counted) continue;
+          settled.push(acc);
+          set[`quality.${side}.counted`] = true;
+        }
+        if (settled.length > 0) await col.updateOne({ _id: callId as never }, { $set: set });
+        return settled;
+      });
+    },
+    async worstCalls(from, to, limit) {
+      const docs = await col
+        .find<CallDoc>({ createdAt: { $gte: from, $lt: to }, qualityMos: { $type: 'number' } } as never)
+        .sort({ qualityMos: 1, _id: 1 })
+        .limit(limit)
+        .toArray();
+      return docs.map(toRecord);
+    },
   };
+
+  async function writeQuality(q: Parameters<CallRepository['applyQuality']>[0]): Promise<QualityApplied> {
+    // Compare-and-set on the side's rev: another call-service instance may fold the same side at once.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const doc = await col.findOne<Pick<CallDoc, 'quality'>>(
+        { _id: q.callId as never },
+        { projection: { quality: 1 } },
+      );
+      if (!doc) return { result: 'missing' };
+      const prev = doc.quality?.[q.side];
+      const next = fold(prev, q.summary, q.clientId, q.receivedAt);
+      if (!next) return { result: 'duplicate' };
+      const counted = next.final && !next.counted;
+      if (counted) next.counted = true;
+      const other = doc.quality?.[q.side === 'caller' ? 'callee' : 'caller'];
+      const moses = [sideMos(next), other ? sideMos(other) : null].filter((m): m is number => m !== null);
+      const res = await col.updateOne(
+        {
+          _id: q.callId as never,
+          [`quality.${q.side}.rev`]: prev ? prev.rev : { $exists: false },
+          ...(doc.quality ? {} : { quality: { $exists: false } }),
+        } as never,
+        {
+          $set: {
+            ...(doc.quality ? { [`quality.${q.side}`]: next } : { quality: { [q.side]: next } }),
+            qualityMos: moses.length > 0 ? Math.min(...moses) : null,
+          },
+        },
+      );
+      if (res.modifiedCount > 0)
+        return {
+          result: 'applied',
+          acc: next,
+          timeToMediaNew: (prev?.timeToMediaMs ?? null) === null && next.timeToMediaMs !== null,
+          counted,
+        };
+    }
+    throw new Error(`could not write the quality of call ${q.callId}: too many concurrent writers`);
+  }
 
   async function insertCreated(c: CallCreated): Promise<void> {
     let inserted = false;

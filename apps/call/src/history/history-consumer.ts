@@ -14,6 +14,8 @@ import type { Redis } from 'ioredis';
 import type { WakeUpDispatcher } from '../push/wake-up-dispatcher.js';
 import type { IceServerIssuer } from '../turn/ice-servers.js';
 import type { CallRepository } from './call-repository.js';
+import type { QualityMetrics } from './quality-metrics.js';
+import { intervalFigures } from './quality-summary.js';
 
 export const HISTORY_GROUP = 'call-history';
 
@@ -34,6 +36,8 @@ export interface HistoryConsumerOptions {
   onOutcome?: StreamConsumerOptions['onOutcome'];
   /** Told of every final record written and every repeat (metrics, tests). */
   onEnded?: (callId: string, result: 'recorded' | 'duplicate') => void;
+  /** Call-quality figures (Prometheus). */
+  quality?: QualityMetrics;
 }
 
 export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsumer {
@@ -67,6 +71,23 @@ export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsu
         await calls.recordAccepted(data.callId, new Date(data.answeredAt));
         push.cancel({ callId: data.callId, reason: 'answered-elsewhere' });
       },
+      // A device's call-quality summary, accepted by signaling: folded into its side of the record once
+      // (a re-delivery or a repeated seq changes nothing). Before the record exists (call.created is
+      // handled by another instance at the same moment) it fails and the entry is delivered again.
+      'call.quality': async ({ data }) => {
+        const r = await calls.applyQuality({
+          callId: data.callId,
+          side: data.side,
+          clientId: data.clientId,
+          summary: data.summary,
+          receivedAt: data.receivedAt,
+        });
+        if (r.result === 'missing') throw new Error(`call ${data.callId} has no record yet`);
+        if (r.result !== 'applied') return;
+        opts.quality?.interval(intervalFigures(data.summary));
+        if (r.timeToMediaNew && r.acc.timeToMediaMs !== null) opts.quality?.timeToMedia(r.acc.timeToMediaMs);
+        if (r.counted) opts.quality?.side(r.acc);
+      },
       'call.ended': async ({ data, id }, meta) => {
         const result = await calls.recordEnded({
           callId: data.callId,
@@ -84,6 +105,8 @@ export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsu
         });
         // Both are idempotent, so they run on repeats too: a crash between the writes heals itself.
         const pushSettled = await calls.settlePendingPush(data.callId);
+        // Sides whose final summary never came (a crashed app) are counted as they are.
+        for (const acc of await calls.settleQuality(data.callId)) opts.quality?.side(acc);
         await turn.revoke(data);
         // An answered call's woken phones had their cancel at call.accepted.
         if (!data.answeredAt) push.cancel({ callId: data.callId, reason: data.endReason });

@@ -8,6 +8,7 @@ import {
 } from '@voip/call-state/history-outcome';
 import type { Call, CallOutcome, HistoryItem } from '@voip/contracts/calls';
 import type { CallRecord } from './call-repository.js';
+import { toQualitySide } from './quality-summary.js';
 
 export type Role = ViewerRole;
 
@@ -61,6 +62,15 @@ export function toCallView(r: CallRecord, userId: string): Call {
     durationMs: r.durationMs,
     ...(r.replacedBy ? { replacedBy: r.replacedBy } : {}),
     ...(r.push ? { push: r.push } : {}),
+    ...(r.quality ? { quality: qualityView(r.quality) } : {}),
+  };
+}
+
+/** Both sides' quality as the participants (and the operator's worst-calls route) see it. */
+export function qualityView(q: NonNullable<CallRecord['quality']>): NonNullable<Call['quality']> {
+  return {
+    ...(q.caller ? { caller: toQualitySide(q.caller) } : {}),
+    ...(q.callee ? { callee: toQualitySide(q.callee) } : {}),
   };
 }
 
@@ -121,5 +131,7 @@ export function fromLiveRecord(
     push: stored?.push ?? null,
     pushReport: stored?.pushReport ?? null,
     recordedAt: stored?.recordedAt ?? null,
+    quality: stored?.quality ?? null,
+    qualityMos: stored?.qualityMos ?? null,
   };
 }

@@ -20,6 +20,8 @@ const record = (over: Partial<CallRecord> = {}): CallRecord => ({
   push: null,
   pushReport: null,
   recordedAt: new Date(),
+  quality: null,
+  qualityMos: null,
   ...over,
 });
 

@@ -10,6 +10,7 @@ import { validator } from '@voip/contracts/validate';
 import { activeCalls } from '../connections/connection-lifecycle.js';
 import type { Signaling } from '../realtime/context.js';
 import type { SignalingSocket } from '../realtime/types.js';
+import { handleCallQuality } from './quality.js';
 
 type AckBody = { ok: true; [k: string]: unknown } | { ok: false; error: { code: string; message: string } };
 type Payload<K extends ClientEventName> = Static<(typeof ClientEventSchemas)[K]>;
@@ -150,6 +151,8 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
   async heartbeat() {
     return ok({ serverTime: new Date().toISOString() });
   },
+
+  'call-quality': handleCallQuality,
 };
 
 /** The bytes a validated payload holds, near enough: its strings and keys (the schemas bound the rest). */

@@ -17,6 +17,10 @@ export interface SignalingMetrics {
   disconnects: Counter<'reason'>;
   /** Call creation to answer, observed once per answered call by the instance that accepted it. */
   callSetup: Histogram;
+  /** `call-quality` summaries accepted (their figures are measured by the call service). */
+  qualitySummaries: Counter;
+  /** Each socket's round trip: engine.io ping sent → its pong received. */
+  socketRtt: Histogram;
   stop(): void;
 }
 
@@ -123,6 +127,37 @@ export function createSignalingMetrics(
       buckets: [0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45],
       registers: [registry],
     }),
+    qualitySummaries: new Counter({
+      name: 'signaling_quality_summaries_total',
+      help: 'call-quality summaries accepted and handed to the call service',
+      registers: [registry],
+    }),
+    socketRtt: new Histogram({
+      name: 'signaling_socket_rtt_seconds',
+      help: "Round trip of each socket's heartbeat (engine.io ping sent to its pong received)",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5],
+      registers: [registry],
+    }),
     stop: () => lag.disable(),
   };
+}
+
+/**
+ * Observes the socket's round trip at every heartbeat: engine.io sends `ping` every PING_INTERVAL_MS and
+ * the client answers `pong` (packetCreate / packet events of the engine.io socket). A pong with no ping
+ * in flight (a client's own) is not counted. Nothing per socket but one number; no label.
+ */
+export function observeSocketRtt(
+  socket: { conn: { on(ev: string, fn: (packet: { type: string }) => void): unknown } },
+  rtt: Histogram,
+): void {
+  let pingAt = 0;
+  socket.conn.on('packetCreate', (packet) => {
+    if (packet.type === 'ping') pingAt = performance.now();
+  });
+  socket.conn.on('packet', (packet) => {
+    if (packet.type !== 'pong' || pingAt === 0) return;
+    rtt.observe((performance.now() - pingAt) / 1000);
+    pingAt = 0;
+  });
 }

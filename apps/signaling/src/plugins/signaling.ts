@@ -2,6 +2,7 @@
 // delivery, and everything around it: handshake, the shared client map, presence, the call events, the
 // wheels, the instance heartbeat, the guest manager, bus subscriptions and the graceful drain.
 import { createShardedAdapter } from '@socket.io/redis-adapter';
+import { createStreamProducer } from '@voip/bus/streams';
 import { createCallStore } from '@voip/call-state/call-store';
 import { channels } from '@voip/contracts/redis-keys';
 import type { App } from '@voip/kit/app';
@@ -24,7 +25,7 @@ import { type GuestManager, startGuestManager } from '../connections/guest-manag
 import { installHandshake } from '../connections/handshake.js';
 import { type InstanceRegistry, startInstanceRegistry } from '../connections/instance-registry.js';
 import { createPresence } from '../connections/presence.js';
-import { createSignalingMetrics } from '../ops/metrics.js';
+import { createSignalingMetrics, observeSocketRtt } from '../ops/metrics.js';
 import { statusRoute } from '../ops/status-route.js';
 import { createAdapterSubscriber } from '../realtime/adapter-subscriber.js';
 import type { Signaling } from '../realtime/context.js';
@@ -107,6 +108,7 @@ export const signalingPlugin = fp(
       calls,
       registry,
       relay,
+      producer: createStreamProducer(app.redis, app.instanceId),
       presence,
       local,
       metrics,
@@ -145,6 +147,7 @@ export const signalingPlugin = fp(
       socket.conn.on('heartbeat', () => {
         socket.data.lastSeenMs = Date.now();
       });
+      observeSocketRtt(socket, metrics.socketRtt);
       void ctx.enqueue(socket, async () => {
         try {
           await registerSocket(ctx, socket);

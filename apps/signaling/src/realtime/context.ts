@@ -1,4 +1,5 @@
 // Everything the socket handlers share, built once per app instance (two apps can live in one process).
+import type { StreamProducer } from '@voip/bus/streams';
 import type { CallStore } from '@voip/call-state/call-store';
 import type { App } from '@voip/kit/app';
 import type { Redis } from 'ioredis';
@@ -20,6 +21,8 @@ export interface Signaling {
   calls: CallStore;
   registry: ClientRegistry;
   relay: Relay;
+  /** Appends to the never-lost streams (call.quality summaries for the call service). */
+  producer: StreamProducer;
   presence: Presence;
   local: LocalSockets;
   metrics: SignalingMetrics;

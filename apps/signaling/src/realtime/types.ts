@@ -3,6 +3,7 @@
 import type { PrincipalKind } from '@voip/contracts/common';
 import type { ClientToServerEvents, ServerToClientEvents } from '@voip/contracts/socket';
 import type { Server, Socket } from 'socket.io';
+import type { QualityState } from '../calls/quality.js';
 
 export type KickReason = 'revoked' | 'guest-deleted' | 'replaced' | 'timeout' | 'shutdown';
 
@@ -24,6 +25,8 @@ export interface SocketData {
   /** Events accepted and not yet answered, and their approximate bytes (bounded, see call-handlers). */
   waiting: { count: number; bytes: number };
   kick?: KickReason;
+  /** `call-quality` bookkeeping per call this socket reported on (calls/quality.ts). */
+  quality?: Map<string, QualityState>;
 }
 
 // biome-ignore lint/complexity/noBannedTypes: no server-to-server events

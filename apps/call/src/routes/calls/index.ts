@@ -11,6 +11,7 @@ import {
   InitiateCallResponse,
 } from '@voip/contracts/calls';
 import { CursorQuery, errorResponses } from '@voip/contracts/common';
+import { WorstCallsQuery, WorstCallsResponse } from '@voip/contracts/quality';
 import type { Principal } from '@voip/contracts/tokens';
 import type { App } from '@voip/kit/app';
 import { AppError } from '@voip/kit/errors';
@@ -22,6 +23,7 @@ import {
   decodeCursor,
   encodeCursor,
   fromLiveRecord,
+  qualityView,
   toCallView,
   toHistoryItem,
 } from '../../history/history-view.js';
@@ -116,6 +118,36 @@ export async function callRoutes(app: App, deps: CallRoutesDeps) {
         }
       }
       return issued;
+    },
+  );
+
+  // The operator's view (issue 19): the calls of a period with the lowest estimated MOS on either side.
+  // Admin token (or the internal credential on the service's own port), like the other admin routes.
+  app.get(
+    '/quality/worst',
+    {
+      schema: {
+        querystring: WorstCallsQuery,
+        response: { 200: WorstCallsResponse, ...errorResponses(400, 401, 403, 503) },
+      },
+      onRequest: app.requireInternal({ allowAdmin: true }),
+    },
+    async (request) => {
+      const from = new Date(request.query.from);
+      const to = request.query.to ? new Date(request.query.to) : new Date();
+      if (!(from < to)) throw new AppError('VALIDATION_FAILED', 'from must be before to');
+      const rows = await deps.calls.worstCalls(from, to, request.query.limit ?? 50);
+      return {
+        items: rows.map((r) => ({
+          callId: r.callId,
+          callerId: r.callerId,
+          calleeId: r.calleeId,
+          createdAt: r.createdAt.toISOString(),
+          durationMs: r.durationMs,
+          mos: r.qualityMos ?? 0,
+          quality: r.quality ? qualityView(r.quality) : {},
+        })),
+      };
     },
   );
 

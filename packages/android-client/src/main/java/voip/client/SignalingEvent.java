@@ -62,6 +62,12 @@ public sealed interface SignalingEvent {
 
   record PeerReconnected(String callId) implements CallEvent {}
 
+  /**
+   * The peer's sending step changed ({@code 1080p}, {@code 720p}, {@code 480p}, {@code audio-only}; null when it
+   * reports none) or its connection became poor / recovered (estimated MOS under 3.1): show "poor connection".
+   */
+  record PeerQuality(String callId, String step, boolean poor) implements CallEvent {}
+
   /** The call is over; {@code replacedBy} in glare names the call that survives. */
   record Ended(String callId, String reason, long durationMs, String replacedBy) implements CallEvent {}
 
@@ -81,13 +87,18 @@ public sealed interface SignalingEvent {
       "call-ended",
       "peer-reconnecting",
       "peer-reconnected",
+      "peer-quality",
       "presence",
       "server-shutdown",
       "session-revoked");
 
-  /** Client event names the library sends (contracts ClientEventSchemas). */
-  List<String> CLIENT_EVENTS =
-      List.of("call-user", "accept-call", "reject-call", "ice-candidate", "renegotiate", "end-call", "heartbeat");
+  /**
+   * Client event names of the contract (contracts ClientEventSchemas). The library sends all but
+   * {@code call-quality}, which the app sends with {@link VoipClient.Call#sendQuality} from its WebRTC
+   * stack's statistics (schema: packages/contracts/src/quality.ts; the library has no media stack of its own).
+   */
+  List<String> CLIENT_EVENTS = List.of(
+      "call-user", "accept-call", "reject-call", "ice-candidate", "renegotiate", "end-call", "heartbeat", "call-quality");
 
   /** Maps one server event onto its record; null for {@code session} (handled by the client itself). */
   static SignalingEvent parse(String event, JSONObject p) {
@@ -115,6 +126,7 @@ public sealed interface SignalingEvent {
           callId, p.getString("reason"), p.optLong("durationMs", 0), p.optString("replacedBy", null));
       case "peer-reconnecting" -> new PeerReconnecting(callId);
       case "peer-reconnected" -> new PeerReconnected(callId);
+      case "peer-quality" -> new PeerQuality(callId, p.isNull("step") ? null : p.optString("step", null), p.optBoolean("poor", false));
       case "presence" -> new Presence(p.getString("userId"), p.getString("status"));
       case "server-shutdown" -> new ServerShutdown(p.optLong("reconnectAfterMs", 0));
       case "session-revoked" -> new SessionRevoked(p.optString("reason", "revoked"));

@@ -69,6 +69,15 @@ public final class VoipClient {
       return done;
     }
 
+    /**
+     * A media-quality summary ({@code call-quality}, API.md): the contract's fields (seq, intervalMs, rttMs,
+     * bitrateKbps, path, step, final…) measured by the app from its PeerConnection's stats; callId is added.
+     * The server takes at most one a second per call; send the {@code final} one before hangUp.
+     */
+    public CompletableFuture<JSONObject> sendQuality(JSONObject summary) {
+      return signaling.request("call-quality", new JSONObject(summary.toString()).put("callId", callId));
+    }
+
     /** Ends the call: {@code cancelled} while an outgoing call rings, {@code hangup} otherwise. */
     public CompletableFuture<JSONObject> hangUp() {
       return VoipClient.this.hangUp(callId);

@@ -1,0 +1,163 @@
+// Sending quality in steps (1080p / 720p / 480p / audio-only) from the measured available bandwidth and
+// loss, with hysteresis: a pure state machine fed one sample at a time. webrtc.ts applies its decisions
+// with RTCRtpSender.setParameters; the defaults are documented in the package README.
+import type { QualityStep as StepName } from '@voip/contracts/quality';
+
+export interface QualityStep {
+  /** Name sent in summaries and to the peer (the contract's steps: 1080p, 720p, 480p, audio-only). */
+  name: StepName;
+  /** Target frame height; null = no video (audio-only). */
+  height: number | null;
+  /** maxBitrate for the video encoding, kbit/s (ignored for audio-only). */
+  maxKbps: number;
+  /** Below this available bandwidth the step is too high (a bad sample). */
+  minKbps: number;
+}
+
+export interface AdaptationConfig {
+  /** Highest first. The last step is where it stops going down. */
+  steps: QualityStep[];
+  /** Loss (percent, the worse of in and out) at or above which a sample is bad. */
+  badLossPct: number;
+  /** Loss below which a sample may be good. */
+  goodLossPct: number;
+  /** To step up, the available bandwidth must exceed the next step's minKbps by this factor. */
+  upHeadroom: number;
+  /** Consecutive bad samples before stepping down. */
+  downAfter: number;
+  /** Consecutive good samples before stepping up. */
+  upAfter: number;
+  /** Index of the step a call starts at (default 0, the highest). */
+  initialStep: number;
+}
+
+export const DEFAULT_STEPS: QualityStep[] = [
+  { name: '1080p', height: 1080, maxKbps: 2500, minKbps: 1500 },
+  { name: '720p', height: 720, maxKbps: 1200, minKbps: 700 },
+  { name: '480p', height: 480, maxKbps: 600, minKbps: 250 },
+  { name: 'audio-only', height: null, maxKbps: 0, minKbps: 0 },
+];
+
+export const DEFAULT_ADAPTATION: AdaptationConfig = {
+  steps: DEFAULT_STEPS,
+  badLossPct: 10,
+  goodLossPct: 3,
+  upHeadroom: 1.1,
+  downAfter: 2,
+  upAfter: 4,
+  initialStep: 0,
+};
+
+export interface AdaptationSample {
+  /** availableOutgoingBitrate in kbit/s; null when the browser gives none (then only loss counts). */
+  availableOutKbps: number | null;
+  /** The worse of inbound and outbound loss, percent; null when unknown. */
+  lossPct: number | null;
+}
+
+export type AdaptationVerdict = 'bad' | 'good' | 'neutral';
+
+export interface AdaptationDecision {
+  verdict: AdaptationVerdict;
+  /** The step after this sample. */
+  step: QualityStep;
+  index: number;
+  /** Set when this sample moved the step. */
+  changed?: { from: StepName; to: StepName; direction: 'down' | 'up' };
+}
+
+export function resolveAdaptation(config: Partial<AdaptationConfig> = {}): AdaptationConfig {
+  const c = { ...DEFAULT_ADAPTATION, ...config };
+  if (!c.steps.length) throw new Error('adaptation needs at least one step');
+  if (c.downAfter < 1 || c.upAfter < 1) throw new Error('downAfter and upAfter must be at least 1');
+  c.initialStep = Math.min(Math.max(0, c.initialStep), c.steps.length - 1);
+  return c;
+}
+
+export class QualityAdapter {
+  readonly config: AdaptationConfig;
+  #index: number;
+  #bad = 0;
+  #good = 0;
+
+  constructor(config: Partial<AdaptationConfig> = {}) {
+    this.config = resolveAdaptation(config);
+    this.#index = this.config.initialStep;
+  }
+
+  get step(): QualityStep {
+    return this.config.steps[this.#index]!;
+  }
+  get index(): number {
+    return this.#index;
+  }
+
+  /** Classifies one sample against the current step (pure). */
+  classify(sample: AdaptationSample): AdaptationVerdict {
+    const { steps, badLossPct, goodLossPct, upHeadroom } = this.config;
+    const current = steps[this.#index]!;
+    const loss = sample.lossPct;
+    const bw = sample.availableOutKbps;
+    if ((loss !== null && loss >= badLossPct) || (bw !== null && bw < current.minKbps)) return 'bad';
+    const higher = steps[this.#index - 1];
+    if (!higher) return 'neutral';
+    const lossOk = loss === null || loss < goodLossPct;
+    // Without a bandwidth estimate, low loss alone does not justify sending more.
+    if (lossOk && bw !== null && bw >= higher.minKbps * upHeadroom) return 'good';
+    return 'neutral';
+  }
+
+  /** Feeds one sample: counts it and steps down after `downAfter` bad ones, up after `upAfter` good ones. */
+  observe(sample: AdaptationSample): AdaptationDecision {
+    const verdict = this.classify(sample);
+    const from = this.step.name;
+    if (verdict === 'bad') {
+      this.#good = 0;
+      this.#bad++;
+      if (this.#bad >= this.config.downAfter && this.#index < this.config.steps.length - 1) {
+        this.#index++;
+        this.#bad = 0;
+        return {
+          verdict,
+          step: this.step,
+          index: this.#index,
+          changed: { from, to: this.step.name, direction: 'down' },
+        };
+      }
+    } else if (verdict === 'good') {
+      this.#bad = 0;
+      this.#good++;
+      if (this.#good >= this.config.upAfter && this.#index > 0) {
+        this.#index--;
+        this.#good = 0;
+        return {
+          verdict,
+          step: this.step,
+          index: this.#index,
+          changed: { from, to: this.step.name, direction: 'up' },
+        };
+      }
+    } else {
+      this.#bad = 0;
+      this.#good = 0;
+    }
+    return { verdict, step: this.step, index: this.#index };
+  }
+}
+
+/**
+ * The encoding parameters for a step given the camera's frame height: maxBitrate in bit/s, a
+ * scaleResolutionDownBy ≥ 1 that brings the frames to the step's height, active false for audio-only.
+ */
+export function encodingFor(
+  step: QualityStep,
+  sourceHeight: number | undefined,
+): { active: boolean; maxBitrate?: number; scaleResolutionDownBy?: number } {
+  if (step.height === null) return { active: false };
+  const scale = sourceHeight && sourceHeight > step.height ? sourceHeight / step.height : 1;
+  return {
+    active: true,
+    maxBitrate: step.maxKbps * 1000,
+    scaleResolutionDownBy: Math.round(scale * 100) / 100,
+  };
+}
