@@ -25,6 +25,39 @@ interface Person {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)] as T;
 const sdp = (kind: string) => `v=0\r\no=- ${Date.now()} 2 IN IP4 127.0.0.1\r\ns=${kind}\r\nt=0 0\r\n`;
+/**
+ * What the SDK's getStats() sampling would send every few seconds (there is no media here): most calls
+ * clean and direct, about a third relayed over TURN, about one in six on a lossy, slow path.
+ */
+async function reportQuality(client: VoipClient, call: Call, relayed: boolean, bad: boolean): Promise<void> {
+  const jitter = (x: number) => x * (0.8 + Math.random() * 0.4);
+  for (let seq = 1; !call.ended && seq < 100; seq++) {
+    await client.signaling
+      .request('call-quality', {
+        callId: call.id,
+        seq,
+        intervalMs: 2500,
+        rttMs: jitter(bad ? 420 : relayed ? 90 : 40),
+        jitterMs: jitter(bad ? 35 : 5),
+        packetLossInPct: jitter(bad ? 12 : 0.4),
+        packetLossOutPct: jitter(bad ? 10 : 0.3),
+        bitrateKbps: { audioIn: jitter(30), audioOut: jitter(32) },
+        path: relayed
+          ? {
+              local: 'relay',
+              remote: 'srflx',
+              transport: 'udp',
+              relayProtocol: Math.random() < 0.5 ? 'udp' : 'tls',
+            }
+          : { local: 'host', remote: 'srflx', transport: 'udp' },
+        timeToMediaMs: jitter(relayed ? 900 : 400),
+        step: bad ? 'audio-only' : '720p',
+      })
+      .catch(() => undefined);
+    await sleep(2500);
+  }
+}
+
 const candidate = (i: number) => ({
   candidate: `candidate:${i} 1 udp 2122260223 192.0.2.${(i % 250) + 1} ${50000 + i} typ host`,
   sdpMid: '0',
@@ -79,10 +112,12 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficResult> {
         await sleep(500 + Math.random() * 2500);
         if (call.ended) return;
         if (roll < 0.7) {
-          await call
+          const ok = await call
             .accept({ answer: { type: 'answer', sdp: sdp('answer') } })
+            .then(() => true)
             .catch(() => count('accept-failed'));
           for (let i = 0; i < 3; i++) call.sendIceCandidate(candidate(i));
+          if (ok) void reportQuality(p.client, call, Math.random() < 0.35, Math.random() < 0.15);
         } else if (roll < 0.9) await call.reject('declined').catch(() => undefined);
         // else: it rings until the ring time-out
       })();
@@ -113,6 +148,9 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficResult> {
         return;
       }
       const ended = new Promise<void>((r) => call.once('ended', () => r()));
+      const relayed = Math.random() < 0.35;
+      const bad = Math.random() < 0.15;
+      call.once('accepted', () => void reportQuality(caller.client, call, relayed, bad));
       const talk = 4000 + Math.random() * 16_000;
       await Promise.race([ended, sleep(talk)]);
       if (!call.ended) {
