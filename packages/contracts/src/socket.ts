@@ -23,6 +23,12 @@ export const HandshakeAuth = Type.Object({
   token: Type.String({ minLength: 1, maxLength: 4096 }),
   clientId: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
   resumeToken: Type.Optional(Type.String({ maxLength: 512 })),
+  /**
+   * Opt-in to numbered delivery (API.md "Socket.io signaling", resume replay): the highest `seq` this device
+   * has received in its session, 0 on a first connect. With it the server numbers the messages addressed to
+   * this device and, on a resume, replays every one with a higher `seq`; without it nothing is numbered.
+   */
+  lastSeq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
 }, { additionalProperties: false });
 export type HandshakeAuth = Static<typeof HandshakeAuth>;
 
@@ -83,11 +89,17 @@ export const IncomingCallEvent = Type.Object({
   offer: Offer,
   expiresAt: IsoDateTime,
 }, { additionalProperties: false });
-export const CallIdEvent = Type.Object({ callId: Id }, { additionalProperties: false });
-export const CallAcceptedEvent = Type.Object({ callId: Id, answer: Answer }, { additionalProperties: false });
+/**
+ * Per-device sequence number of a message addressed to one device, only for a device that sent `lastSeq` in
+ * its handshake: increasing within its session, kept across resumes, from 1 again in a fresh session
+ * (`resumed: false`). A client drops a `seq` it already has.
+ */
+const Seq = Type.Optional(Type.Integer({ minimum: 1 }));
+export const CallIdEvent = Type.Object({ callId: Id, seq: Seq }, { additionalProperties: false });
+export const CallAcceptedEvent = Type.Object({ callId: Id, answer: Answer, seq: Seq }, { additionalProperties: false });
 export const CallRejectedEvent = Type.Object({ callId: Id, reason: Type.String() }, { additionalProperties: false });
-export const IceCandidateEvent = Type.Object({ callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]) }, { additionalProperties: false });
-export const RenegotiateEvent = Type.Object({ callId: Id, description: SessionDescription }, { additionalProperties: false });
+export const IceCandidateEvent = Type.Object({ callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]), seq: Seq }, { additionalProperties: false });
+export const RenegotiateEvent = Type.Object({ callId: Id, description: SessionDescription, seq: Seq }, { additionalProperties: false });
 export const CallEndedEvent = Type.Object({
   callId: Id,
   reason: EndReason,
