@@ -28,7 +28,11 @@ export const HandshakeAuth = Type.Object({
    * has received in its session, 0 on a first connect. With it the server numbers the messages addressed to
    * this device and, on a resume, replays every one with a higher `seq`; without it nothing is numbered.
    */
-  lastSeq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  // Also as a string of digits: socket.io-client-java's handshake auth is a Map<String, String>.
+  lastSeq: Type.Optional(Type.Union([
+    Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' }),
+  ])),
 }, { additionalProperties: false });
 export type HandshakeAuth = Static<typeof HandshakeAuth>;
 
