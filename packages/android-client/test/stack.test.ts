@@ -84,7 +84,12 @@ async function javaPhone(name: string, connect = true) {
   const phone = new JavaPhone(name);
   phones.push(phone);
   const { hostname, port } = new URL(stack.url);
-  await phone.run('start', { host: hostname, port: Number(port), clientId: `android-${unique('c')}` });
+  await phone.run('start', {
+    host: hostname,
+    port: Number(port),
+    clientId: `android-${unique('c')}`,
+    caFile: stack.tls.caFile,
+  });
   await phone.run('login', { username: acct.username, password: PASSWORD });
   if (connect) {
     await phone.run('connect');
@@ -133,7 +138,7 @@ describe('the Java library and the TypeScript SDK, through Nginx', () => {
       'the answer',
     );
 
-    call.sendIceCandidate({ candidate: candidate('ts5'), sdpMid: '0', sdpMLineIndex: 0 });
+    call.sendIceCandidate({ candidate: candidate('ts1'), sdpMid: '0', sdpMLineIndex: 0 });
     await alice.phone.waitFor(
       (e) => e.media === 'remote-candidate' && e.candidate === candidate('ts1'),
       'ts1',
