@@ -2,6 +2,7 @@
 // its ping times out): what the peer sends meanwhile is emitted into the dead socket. A device that asked for
 // numbered delivery (`auth.lastSeq`) gets it replayed on its resume, exactly once, in order.
 import { createServer, type Server, type Socket as TcpSocket, connect as tcpConnect } from 'node:net';
+import { keys } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +144,35 @@ describe('resume replay after a silent drop', () => {
     const seqs = all.map((m) => m.payload.seq ?? 0);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
     expect(seqs[0]).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a heartbeat with lastSeq (a cumulative ack) trims what the server keeps to replay', async () => {
+    const x = await principal(redis);
+    const y = await principal(redis);
+    const clientId = ulid();
+    const cx = track(
+      await connect(a.url, { token: x.token, clientId, extra: { auth: authOf(x.token, clientId, 0) } }),
+    );
+    const cy = track(await connect(b.url, { token: y.token }));
+    const callId = await acceptedCall(cluster.store, { x, cx }, { y, cy });
+    for (let n = 1; n <= 3; n++)
+      expect(await cy.ack('ice-candidate', { callId, candidate: candidate(n) })).toEqual({ ok: true });
+    await eventually(() => callMessages(cx).length === 3);
+    const kept = keys.replay(x.userId, clientId);
+    const have = highestSeq(cx);
+    // call-accepted and the three candidates, all emitted live, all kept until acknowledged.
+    expect(await redis.llen(kept)).toBe(have);
+
+    expect(await cx.ack('heartbeat', { lastSeq: have - 1 })).toMatchObject({ ok: true });
+    expect(await redis.llen(kept)).toBe(1);
+    expect(await cx.ack('heartbeat', { lastSeq: have })).toMatchObject({ ok: true });
+    expect(await redis.llen(kept)).toBe(0);
+    expect(await redis.exists(keys.replayBytes(x.userId, clientId))).toBe(0);
+    // A malformed ack is refused like any bad payload.
+    expect(await cx.ack('heartbeat', { lastSeq: -1 })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED' },
+    });
   }, 60_000);
 });
 

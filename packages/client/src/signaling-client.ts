@@ -437,7 +437,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       // Heartbeats are not queued or resent: one that goes unanswered means the link is dead.
       socket
         .timeout(Math.min(intervalMs, this.#opts.ackTimeoutMs ?? 10_000))
-        .emit('heartbeat', {}, (err: Error | null) => {
+        // lastSeq: a cumulative ack, so the server keeps less to replay.
+        .emit('heartbeat', { lastSeq: this.#lastSeq }, (err: Error | null) => {
           if (err && this.#socket === socket) this.dropTransport('HEARTBEAT_TIMEOUT');
         });
     }, intervalMs);

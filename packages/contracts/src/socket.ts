@@ -52,7 +52,10 @@ export const EndCallPayload = Type.Object(
   { callId: Id, reason: Type.Optional(Type.Union([Type.Literal('hangup'), Type.Literal('cancelled')])) },
   { additionalProperties: false },
 );
-export const HeartbeatPayload = Type.Object({}, { additionalProperties: false });
+/** `lastSeq`: a cumulative ack of numbered delivery (see HandshakeAuth): the server forgets what it kept to replay up to it. */
+export const HeartbeatPayload = Type.Object({
+  lastSeq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+}, { additionalProperties: false });
 
 export const ClientEventSchemas = {
   'call-user': CallUserPayload,
@@ -75,7 +78,7 @@ export interface ClientToServerEvents {
   'ice-candidate': (p: Static<typeof IceCandidatePayload>, ack: (r: Ack) => void) => void;
   renegotiate: (p: Static<typeof RenegotiatePayload>, ack: (r: Ack) => void) => void;
   'end-call': (p: Static<typeof EndCallPayload>, ack: (r: Ack) => void) => void;
-  heartbeat: (p: Record<string, never>, ack: (r: Ack<{ serverTime: string }>) => void) => void;
+  heartbeat: (p: Static<typeof HeartbeatPayload>, ack: (r: Ack<{ serverTime: string }>) => void) => void;
 }
 
 // Server → client payloads.

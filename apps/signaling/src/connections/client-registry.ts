@@ -219,6 +219,26 @@ end
 return {0, ''}
 `);
 
+// A cumulative ack: the device has everything up to ARGV[1]; the replay buffer forgets those (they are at its head).
+const ACK = luaScript(`${NUMBERED}
+local have = tonumber(ARGV[1])
+local used = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local n = 0
+while true do
+  local e = redis.call('LINDEX', KEYS[1], 0)
+  if not e then break end
+  local s = seqOf(e)
+  if s and s > have then break end
+  redis.call('LPOP', KEYS[1])
+  used = used - #e
+  n = n + 1
+end
+if n > 0 then
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SET', KEYS[2], used, 'KEEPTTL') else redis.call('DEL', KEYS[2]) end
+end
+return n
+`);
+
 // Only an existing record gets the call marker: a write after the record was removed must not resurrect it.
 // A callee device that now carries the call it was offered (it answered) is no longer just "offered" it.
 const SET_CALL = luaScript(`
@@ -514,6 +534,13 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
         [JSON.stringify(message), opts.maxPending, recordTtlMs, instanceKeyPrefix, opts.maxPendingBytes],
       )) as [number, string];
       return { status: deliverStatus[Number(r[0])] ?? 'gone', seq: r[1] ? Number(r[1]) : null };
+    },
+
+    /** The device acknowledged every numbered message up to lastSeq: drop them from its replay buffer. */
+    async ack(userId: string, clientId: string, lastSeq: number): Promise<number> {
+      return Number(
+        await ACK(redis, [keys.replay(userId, clientId), keys.replayBytes(userId, clientId)], [lastSeq]),
+      );
     },
 
     /** Marks the call a device is in, so a resume or the resume wheel knows which call to restore or end. */

@@ -496,7 +496,9 @@ public final class SignalingClient {
       Socket s = socket;
       // Heartbeats are not queued or resent: one that goes unanswered means the link is dead.
       boolean[] answered = {false};
-      s.emit("heartbeat", new Object[] {new JSONObject()}, (Ack) args -> loop.execute(() -> answered[0] = true));
+      // lastSeq: a cumulative ack, so the server keeps less to replay.
+      s.emit("heartbeat", new Object[] {new JSONObject().put("lastSeq", lastSeq)},
+          (Ack) args -> loop.execute(() -> answered[0] = true));
       loop.schedule(() -> {
         if (!answered[0] && socket == s && state == State.CONNECTED) lost("HEARTBEAT_TIMEOUT", "heartbeat unanswered", false, null);
       }, Math.min(intervalMs, opts.ackTimeoutMs()), TimeUnit.MILLISECONDS);
