@@ -178,7 +178,7 @@ describe('the Java library and the TypeScript SDK, through Nginx', () => {
   // What the peer sends between the silent drop and the resume goes to the dead socket (the server has not
   // noticed yet) and is lost; the library's ICE restart after a resume (docs/ANDROID.md) makes up for it, and
   // a server-side replay is a follow-up (packages/android-client/README.md).
-  it('a network switch: the dead link is noticed, the session resumes in the window, nothing the library sent is lost', async () => {
+  it('a network switch: the dead link is noticed, the session resumes in the window, nothing either side sent is lost', async () => {
     const erin = await javaPhone('JavaErin');
     const frank = await tsPhone('TsFrank');
     const incoming = nextIncoming(frank.client);
@@ -196,6 +196,8 @@ describe('the Java library and the TypeScript SDK, through Nginx', () => {
 
     // Wi-Fi → mobile data: the old link carries nothing any more and nobody is told.
     await erin.phone.run('blackhole');
+    // The peer sends right after the drop, before anyone notices: emitted into the dead link, replayed on resume.
+    call.sendIceCandidate({ candidate: candidate('ts5'), sdpMid: '0', sdpMLineIndex: 0 });
     // The app keeps producing candidates for the ICE restart meanwhile: queued or resent by the library.
     for (const tag of ['j1', 'j2', 'j3'])
       await erin.phone.run('candidate', { callId, candidate: candidate(tag) });
@@ -226,6 +228,12 @@ describe('the Java library and the TypeScript SDK, through Nginx', () => {
       (e) => e.media === 'remote-candidate' && e.candidate === candidate('ts9'),
       'ts9',
     );
+    // ts5 (sent into the dead link) arrived once, before ts9.
+    const remote = erin.phone.events
+      .slice(before)
+      .filter((e) => e.media === 'remote-candidate')
+      .map((e) => e.candidate);
+    expect(remote).toEqual([candidate('ts5'), candidate('ts9')]);
     const ended = new Promise<{ reason: string }>((r) => call.once('ended', r));
     await erin.phone.run('hangUp', { callId });
     expect((await ended).reason).toBe('hangup');

@@ -94,8 +94,14 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   readonly #maxAttempts: number;
   #snapshot: ConnectionSnapshot = initialConnection;
   #socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
-  #handshake: { token: string; clientId: string; resumeToken?: string } | null = null;
+  #handshake: { token: string; clientId: string; resumeToken?: string; lastSeq: number } | null = null;
   #session: SessionInfo | null = null;
+  /**
+   * The highest `seq` received in this session: sent as `auth.lastSeq` on every handshake (0 at first), so
+   * the server numbers what it sends this device and on a resume replays what a silently dead link swallowed.
+   * A message with a seq at or below it is a duplicate and dropped; a fresh session starts again from 0.
+   */
+  #lastSeq = 0;
   #everConnected = false;
   /** Bumped on every try and on disconnect, so callbacks of a superseded try do nothing. */
   #generation = 0;
@@ -284,6 +290,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       token,
       clientId: this.clientId,
       ...(this.#session?.resumeToken ? { resumeToken: this.#session.resumeToken } : {}),
+      lastSeq: this.#lastSeq,
     };
     const socket = this.#socket ?? this.#createSocket();
     clearTimeout(this.#tryTimer);
@@ -346,7 +353,16 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     return socket;
   }
 
-  #onServerEvent(name: ServerEventName, payload: never): void {
+  #onServerEvent(name: ServerEventName, numbered: never): void {
+    let payload = numbered;
+    const seq = (numbered as { seq?: unknown } | null)?.seq;
+    if (typeof seq === 'number') {
+      if (seq <= this.#lastSeq) return; // already had it (a replay after a resume)
+      this.#lastSeq = seq;
+      // The app sees the payloads as before: numbering is this class's business.
+      const { seq: _seq, ...rest } = numbered as Record<string, unknown>;
+      payload = rest as never;
+    }
     if (name === 'session') this.#onSession(payload as SessionInfo);
     else if (name === 'server-shutdown') this.#onServerShutdown(payload as ServerEventPayload<'server-shutdown'>);
     else if (name === 'session-revoked') {
@@ -360,6 +376,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   #onSession(session: SessionInfo): void {
     const wasReconnect = this.#everConnected;
+    // A fresh session numbers from 1 again.
+    if (!session.resumed) this.#lastSeq = 0;
     this.#session = session;
     this.#everConnected = true;
     clearTimeout(this.#tryTimer);
@@ -420,7 +438,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       // Heartbeats are not queued or resent: one that goes unanswered means the link is dead.
       socket
         .timeout(Math.min(intervalMs, this.#opts.ackTimeoutMs ?? 10_000))
-        .emit('heartbeat', {}, (err: Error | null) => {
+        // lastSeq: a cumulative ack, so the server keeps less to replay.
+        .emit('heartbeat', { lastSeq: this.#lastSeq }, (err: Error | null) => {
           if (err && this.#socket === socket) this.dropTransport('HEARTBEAT_TIMEOUT');
         });
     }, intervalMs);

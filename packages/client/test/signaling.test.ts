@@ -1,6 +1,7 @@
 // The SDK's signaling side against the real stack (three signaling instances behind Nginx): the state
 // machine, resume with clientId + resumeToken, token refresh on connect_error, the call object API, and
 // a call that survives a SIGKILL of the caller's signaling instance.
+import { createServer, type Socket as TcpSocket, connect as tcpConnect } from 'node:net';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../src/api-error.js';
@@ -48,7 +49,12 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
       // Three, so that after one is stopped and another killed there is still somewhere to go.
       signalingInstances: 3,
       coturn: false,
-      serviceEnv: { auth: { ACCESS_TTL_SECONDS: '10' } },
+      // Every test registers its users from this one address within a minute or two: room above the
+      // default 20 sign-ups (auth) and 20 credential requests a minute (gateway).
+      serviceEnv: {
+        auth: { ACCESS_TTL_SECONDS: '10', REGISTER_MAX_PER_IP: '50' },
+        gateway: { RATE_LIMIT_CREDENTIALS_MAX: '60' },
+      },
     });
   });
   afterAll(async () => {
@@ -428,6 +434,42 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
     expect((await ended).reason).toBe('hangup');
   });
 
+  it('loses nothing the peer sent while its link was silently dead: resumes with lastSeq, gets each once, in order', async () => {
+    // Kim's signaling goes through a TCP relay that can freeze it (no FIN: Wi-Fi gone, the server's socket
+    // still looks alive); connections opened later pass.
+    const relay = await freezableRelay(stack.url);
+    // REST straight to the stack: only the socket goes through the relay.
+    const direct: typeof fetch = (input, init) =>
+      fetch(String(input instanceof Request ? input.url : input).replace(relay.url, stack.url), init);
+    const kim = await online('Kim', { url: relay.url, fetch: direct });
+    const lou = await online('Lou');
+    try {
+      const { outgoing, incoming } = await connectedCall(kim, lou);
+      const atKim: (Candidate | null)[] = [];
+      outgoing.on('ice-candidate', (e) => atKim.push(e.candidate));
+      const send = (n: number) =>
+        lou.client.signaling.request('ice-candidate', { callId: incoming.id, candidate: candidate(n) });
+      await send(1);
+      await vi.waitFor(() => expect(atKim).toHaveLength(1));
+
+      relay.freeze();
+      // The server does not know yet: these are emitted live into the dead link.
+      await send(2);
+      await send(3);
+      const back = kim.client.signaling.next('reconnected');
+      kim.client.signaling.dropTransport(); // as when its heartbeats stop being answered
+      expect((await within(back, 15_000, 'Kim never resumed')).resumed).toBe(true);
+      await send(4);
+      await vi.waitFor(
+        () => expect(atKim.map((c) => c?.candidate)).toEqual([1, 2, 3, 4].map((n) => candidate(n).candidate)),
+        { timeout: 10_000, interval: 50 },
+      );
+      expect(outgoing.status).toBe('accepted');
+    } finally {
+      relay.close();
+    }
+  });
+
   it('moves when its instance shuts down gracefully: leaves at server-shutdown’s time and resumes elsewhere', async () => {
     const { who: kim, instance } = await onlineAt('Kim');
     const lee = await online('Lee');
@@ -499,3 +541,43 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
     expect((await ended).reason).toBe('hangup');
   });
 });
+
+/**
+ * A TCP relay in front of `url` (TLS passes through untouched). freeze() stops forwarding, both ways and
+ * without closing anything, on every connection open so far; later connections pass.
+ */
+async function freezableRelay(url: string): Promise<{ url: string; freeze(): void; close(): void }> {
+  const target = new URL(url);
+  const links: { frozen: boolean; sockets: TcpSocket[] }[] = [];
+  const server = createServer((inbound) => {
+    const outbound = tcpConnect(Number(target.port), target.hostname);
+    const link = { frozen: false, sockets: [inbound, outbound] };
+    links.push(link);
+    for (const [from, to] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ] as const) {
+      from.on('data', (chunk) => {
+        if (!link.frozen) to.write(chunk);
+      });
+      from.on('error', () => {});
+      from.on('close', () => {
+        if (!link.frozen) to.destroy();
+      });
+    }
+  });
+  const host = target.hostname === 'localhost' ? '127.0.0.1' : target.hostname;
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const relayUrl = new URL(url);
+  relayUrl.port = String((server.address() as { port: number }).port);
+  return {
+    url: relayUrl.origin,
+    freeze: () => {
+      for (const l of links) l.frozen = true;
+    },
+    close: () => {
+      for (const l of links) for (const s of l.sockets) s.destroy();
+      server.close();
+    },
+  };
+}

@@ -45,6 +45,13 @@ export const keys = {
   pending: (userId: string, clientId: string) => `${ns}:pending:${userId}:${clientId}`,
   /** string (integer): the bytes held in pending(userId, clientId), written with it and with its TTL. */
   pendingBytes: (userId: string, clientId: string) => `${ns}:pending-bytes:${userId}:${clientId}`,
+  /**
+   * list: numbered messages already emitted to a device that asked for numbering (`auth.lastSeq`), oldest
+   * first, bounded (oldest dropped); replayed on its resume from the `seq` it says it has.
+   */
+  replay: (userId: string, clientId: string) => `${ns}:replay:${userId}:${clientId}`,
+  /** string (integer): the bytes held in replay(userId, clientId), written with it and with its TTL. */
+  replayBytes: (userId: string, clientId: string) => `${ns}:replay-bytes:${userId}:${clientId}`,
   /** string (integer): the bytes held in callCandidates(callId), written with it and with its TTL. */
   callCandidateBytes: (callId: string) => `${ns}:call-candidate-bytes:${callId}`,
   /** set of userIds that have userId among their contacts (written by the user service): who sees its presence. */

@@ -24,6 +24,16 @@ export const HandshakeAuth = Type.Object({
   token: Type.String({ minLength: 1, maxLength: 4096 }),
   clientId: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
   resumeToken: Type.Optional(Type.String({ maxLength: 512 })),
+  /**
+   * Opt-in to numbered delivery (API.md "Socket.io signaling", resume replay): the highest `seq` this device
+   * has received in its session, 0 on a first connect. With it the server numbers the messages addressed to
+   * this device and, on a resume, replays every one with a higher `seq`; without it nothing is numbered.
+   */
+  // Also as a string of digits: socket.io-client-java's handshake auth is a Map<String, String>.
+  lastSeq: Type.Optional(Type.Union([
+    Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' }),
+  ])),
 }, { additionalProperties: false });
 export type HandshakeAuth = Static<typeof HandshakeAuth>;
 
@@ -43,7 +53,10 @@ export const EndCallPayload = Type.Object(
   { callId: Id, reason: Type.Optional(Type.Union([Type.Literal('hangup'), Type.Literal('cancelled')])) },
   { additionalProperties: false },
 );
-export const HeartbeatPayload = Type.Object({}, { additionalProperties: false });
+/** `lastSeq`: a cumulative ack of numbered delivery (see HandshakeAuth): the server forgets what it kept to replay up to it. */
+export const HeartbeatPayload = Type.Object({
+  lastSeq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+}, { additionalProperties: false });
 
 export const ClientEventSchemas = {
   'call-user': CallUserPayload,
@@ -67,7 +80,7 @@ export interface ClientToServerEvents {
   'ice-candidate': (p: Static<typeof IceCandidatePayload>, ack: (r: Ack) => void) => void;
   renegotiate: (p: Static<typeof RenegotiatePayload>, ack: (r: Ack) => void) => void;
   'end-call': (p: Static<typeof EndCallPayload>, ack: (r: Ack) => void) => void;
-  heartbeat: (p: Record<string, never>, ack: (r: Ack<{ serverTime: string }>) => void) => void;
+  heartbeat: (p: Static<typeof HeartbeatPayload>, ack: (r: Ack<{ serverTime: string }>) => void) => void;
   'call-quality': (p: Static<typeof CallQualityPayload>, ack: (r: Ack) => void) => void;
 }
 
@@ -86,11 +99,17 @@ export const IncomingCallEvent = Type.Object({
   offer: Offer,
   expiresAt: IsoDateTime,
 }, { additionalProperties: false });
-export const CallIdEvent = Type.Object({ callId: Id }, { additionalProperties: false });
-export const CallAcceptedEvent = Type.Object({ callId: Id, answer: Answer }, { additionalProperties: false });
+/**
+ * Per-device sequence number of a message addressed to one device, only for a device that sent `lastSeq` in
+ * its handshake: increasing within its session, kept across resumes, from 1 again in a fresh session
+ * (`resumed: false`). A client drops a `seq` it already has.
+ */
+const Seq = Type.Optional(Type.Integer({ minimum: 1 }));
+export const CallIdEvent = Type.Object({ callId: Id, seq: Seq }, { additionalProperties: false });
+export const CallAcceptedEvent = Type.Object({ callId: Id, answer: Answer, seq: Seq }, { additionalProperties: false });
 export const CallRejectedEvent = Type.Object({ callId: Id, reason: Type.String() }, { additionalProperties: false });
-export const IceCandidateEvent = Type.Object({ callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]) }, { additionalProperties: false });
-export const RenegotiateEvent = Type.Object({ callId: Id, description: SessionDescription }, { additionalProperties: false });
+export const IceCandidateEvent = Type.Object({ callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]), seq: Seq }, { additionalProperties: false });
+export const RenegotiateEvent = Type.Object({ callId: Id, description: SessionDescription, seq: Seq }, { additionalProperties: false });
 export const CallEndedEvent = Type.Object({
   callId: Id,
   reason: EndReason,

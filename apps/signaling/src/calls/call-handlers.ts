@@ -148,7 +148,10 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
     return r.ok ? ok() : fail(r.code, r.message);
   },
 
-  async heartbeat() {
+  async heartbeat(ctx, socket, p) {
+    // A numbered device's cumulative ack keeps its replay buffer short on a long call.
+    if (p.lastSeq !== undefined && socket.data.lastSeq !== null)
+      await ctx.registry.ack(socket.data.userId, socket.data.clientId, p.lastSeq);
     return ok({ serverTime: new Date().toISOString() });
   },
 

@@ -10,15 +10,18 @@ import {
   type ClientRegistry,
   clientKeyTemplate,
   instanceKeyPrefix,
+  NUMBERED,
   PUSH_BOUNDED,
   pendingBytesKeyTemplate,
   pendingKeyTemplate,
+  replayBytesKeyTemplate,
+  replayKeyTemplate,
 } from '../connections/client-registry.js';
 import { luaScript } from '../realtime/lua-script.js';
 import { clientRoom, userRoom } from '../realtime/rooms.js';
 import type { SignalingServer } from '../realtime/types.js';
 
-const ROUTE = luaScript(`${PUSH_BOUNDED}
+const ROUTE = luaScript(`${PUSH_BOUNDED}${NUMBERED}
 local c = redis.call('HMGET', KEYS[1], 'callerId', 'calleeId', 'state', 'callerClientId', 'answeredByClientId')
 if not c[3] then return {'NOT_FOUND'} end
 local sender, dev = ARGV[1], ARGV[2]
@@ -43,14 +46,28 @@ if not targetClient or targetClient == '' then
   return {'USER', targetUser}
 end
 local ck = string.gsub(string.gsub(ARGV[3], '{u}', targetUser), '{c}', targetClient)
-local cur = redis.call('HMGET', ck, 'state', 'instanceId')
+local cur = redis.call('HMGET', ck, 'state', 'instanceId', 'seqOn')
 local st = cur[1]
 -- "connected" on an instance whose heartbeat is gone: dead, not yet reaped; queue for its resume.
-if st == 'connected' and redis.call('EXISTS', ARGV[10] .. (cur[2] or '')) == 1 then return {'LIVE', targetUser, targetClient} end
+if st == 'connected' and redis.call('EXISTS', ARGV[10] .. (cur[2] or '')) == 1 then
+  if cur[3] ~= '1' then return {'LIVE', targetUser, targetClient} end
+  -- Numbered: kept for a resume in case the link is already dead and nobody knows yet.
+  local n = redis.call('HINCRBY', ck, 'seq', 1)
+  local rk = string.gsub(string.gsub(ARGV[15], '{u}', targetUser), '{c}', targetClient)
+  local rbk = string.gsub(string.gsub(ARGV[16], '{u}', targetUser), '{c}', targetClient)
+  pushReplay(rk, rbk, withSeq(ARGV[9], n), ARGV[6], ARGV[12], ARGV[7])
+  return {'LIVE', targetUser, targetClient, tostring(n)}
+end
 if st == 'reconnecting' or st == 'connected' then
   local pk = string.gsub(string.gsub(ARGV[4], '{u}', targetUser), '{c}', targetClient)
   local bk = string.gsub(string.gsub(ARGV[11], '{u}', targetUser), '{c}', targetClient)
-  if not pushBounded(pk, bk, ARGV[9], ARGV[6], ARGV[12], ARGV[7]) then return {'OVERFLOW'} end
+  local msg, n = ARGV[9], nil
+  if cur[3] == '1' then
+    n = (tonumber(redis.call('HGET', ck, 'seq') or '0') or 0) + 1
+    msg = withSeq(msg, n)
+  end
+  if not pushBounded(pk, bk, msg, ARGV[6], ARGV[12], ARGV[7]) then return {'OVERFLOW'} end
+  if n then redis.call('HSET', ck, 'seq', n) end
   return {'QUEUED'}
 end
 return {'GONE'}
@@ -130,11 +147,13 @@ export function createRelay(
           opts.maxPendingBytes,
           opts.maxCallCandidates,
           opts.maxCallCandidateBytes,
+          replayKeyTemplate,
+          replayBytesKeyTemplate,
         ],
       )) as string[];
       switch (r[0]) {
         case 'LIVE':
-          emit(clientRoom(r[1]!, r[2]!), event, payload);
+          emit(clientRoom(r[1]!, r[2]!), event, r[3] ? { ...payload, seq: Number(r[3]) } : payload);
           return { ok: true, delivery: 'live' };
         case 'USER':
           emit(userRoom(r[1]!), event, payload);
@@ -167,8 +186,8 @@ export function createRelay(
         emit(userRoom(userId), event, payload);
         return;
       }
-      const status = await registry.deliver(userId, clientId, [event, payload]);
-      if (status === 'live') emit(clientRoom(userId, clientId), event, payload);
+      const { status, seq } = await registry.deliver(userId, clientId, [event, payload]);
+      if (status === 'live') emit(clientRoom(userId, clientId), event, seq ? { ...payload, seq } : payload);
     },
 
     toUser(userId, event, payload) {

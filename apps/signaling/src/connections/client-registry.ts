@@ -10,6 +10,8 @@ import { luaScript } from '../realtime/lua-script.js';
 const clientKeyTemplate = keys.client('{u}', '{c}');
 const pendingKeyTemplate = keys.pending('{u}', '{c}');
 const pendingBytesKeyTemplate = keys.pendingBytes('{u}', '{c}');
+const replayKeyTemplate = keys.replay('{u}', '{c}');
+const replayBytesKeyTemplate = keys.replayBytes('{u}', '{c}');
 const instanceClientsPrefix = keys.instanceClients('');
 /** keys.instance(id) is this prefix + id: scripts check an instance's heartbeat by name. */
 export const instanceKeyPrefix = keys.instance('');
@@ -33,14 +35,38 @@ local function pushBounded(list, bytesKey, msg, maxCount, maxBytes, ttl)
 end
 `;
 
+/**
+ * Lua: numbered delivery, for a device whose record has `seqOn` (it sent `auth.lastSeq`). withSeq adds
+ * `"seq":n` to a JSON `[event, {payload}]` message (the payload is never empty: it has a callId); seqOf
+ * reads it back (nil for an unnumbered message). pushReplay appends to the device's replay buffer of
+ * messages already emitted, dropping the OLDEST past either bound: unlike the pending queue nobody could be
+ * told of a refusal here (the message is already on its way), and a device that was gone for longer than the
+ * buffer holds has lost its media state anyway.
+ */
+export const NUMBERED = `
+local function withSeq(msg, n) return string.sub(msg, 1, -3) .. ',"seq":' .. n .. '}]' end
+local function seqOf(entry) return tonumber(string.match(entry, '"seq":(%d+)}%]$')) end
+local function pushReplay(list, bytesKey, msg, maxCount, maxBytes, ttl)
+  local n = redis.call('RPUSH', list, msg)
+  local used = #msg
+  if n > 1 then used = used + (tonumber(redis.call('GET', bytesKey) or '0') or 0) end
+  while n > 1 and (n > tonumber(maxCount) or used > tonumber(maxBytes)) do
+    used = used - #redis.call('LPOP', list)
+    n = n - 1
+  end
+  redis.call('PEXPIRE', list, ttl)
+  redis.call('SET', bytesKey, used, 'PX', ttl)
+end
+`;
+
 export const memberOf = (userId: string, clientId: string) => `${userId}:${clientId}`;
 export const splitMember = (member: string): [string, string] => {
   const i = member.indexOf(':');
   return [member.slice(0, i), member.slice(i + 1)];
 };
 
-const REGISTER = luaScript(`
-local old = redis.call('HMGET', KEYS[1], 'state', 'resumeTokenHash', 'resumeDeadlineMs', 'instanceId', 'socketId', 'connSessionId', 'callId', 'offeredCallId')
+const REGISTER = luaScript(`${NUMBERED}
+local old = redis.call('HMGET', KEYS[1], 'state', 'resumeTokenHash', 'resumeDeadlineMs', 'instanceId', 'socketId', 'connSessionId', 'callId', 'offeredCallId', 'seq')
 local state, hash, deadline, oldInst, oldSock, oldConn, callId, offered = old[1], old[2], old[3], old[4], old[5], old[6], old[7], old[8]
 local now = tonumber(ARGV[9])
 local resumed = 0
@@ -56,13 +82,36 @@ redis.call('HSET', KEYS[1], 'userId', ARGV[1], 'clientId', ARGV[2], 'kind', ARGV
   'connSessionId', conn)
 if resumed == 1 and callId then redis.call('HSET', KEYS[1], 'callId', callId) end
 if resumed == 1 and offered then redis.call('HSET', KEYS[1], 'offeredCallId', offered) end
+-- Numbering (ARGV[14] = the seq the device has, '' = not asked for): kept across a resume, from 1 otherwise.
+local numbered = ARGV[14] ~= ''
+if numbered then redis.call('HSET', KEYS[1], 'seqOn', '1') end
+if resumed == 1 and old[9] then redis.call('HSET', KEYS[1], 'seq', old[9]) end
 redis.call('HSET', KEYS[2], ARGV[2], cjson.encode({instanceId = ARGV[7], socketId = ARGV[8], connectedAt = ARGV[13], state = 'connected', kind = ARGV[3]}))
 redis.call('SADD', KEYS[3], ARGV[12])
 redis.call('ZREM', KEYS[5], ARGV[12])
-local pending = {}
-if resumed == 1 then pending = redis.call('LRANGE', KEYS[4], 0, -1) end
-redis.call('DEL', KEYS[4], KEYS[6])
-return {resumed, conn, state or '', oldInst or '', oldSock or '', callId or '', pending, (resumed == 1 and offered) or ''}
+-- Handed over now: what was emitted and the device does not have (seq > ARGV[14]), then what was queued.
+local out = {}
+if resumed == 1 then
+  local have = tonumber(ARGV[14]) or -1
+  if numbered then
+    for _, e in ipairs(redis.call('LRANGE', KEYS[7], 0, -1)) do
+      local s = seqOf(e)
+      if s and s > have then table.insert(out, e) end
+    end
+  end
+  for _, e in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+    local s = seqOf(e)
+    if not (s and s <= have) then table.insert(out, e) end
+  end
+end
+redis.call('DEL', KEYS[4], KEYS[6], KEYS[7], KEYS[8])
+-- Numbered messages handed to this socket stay replayable: this connection may drop silently too.
+if numbered then
+  for _, e in ipairs(out) do
+    if seqOf(e) then pushReplay(KEYS[7], KEYS[8], e, ARGV[15], ARGV[16], ARGV[17]) end
+  end
+end
+return {resumed, conn, state or '', oldInst or '', oldSock or '', callId or '', out, (resumed == 1 and offered) or ''}
 `);
 
 // Moves a client that lost its socket to `reconnecting` (or removes it), unless a newer socket took it over.
@@ -144,18 +193,50 @@ redis.call('HDEL', KEYS[2], ARGV[3])
 return {'expired', cur[3] or ''}
 `);
 
-// Deliver-or-queue for one device: 1 connected, 2 queued, 3 queue full, 0 unknown. A device still
-// marked connected on an instance whose heartbeat key is gone is on a dead instance nobody has reaped
-// yet: an emit would vanish with it, so its messages are queued for its resume, as if reconnecting.
-const DELIVER = luaScript(`${PUSH_BOUNDED}
-local cur = redis.call('HMGET', KEYS[1], 'state', 'instanceId')
+// Deliver-or-queue for one device: 1 connected, 2 queued, 3 queue full, 0 unknown, and the message's seq
+// ('' when the device did not ask for numbering). A device still marked connected on an instance whose
+// heartbeat key is gone is on a dead instance nobody has reaped yet: an emit would vanish with it, so its
+// messages are queued for its resume, as if reconnecting.
+const DELIVER = luaScript(`${PUSH_BOUNDED}${NUMBERED}
+local cur = redis.call('HMGET', KEYS[1], 'state', 'instanceId', 'seqOn')
 local st = cur[1]
-if st == 'connected' and redis.call('EXISTS', ARGV[4] .. (cur[2] or '')) == 1 then return 1 end
-if st == 'reconnecting' or st == 'connected' then
-  if not pushBounded(KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[5], ARGV[3]) then return 3 end
-  return 2
+if st == 'connected' and redis.call('EXISTS', ARGV[4] .. (cur[2] or '')) == 1 then
+  if cur[3] ~= '1' then return {1, ''} end
+  local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  pushReplay(KEYS[4], KEYS[5], withSeq(ARGV[1], n), ARGV[2], ARGV[5], ARGV[3])
+  return {1, tostring(n)}
 end
-return 0
+if st == 'reconnecting' or st == 'connected' then
+  local msg, n = ARGV[1], nil
+  if cur[3] == '1' then
+    n = (tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') or 0) + 1
+    msg = withSeq(msg, n)
+  end
+  if not pushBounded(KEYS[2], KEYS[3], msg, ARGV[2], ARGV[5], ARGV[3]) then return {3, ''} end
+  if n then redis.call('HSET', KEYS[1], 'seq', n) end
+  return {2, ''}
+end
+return {0, ''}
+`);
+
+// A cumulative ack: the device has everything up to ARGV[1]; the replay buffer forgets those (they are at its head).
+const ACK = luaScript(`${NUMBERED}
+local have = tonumber(ARGV[1])
+local used = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local n = 0
+while true do
+  local e = redis.call('LINDEX', KEYS[1], 0)
+  if not e then break end
+  local s = seqOf(e)
+  if s and s > have then break end
+  redis.call('LPOP', KEYS[1])
+  used = used - #e
+  n = n + 1
+end
+if n > 0 then
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SET', KEYS[2], used, 'KEEPTTL') else redis.call('DEL', KEYS[2]) end
+end
+return n
 `);
 
 // Only an existing record gets the call marker: a write after the record was removed must not resurrect it.
@@ -222,6 +303,8 @@ export interface RegisterInput {
   instanceId: string;
   socketId: string;
   newConnSessionId: string;
+  /** auth.lastSeq: the device numbers what it receives and has up to this seq; null = no numbering. */
+  lastSeq: number | null;
 }
 
 export interface RegisterResult {
@@ -232,7 +315,10 @@ export interface RegisterResult {
   previousSocketId: string;
   /** The call this device was in before (resumed or not). */
   callId: string;
-  /** Queued [event, payload] messages, oldest first (resumed only). */
+  /**
+   * [event, payload] messages to emit right after `session`, oldest first (resumed only): the numbered ones
+   * the device does not have yet (seq above its lastSeq), then the ones queued while it was away.
+   */
   pending: [string, unknown][];
   /** The ringing call this device was offered and has not heard the end of (resumed only). */
   offeredCallId: string;
@@ -279,6 +365,8 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           keys.pending(input.userId, input.clientId),
           keys.resumeDeadlines(),
           keys.pendingBytes(input.userId, input.clientId),
+          keys.replay(input.userId, input.clientId),
+          keys.replayBytes(input.userId, input.clientId),
         ],
         [
           input.userId,
@@ -294,6 +382,10 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           instanceClientsPrefix,
           memberOf(input.userId, input.clientId),
           new Date(now).toISOString(),
+          input.lastSeq === null ? '' : input.lastSeq,
+          opts.maxPending,
+          opts.maxPendingBytes,
+          recordTtlMs,
         ],
       )) as [number, string, string, string, string, string, string[], string];
       const pending = parsePending(res[6]);
@@ -424,13 +516,31 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
       return redis.zrangebyscore(keys.resumeDeadlines(), '-inf', String(now), 'LIMIT', 0, limit);
     },
 
-    async deliver(userId: string, clientId: string, message: [string, unknown]): Promise<DeliverStatus> {
-      const r = await DELIVER(
+    /** Live (with its seq when the device numbers), queued, refused or gone. */
+    async deliver(
+      userId: string,
+      clientId: string,
+      message: [string, unknown],
+    ): Promise<{ status: DeliverStatus; seq: number | null }> {
+      const r = (await DELIVER(
         redis,
-        [keys.client(userId, clientId), keys.pending(userId, clientId), keys.pendingBytes(userId, clientId)],
+        [
+          keys.client(userId, clientId),
+          keys.pending(userId, clientId),
+          keys.pendingBytes(userId, clientId),
+          keys.replay(userId, clientId),
+          keys.replayBytes(userId, clientId),
+        ],
         [JSON.stringify(message), opts.maxPending, recordTtlMs, instanceKeyPrefix, opts.maxPendingBytes],
+      )) as [number, string];
+      return { status: deliverStatus[Number(r[0])] ?? 'gone', seq: r[1] ? Number(r[1]) : null };
+    },
+
+    /** The device acknowledged every numbered message up to lastSeq: drop them from its replay buffer. */
+    async ack(userId: string, clientId: string, lastSeq: number): Promise<number> {
+      return Number(
+        await ACK(redis, [keys.replay(userId, clientId), keys.replayBytes(userId, clientId)], [lastSeq]),
       );
-      return deliverStatus[Number(r)] ?? 'gone';
     },
 
     /** Marks the call a device is in, so a resume or the resume wheel knows which call to restore or end. */
@@ -500,4 +610,10 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
 }
 
 export type ClientRegistry = ReturnType<typeof createClientRegistry>;
-export { clientKeyTemplate, pendingBytesKeyTemplate, pendingKeyTemplate };
+export {
+  clientKeyTemplate,
+  pendingBytesKeyTemplate,
+  pendingKeyTemplate,
+  replayBytesKeyTemplate,
+  replayKeyTemplate,
+};

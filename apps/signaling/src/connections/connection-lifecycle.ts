@@ -34,6 +34,7 @@ export async function registerSocket(ctx: Signaling, socket: SignalingSocket): P
     instanceId: app.instanceId,
     socketId: socket.id,
     newConnSessionId: ulid(),
+    lastSeq: d.lastSeq,
   });
   if (d.presentedResumeTokenHash) metrics.resumes.inc({ result: reg.resumed ? 'success' : 'failure' });
   // The same device connected twice: the newer connection wins, wherever the old one is.

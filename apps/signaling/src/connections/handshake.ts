@@ -102,6 +102,7 @@ export function installHandshake(ctx: Signaling, ipLimiter: FixedWindowLimiter):
         clientId: auth.clientId,
         ip,
         presentedResumeTokenHash: auth.resumeToken ? sha256(auth.resumeToken) : '',
+        lastSeq: auth.lastSeq === undefined ? null : Number(auth.lastSeq),
         queue: Promise.resolve(),
         lastSeenMs: now,
         tokens: config.EVENT_BURST,

@@ -17,6 +17,8 @@ export interface SocketData {
   ip: string;
   /** sha256 of the resume token the client presented, '' when none. */
   presentedResumeTokenHash: string;
+  /** auth.lastSeq: the device asked for numbered delivery and has everything up to it; null = not asked. */
+  lastSeq: number | null;
   /** Events of one socket are handled one after another, in the order they arrived. */
   queue: Promise<void>;
   lastSeenMs: number;

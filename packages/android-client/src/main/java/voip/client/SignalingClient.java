@@ -78,6 +78,12 @@ public final class SignalingClient {
   private Socket socket;
   private okhttp3.WebSocket webSocket;
   private String resumeToken;
+  /**
+   * The highest {@code seq} received in this session, sent as {@code auth.lastSeq} on every handshake (0 at
+   * first): the server numbers what it sends this device and, on a resume, replays what a link that died
+   * silently swallowed. A message at or below it is a duplicate and dropped; a fresh session starts at 0.
+   */
+  private long lastSeq = 0;
   private String sessionId;
   private long generation;
   private boolean refreshedThisTry;
@@ -296,6 +302,7 @@ public final class SignalingClient {
     auth.put("token", token);
     auth.put("clientId", clientId);
     if (resumeToken != null) auth.put("resumeToken", resumeToken);
+    auth.put("lastSeq", Long.toString(lastSeq));
     IO.Options o = IO.Options.builder()
         .setPath("/socket.io")
         .setTransports(new String[] {WebSocket.NAME})
@@ -376,9 +383,15 @@ public final class SignalingClient {
   }
 
   private void onServerEvent(String name, JSONObject p) {
+    long seq = p != null ? p.optLong("seq", 0) : 0;
+    if (seq > 0) {
+      if (seq <= lastSeq) return; // already had it: a replay after a resume
+      lastSeq = seq;
+    }
     switch (name) {
       case "session" -> {
         boolean resumed = p.optBoolean("resumed", false);
+        if (!resumed) lastSeq = 0; // a fresh session numbers from 1 again
         resumeToken = p.getString("resumeToken");
         sessionId = p.optString("sessionId", null);
         if (tryTimer != null) tryTimer.cancel(false);
@@ -458,6 +471,7 @@ public final class SignalingClient {
     stopHeartbeat();
     disposeSocket();
     resumeToken = null;
+    lastSeq = 0;
     sessionId = null;
     reconnectNotBefore = null;
     failAll(code != null ? code : "DISCONNECTED", message != null ? message : "signaling disconnected");
@@ -482,7 +496,9 @@ public final class SignalingClient {
       Socket s = socket;
       // Heartbeats are not queued or resent: one that goes unanswered means the link is dead.
       boolean[] answered = {false};
-      s.emit("heartbeat", new Object[] {new JSONObject()}, (Ack) args -> loop.execute(() -> answered[0] = true));
+      // lastSeq: a cumulative ack, so the server keeps less to replay.
+      s.emit("heartbeat", new Object[] {new JSONObject().put("lastSeq", lastSeq)},
+          (Ack) args -> loop.execute(() -> answered[0] = true));
       loop.schedule(() -> {
         if (!answered[0] && socket == s && state == State.CONNECTED) lost("HEARTBEAT_TIMEOUT", "heartbeat unanswered", false, null);
       }, Math.min(intervalMs, opts.ackTimeoutMs()), TimeUnit.MILLISECONDS);

@@ -79,38 +79,17 @@ public final class PhoneDriver {
     return o;
   }
 
-  /** The library's default OkHttp settings, trusting only the CA in caFile (the stack's local CA). */
-  static okhttp3.OkHttpClient trustingOnly(String caFile) throws Exception {
-    java.security.cert.X509Certificate ca;
-    try (java.io.InputStream in = new java.io.FileInputStream(caFile)) {
-      ca = (java.security.cert.X509Certificate)
-          java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
-    }
-    java.security.KeyStore store = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
-    store.load(null, null);
-    store.setCertificateEntry("voip-local-ca", ca);
-    javax.net.ssl.TrustManagerFactory tmf =
-        javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(store);
-    javax.net.ssl.X509TrustManager trust = (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0];
-    javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
-    tls.init(null, new javax.net.ssl.TrustManager[] {trust}, null);
-    return voip.client.RestClient.defaultHttpClient().newBuilder()
-        .sslSocketFactory(tls.getSocketFactory(), trust)
-        .build();
-  }
-
   static Object run(JSONObject cmd) throws Exception {
     switch (cmd.getString("cmd")) {
       case "start": {
         relay = new TcpRelay(cmd.getString("host"), cmd.getInt("port"));
-        // HTTPS/WSS through Nginx when the stack's CA is given (the relay passes TLS through untouched;
-        // the local certificate names 127.0.0.1), as an app trusts its server's CA in OkHttp.
+        // The stack's Nginx speaks TLS with a certificate of its local CA for "localhost" (the relay is on loopback).
         String caFile = cmd.optString("caFile", "");
-        String base = (caFile.isEmpty() ? "http" : "https") + "://127.0.0.1:" + relay.port();
+        String base = (caFile.isEmpty() ? "http://127.0.0.1:" : "https://localhost:") + relay.port();
         SignalingClient.Options opts = new SignalingClient.Options(8000, 8000, true, Backoff.standard());
-        client = new VoipClient(base, cmd.getString("clientId"), new TokenStore.InMemory(),
-            caFile.isEmpty() ? voip.client.RestClient.defaultHttpClient() : trustingOnly(caFile), opts);
+        okhttp3.OkHttpClient http = voip.client.RestClient.defaultHttpClient();
+        if (!caFile.isEmpty()) http = trusting(http, caFile);
+        client = new VoipClient(base, cmd.getString("clientId"), new TokenStore.InMemory(), http, opts);
         client.addListener(e -> out(eventJson(e)));
         client.addSessionListener(why -> out(new JSONObject().put("event", "SessionLost").put("code", why.code())));
         return new JSONObject().put("relayPort", relay.port());
@@ -184,5 +163,23 @@ public final class PhoneDriver {
       out(reply);
     }
     System.exit(0);
+  }
+
+  /** The app's OkHttpClient, trusting (only) the CA in the PEM file: what an app pinning its own CA does. */
+  static okhttp3.OkHttpClient trusting(okhttp3.OkHttpClient http, String caFile) throws Exception {
+    java.security.cert.CertificateFactory cf = java.security.cert.CertificateFactory.getInstance("X.509");
+    java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    ks.load(null, null);
+    try (java.io.InputStream in = new java.io.FileInputStream(caFile)) {
+      int i = 0;
+      for (java.security.cert.Certificate c : cf.generateCertificates(in)) ks.setCertificateEntry("ca" + i++, c);
+    }
+    javax.net.ssl.TrustManagerFactory tmf =
+        javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    javax.net.ssl.X509TrustManager tm = (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0];
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, new javax.net.ssl.TrustManager[] {tm}, null);
+    return http.newBuilder().sslSocketFactory(ctx.getSocketFactory(), tm).build();
   }
 }
