@@ -311,7 +311,7 @@ export async function callEvents(
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until fn returns a truthy value (for state that settles asynchronously, never for timing). */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 8000, stepMs = 25): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, stepMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
