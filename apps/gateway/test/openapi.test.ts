@@ -40,13 +40,15 @@ const API_MD_ROUTES = [
   'get /api/calls/ice-servers',
 ];
 // Routes the services add beyond API.md: listing what PUT/DELETE manage, "sign out everywhere", and the
-// admin revocation API.md's conventions mention ("revoking a session (..., admin)").
+// admin revocation API.md's conventions mention ("revoking a session (..., admin)"), and the operators'
+// list of the worst-sounding calls of a period (issue 19).
 const EXTENSIONS = [
   'get /api/users/me/blocks',
   'get /api/users/me/devices',
   'post /api/auth/logout-all',
   'delete /api/auth/sessions/{sessionId}',
   'delete /api/auth/users/{userId}/sessions',
+  'get /api/calls/quality/worst',
 ];
 
 type Operation = {
