@@ -140,8 +140,14 @@ describe('call, user, auth and gateway killed and restarted while calls are made
       timeout: 20_000,
       interval: 250,
     });
-    const found = await ann.client.users.search(dan!.username);
-    expect(found.items.filter((p) => p.id === dan!.id)).toHaveLength(1);
+    // The gateway takes the restarted service back on its next good probe: the first answers may still be 503.
+    await vi.waitFor(
+      async () => {
+        const found = await ann.client.users.search(dan!.username);
+        expect(found.items.filter((p) => p.id === dan!.id)).toHaveLength(1);
+      },
+      { timeout: 20_000, interval: 250 },
+    );
     await vi.waitFor(
       async () => {
         const calls = (await fullSync(ann)).filter((c) => c.entity === 'call' && c.id === live.outgoing.id);

@@ -163,8 +163,8 @@ describe('signaling instances failing under live calls (3 instances behind Nginx
       await vi.waitFor(
         () => {
           for (const p of pairs) {
-            expect(p.a.client.connection.state).toBe('connected');
-            expect(p.b.client.connection.state).toBe('connected');
+            expect(p.a.client.connection.state, JSON.stringify(p.a.client.connection)).toBe('connected');
+            expect(p.b.client.connection.state, JSON.stringify(p.b.client.connection)).toBe('connected');
           }
         },
         { timeout: 60_000, interval: 250 },

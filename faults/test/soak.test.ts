@@ -256,9 +256,25 @@ describe(`soak: ${SECONDS} s of call churn over ${CLIENTS} sockets`, () => {
 
     // What has a TTL: the same sessions as before; ended calls are kept an hour (for late retries and
     // GET /api/calls/:id), then expire; rate-limit windows expire with their window.
-    const { call: endedCalls = 0, rl: _rl, ...otherExpiring } = after.expiring;
-    const { call: _c, rl: _r, ...baselineOtherExpiring } = baseline.expiring;
+    // A numbered device's replay buffer (and its byte count) lives as long as its record would: the resume
+    // window + 60 s after its last message, then expires; it is not deleted when the device leaves.
+    const {
+      call: endedCalls = 0,
+      rl: _rl,
+      replay: _rp,
+      'replay-bytes': _rb,
+      ...otherExpiring
+    } = after.expiring;
+    const {
+      call: _c,
+      rl: _r,
+      replay: _bp,
+      'replay-bytes': _bb,
+      ...baselineOtherExpiring
+    } = baseline.expiring;
     expect(otherExpiring).toEqual(baselineOtherExpiring);
+    expect(after.maxTtlS.replay ?? 0).toBeLessThanOrEqual(2 + 60);
+    expect(after.maxTtlS['replay-bytes'] ?? 0).toBeLessThanOrEqual(2 + 60);
     expect(endedCalls).toBeLessThanOrEqual(calls + 10);
     expect(after.maxTtlS.call ?? 0).toBeLessThanOrEqual(3600);
     // Churn is not load: on a saturated shared machine the gateway may shed a few call set-ups with a 503

@@ -28,13 +28,21 @@ const { values } = parseArgs({
   },
 });
 
-const servers = (list) =>
+const servers = (list, params = '') =>
   list
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-    .map((s) => `server ${s};`)
+    .map((s) => `server ${s}${params};`)
     .join('\n    ');
+
+/**
+ * Signaling instances answer 503 on purpose (DRAINING while they stop, OVERLOADED when full) so that Nginx
+ * tries the next one; counted as failures (the default max_fails=1), each such 503 took that instance out
+ * for 10 s, and a rolling restart took them all out in turn ("no live upstreams": clients gave up). A dead
+ * instance still costs only a refused connection before the next one is tried.
+ */
+export const SIGNALING_SERVER_PARAMS = ' max_fails=0';
 
 /**
  * Production per-address limits (infra/nginx/README.md, "Limits", says how they fit the services').
@@ -67,7 +75,7 @@ export function renderTemplate(
     .replaceAll('@@ACME_ROOT@@', acmeRoot)
     .replaceAll('@@HSTS@@', hsts ? `add_header Strict-Transport-Security "${hsts}" always;` : '')
     .replaceAll('@@GATEWAY_SERVERS@@', servers(gateway))
-    .replaceAll('@@SIGNALING_SERVERS@@', servers(signaling))
+    .replaceAll('@@SIGNALING_SERVERS@@', servers(signaling, SIGNALING_SERVER_PARAMS))
     .replaceAll('@@WEB_ROOT@@', webRoot);
 }
 

@@ -32,7 +32,12 @@ const ROOMY: NonNullable<StackOptions['serviceEnv']> = {
     RATE_LIMIT_USER_MAX: '100000',
   },
   auth: { REGISTER_MAX_PER_IP: '100000', GUEST_MAX_PER_IP: '100000' },
-  signaling: { CONNECTIONS_PER_IP: '100000', EVENTS_PER_SECOND: '1000', EVENT_BURST: '2000' },
+  signaling: {
+    CONNECTIONS_PER_IP: '100000',
+    UNAUTHENTICATED_PER_IP: '100000',
+    EVENTS_PER_SECOND: '1000',
+    EVENT_BURST: '2000',
+  },
   call: {
     CALL_RATE_LIMIT: '100000',
     RING_LIMIT_PER_PAIR: '100000',

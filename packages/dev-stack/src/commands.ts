@@ -151,8 +151,9 @@ export function nginxCommand(o: NginxOptions): Command {
   mkdirSync(logs, { recursive: true });
   chmodSync(dir, 0o755);
   const template = readFileSync(join(o.root, 'infra', 'nginx', 'voip.conf.template'), 'utf8');
-  const servers = (ports: number[]) =>
-    ports.map((q) => `server 127.0.0.1:${q};`).join('\n    ') || 'server 127.0.0.1:1 down;';
+  // Signaling servers are never taken out for a 503 (see SIGNALING_SERVER_PARAMS in render-config.mjs).
+  const servers = (ports: number[], params = '') =>
+    ports.map((q) => `server 127.0.0.1:${q}${params};`).join('\n    ') || 'server 127.0.0.1:1 down;';
   const web = join(o.root, 'apps', 'web');
   const webRoot = join(web, existsSync(join(web, 'dist')) ? 'dist' : 'public');
   writeFileSync(
@@ -172,7 +173,7 @@ export function nginxCommand(o: NginxOptions): Command {
       // No HSTS on localhost: browsers would then refuse plain HTTP on every localhost port.
       .replaceAll('@@HSTS@@', '')
       .replaceAll('@@GATEWAY_SERVERS@@', servers(o.gatewayPorts))
-      .replaceAll('@@SIGNALING_SERVERS@@', servers(o.signalingPorts))
+      .replaceAll('@@SIGNALING_SERVERS@@', servers(o.signalingPorts, ' max_fails=0'))
       .replaceAll('@@WEB_ROOT@@', webRoot),
   );
   const isRoot = process.getuid?.() === 0;
