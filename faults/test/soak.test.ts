@@ -278,9 +278,13 @@ describe(`soak: ${SECONDS} s of call churn over ${CLIENTS} sockets`, () => {
     expect(endedCalls).toBeLessThanOrEqual(calls + 10);
     expect(after.maxTtlS.call ?? 0).toBeLessThanOrEqual(3600);
     // Churn is not load: on a saturated shared machine the gateway may shed a few call set-ups with a 503
-    // (a dependency's /ready too slow); anything else, or more than a few, is a failure.
+    // (a dependency's /ready too slow), or the SDK's request time-out may pass first; anything else, or
+    // more than a few, is a failure (the soak measures what stays behind, not speed).
     const kinds = [...counts(errors).keys()];
-    expect(kinds.filter((k) => !/unavailable/.test(k))).toEqual([]);
+    expect(
+      kinds.filter((k) => !/unavailable|did not answer in time/.test(k)),
+      JSON.stringify([...counts(errors)]),
+    ).toEqual([]);
     expect(errors.length).toBeLessThanOrEqual(calls * 0.05);
     expect(calls).toBeGreaterThan(people.length);
     // Memory: no service kept growing with the churn (a leak of a few kB per call or socket would show
