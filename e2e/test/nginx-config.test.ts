@@ -21,8 +21,8 @@ describe('infra/nginx', () => {
     expect(r.status).toBe(0);
     const conf = readFileSync(join(root, 'infra', 'nginx', 'nginx.conf'), 'utf8');
     expect(conf).toContain('server gateway:3000;');
-    expect(conf).toContain('server signaling-1:3004;');
-    expect(conf).toContain('server signaling-2:3004;');
+    expect(conf).toContain('server signaling-1:3004 max_fails=0;');
+    expect(conf).toContain('server signaling-2:3004 max_fails=0;');
     expect(conf).toContain('root /usr/share/nginx/html;');
     // HTTPS and WSS on 443 with the mounted certificate, TLS 1.2/1.3 only, HSTS; port 80 only redirects
     // (and answers ACME challenges).

@@ -93,7 +93,11 @@ describe('infra/docker/Dockerfile', () => {
     expect(compose).toContain(`- \${TLS_CERT_FILE:-./.voip/tls/cert.pem}:${cert}:ro`);
     expect(compose).toContain(`- \${TLS_KEY_FILE:-./.voip/tls/key.pem}:${key}:ro`);
     expect(instructions.some((l) => /^COPY\b.*\.pem\b/.test(l))).toBe(false);
-    for (const upstream of ['server gateway:3000;', 'server signaling-1:3004;', 'server signaling-2:3004;'])
+    for (const upstream of [
+      'server gateway:3000;',
+      'server signaling-1:3004 max_fails=0;',
+      'server signaling-2:3004 max_fails=0;',
+    ])
       expect(conf).toContain(upstream);
   });
 
