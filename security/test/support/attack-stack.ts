@@ -250,7 +250,12 @@ export async function startAttackStack(options: Partial<StackOptions> = {}): Pro
       try {
         process.kill(p.pid, 0);
       } catch {
-        throw new Error(`${p.name}#${p.index} (pid ${p.pid}) is no longer running: see ${p.logFile}`);
+        // The state folder goes with the stack: the error carries the end of the log (why it died).
+        let tail = '';
+        try {
+          tail = readFileSync(p.logFile, 'utf8').split('\n').slice(-40).join('\n');
+        } catch {}
+        throw new Error(`${p.name}#${p.index} (pid ${p.pid}) is no longer running; its log ends:\n${tail}`);
       }
       if (p.name === 'nginx') continue;
       const res = await fetch(`${p.url}/health`, { signal: AbortSignal.timeout(10_000) });
