@@ -108,12 +108,15 @@ describe('signaling instances failing under live calls (3 instances behind Nginx
     const peerReconnecting = incoming.next('peer-reconnecting');
 
     stack.pause('signaling', 2);
+    const frozenAt = Date.now();
     try {
       // The survivors see the frozen instance stop beating and hold its calls for the resume window.
       await within(peerReconnecting, 30_000, 'the callee was never told its peer is reconnecting');
       // Sent while the caller is away: kept for its resume.
       incoming.sendIceCandidate(candidate(3));
-      await sleep(30_000 - 1);
+      // Frozen 30 s in all (counted from the SIGSTOP, not from the survivors noticing it: 30 s after that
+      // is the heartbeat TTL + the whole resume window, where the call rightly ends).
+      await sleep(Math.max(0, 30_000 - (Date.now() - frozenAt)));
     } finally {
       stack.resume('signaling', 2);
     }
