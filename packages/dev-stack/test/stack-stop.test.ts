@@ -20,7 +20,7 @@ afterAll(() => {
 });
 
 /** A detached process (its own group, like the stack's) that on SIGTERM runs `onTerm`, then exits. */
-function slowToExit(onTerm: string): ChildProcess {
+function lingerOnTerm(onTerm: string): ChildProcess {
   const child = spawn('sh', ['-c', `trap '${onTerm}; exit 0' TERM; while :; do sleep 0.1; done`], {
     detached: true,
     stdio: 'ignore',
@@ -37,8 +37,8 @@ describe('stack-cli --stop', () => {
   it('returns only when every process has exited, services first', async () => {
     if (!existsSync(CLI))
       throw new Error('packages/dev-stack is not built: run `turbo run build --filter=@voip/dev-stack`');
-    const gateway = slowToExit(`sleep 1; ${now} > ${dir}/gateway.exited`);
-    const redis = slowToExit(`${now} > ${dir}/redis.termed; sleep 1.5`);
+    const gateway = lingerOnTerm(`sleep 1; ${now} > ${dir}/gateway.exited`);
+    const redis = lingerOnTerm(`${now} > ${dir}/redis.termed; sleep 1.5`);
     await new Promise((r) => setTimeout(r, 200)); // the traps are set
     writeFileSync(
       join(dir, 'stack.json'),
