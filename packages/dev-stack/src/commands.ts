@@ -26,7 +26,11 @@ export function which(cmd: string): string | null {
  * Persistence: `rdb` (snapshots, the dev default), `aof` (append-only file, what docker-compose runs), or
  * `none` (nothing survives a restart; the fault suite compares the two).
  */
-export function redisCommand(port: number, dir: string, persistence: 'rdb' | 'aof' | 'none' = 'rdb'): Command {
+export function redisCommand(
+  port: number,
+  dir: string,
+  persistence: 'rdb' | 'aof' | 'none' = 'rdb',
+): Command {
   mkdirSync(dir, { recursive: true });
   const bin = which('redis-server');
   if (!bin) throw new Error('redis-server not found: run ./scripts/setup');
@@ -109,6 +113,15 @@ export function coturnCommand(o: CoturnOptions): Command {
   };
 }
 
+/** Per-address limits for a stack whose every client is on loopback (tests, `turbo dev`): out of the way. */
+export const LOOPBACK_NGINX_LIMITS = {
+  socketConnPerIp: 10_000,
+  socketReqRate: '10000r/s',
+  socketReqBurst: 10_000,
+  apiReqRate: '10000r/s',
+  apiReqBurst: 10_000,
+};
+
 export interface NginxOptions {
   root: string;
   /** Nginx's folder: rendered config, pid, temp files, the (empty) ACME root. */
@@ -139,13 +152,7 @@ export function nginxCommand(o: NginxOptions): Command {
   const bin = which('nginx');
   if (!bin) throw new Error('nginx not found: run ./scripts/setup');
   const { dir, logs } = o;
-  const limits = o.limits ?? {
-    socketConnPerIp: 10_000,
-    socketReqRate: '10000r/s',
-    socketReqBurst: 10_000,
-    apiReqRate: '10000r/s',
-    apiReqBurst: 10_000,
-  };
+  const limits = o.limits ?? LOOPBACK_NGINX_LIMITS;
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   mkdirSync(join(dir, 'acme'), { recursive: true });
   mkdirSync(logs, { recursive: true });

@@ -9,7 +9,14 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'no
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitForPort } from '@voip/testkit/servers';
-import { coturnCommand, mongoCommand, nginxCommand, redisCommand, which } from './commands.js';
+import {
+  coturnCommand,
+  LOOPBACK_NGINX_LIMITS,
+  mongoCommand,
+  nginxCommand,
+  redisCommand,
+  which,
+} from './commands.js';
 import { ensureLocalTls, type LocalTls, trustCaInProcess } from './tls.js';
 
 export const SERVICE_NAMES = ['auth', 'user', 'call', 'signaling', 'gateway'] as const;
@@ -99,13 +106,7 @@ export interface NginxLimits {
   apiReqBurst: number;
 }
 
-const TEST_NGINX_LIMITS: NginxLimits = {
-  socketConnPerIp: 10_000,
-  socketReqRate: '10000r/s',
-  socketReqBurst: 10_000,
-  apiReqRate: '10000r/s',
-  apiReqBurst: 10_000,
-};
+const TEST_NGINX_LIMITS: NginxLimits = LOOPBACK_NGINX_LIMITS;
 
 export interface StackProcess {
   name: string;
