@@ -160,7 +160,9 @@ return {'reconnecting', cur[3] or ''}
 
 // This instance was reaped while its socket was open: the record is connected again (if it still names
 // this socket), back in the instance's set, off the resume wheel, and hands over what was queued meanwhile.
-const RECLAIM = luaScript(`
+// A numbered device's queued messages also go to its replay buffer: after a long freeze the socket that
+// gets them may be one its client already gave up on, and the client's resume must still find them.
+const RECLAIM = luaScript(`${NUMBERED}
 local cur = redis.call('HMGET', KEYS[1], 'instanceId', 'socketId', 'state', 'callId')
 if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return {'gone', '', {}} end
 local was = cur[3] or ''
@@ -179,6 +181,9 @@ redis.call('ZREM', KEYS[5], ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[3])
 local pending = redis.call('LRANGE', KEYS[4], 0, -1)
 redis.call('DEL', KEYS[4], KEYS[6])
+for _, e in ipairs(pending) do
+  if seqOf(e) then pushReplay(KEYS[7], KEYS[8], e, ARGV[5], ARGV[6], ARGV[7]) end
+end
 return {was, cur[4] or '', pending}
 `);
 
@@ -486,8 +491,18 @@ export function createClientRegistry(redis: Redis, opts: ClientRegistryOptions) 
           keys.pending(userId, clientId),
           keys.resumeDeadlines(),
           keys.pendingBytes(userId, clientId),
+          keys.replay(userId, clientId),
+          keys.replayBytes(userId, clientId),
         ],
-        [instanceId, socketId, memberOf(userId, clientId), clientId],
+        [
+          instanceId,
+          socketId,
+          memberOf(userId, clientId),
+          clientId,
+          opts.maxPending,
+          opts.maxPendingBytes,
+          recordTtlMs,
+        ],
       )) as [string, string, string[]];
       return {
         status: res[0] as 'gone' | 'connected' | 'reconnecting',

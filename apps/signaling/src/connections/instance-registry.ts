@@ -55,6 +55,9 @@ export function startInstanceRegistry(ctx: Signaling): InstanceRegistry {
    */
   async function reclaimLocalClients(): Promise<{ reclaimed: number; flushed: number; closed: number }> {
     const totals = { reclaimed: 0, flushed: 0, closed: 0 };
+    // Woken from a freeze, the timers run before the I/O the freeze held back: one turn of the event loop
+    // first, so the sockets whose clients closed them meanwhile are seen closed, not handed messages.
+    await new Promise((r) => setImmediate(r));
     const sockets = [...ctx.local.all()];
     for (let i = 0; i < sockets.length; i += BATCH) {
       const batch = sockets.slice(i, i + BATCH);
