@@ -189,9 +189,7 @@ export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): vo
   for (const name of Object.keys(handlers) as ClientEventName[]) {
     const handler = handlers[name] as Handler<ClientEventName>;
     const check = validators[name];
-    (socket.on as (ev: string, fn: (...args: unknown[]) => void) => void)(name, (...args: unknown[]) => {
-      const last = args[args.length - 1];
-      const reply = typeof last === 'function' ? (last as (a: AckBody) => void) : () => {};
+    const admit = (reply: (a: AckBody) => void, args: unknown[]) => {
       const payload = typeof args[0] === 'function' ? undefined : args[0];
       if (!takeToken(ctx, socket)) return reject(reply, 'RATE_LIMITED', 'too many events; slow down');
       if (!check.check(payload))
@@ -222,6 +220,18 @@ export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): vo
         else metrics.rejected.inc({ reason: res.error.code });
         reply(res);
       });
+    };
+    // A listener that throws would be an uncaught exception, i.e. the whole instance down: whatever a
+    // client sends, the worst it gets is an INTERNAL ack.
+    (socket.on as (ev: string, fn: (...args: unknown[]) => void) => void)(name, (...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const reply = typeof last === 'function' ? (last as (a: AckBody) => void) : () => {};
+      try {
+        admit(reply, args);
+      } catch (err) {
+        app.log.error({ err, event: name, userId: socket.data.userId }, 'socket event refused by an error');
+        reply(fail('INTERNAL', 'something went wrong; retry'));
+      }
     });
   }
 
