@@ -346,7 +346,9 @@ export function createCallRepository(conn: Connection): CallRepository {
             durationMs: null,
             endedBy: null,
             replacedBy: null,
-            push: c.push ?? null,
+            // The stream's call.created carries no push: a call that started one had the request write
+            // "pending" first (or does so right after, below); every other call pushed nothing.
+            push: c.push ?? 'none',
             pushReport: null,
             recordedAt: null,
           },
@@ -360,7 +362,10 @@ export function createCallRepository(conn: Connection): CallRepository {
     }
     // The request knows whether a push was started; the consumer's insert (when it came first) did not.
     if (c.push && !inserted)
-      await col.updateOne({ _id: c.callId as never, push: null }, { $set: { push: c.push } });
+      await col.updateOne(
+        { _id: c.callId as never, push: { $in: [null, 'none'] } },
+        { $set: { push: c.push } },
+      );
   }
 
   async function writeEnded(e: CallEnded): Promise<'recorded' | 'duplicate'> {
