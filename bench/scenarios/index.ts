@@ -2,4 +2,5 @@
 // default export is a Scenario (lib/scenario.ts), and one line here.
 export const scenarios = {
   relay: () => import('./relay.ts'),
+  'call-setup': () => import('./call-setup.ts'),
 };
