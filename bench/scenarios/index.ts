@@ -3,4 +3,5 @@
 export const scenarios = {
   relay: () => import('./relay.ts'),
   'call-setup': () => import('./call-setup.ts'),
+  store: () => import('./store.ts'),
 };
