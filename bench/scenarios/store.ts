@@ -250,7 +250,17 @@ const QUERIES: Query[] = [
         ),
   },
   {
-    name: "a user's history page (GET /api/calls)",
+    name: "a user's history page, one side (GET /api/calls now: caller and callee sides, merged)",
+    run: (db, i, n) =>
+      db
+        .collection('calls')
+        .find({ callerId: id('U', (i * 7919) % n), state: 'ended' })
+        .sort({ createdAt: -1, _id: -1 })
+        .limit(20)
+        .toArray(),
+  },
+  {
+    name: "a user's history page, `$or` of both sides (GET /api/calls before)",
     run: (db, i, n) => {
       const u = id('U', (i * 7919) % n);
       return db
