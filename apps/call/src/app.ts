@@ -172,6 +172,7 @@ export async function buildApp(config: Config): Promise<App> {
         blockMs: config.HISTORY_BLOCK_MS,
         claimIdleMs: config.HISTORY_CLAIM_IDLE_MS,
         maxDeliveries: config.HISTORY_MAX_DELIVERIES,
+        count: config.HISTORY_CONSUMERS,
         isDependencyAvailable: () => app.mongo.readyState === 1,
         outageRetryMs: config.STREAM_OUTAGE_RETRY_MS,
         outageRetryMaxMs: config.STREAM_OUTAGE_RETRY_MAX_MS,
