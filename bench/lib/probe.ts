@@ -20,6 +20,8 @@ export interface ProbeReply {
   eldP99Ms: number;
   eldMaxMs: number;
   resources: Record<string, number>;
+  /** Pub/sub messages received by kind, when lib/redis-tap.ts is loaded too. */
+  tap?: Record<string, number>;
 }
 
 if (process.send) {
@@ -46,6 +48,7 @@ if (process.send) {
       eldP99Ms: delay.percentile(99) / 1e6,
       eldMaxMs: delay.max / 1e6,
       resources,
+      tap: (globalThis as { __benchTap?: () => Record<string, number> }).__benchTap?.(),
     };
     delay.reset();
     process.send?.(reply);

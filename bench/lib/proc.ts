@@ -8,6 +8,7 @@ import type { ProbeReply } from './probe.ts';
 export const benchDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoDir = fileURLToPath(new URL('../..', import.meta.url));
 const probePath = fileURLToPath(new URL('./probe.ts', import.meta.url));
+const tapPath = fileURLToPath(new URL('./redis-tap.ts', import.meta.url));
 const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).status === 0;
@@ -44,6 +45,8 @@ export interface SpawnOpts {
   env?: Record<string, string | undefined>;
   cwd?: string;
   probe?: boolean;
+  /** Count the pub/sub messages it receives (lib/redis-tap.ts; returned by probe()). */
+  tap?: boolean;
   nodeArgs?: string[];
 }
 
@@ -52,6 +55,7 @@ let nextId = 1;
 export function spawnNode(o: SpawnOpts): Proc {
   const nodeArgs = [...(o.nodeArgs ?? [])];
   if (o.probe) nodeArgs.push('--expose-gc', '--import', probePath);
+  if (o.tap) nodeArgs.push('--import', tapPath);
   const argv = [...nodeArgs, o.script, ...(o.args ?? [])];
   const [cmd, args] = hasTaskset
     ? ['taskset', ['-c', o.core, process.execPath, ...argv]]

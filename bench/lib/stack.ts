@@ -65,6 +65,7 @@ export async function startSignaling(
   name: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  tap = false,
 ): Promise<Server> {
   const port = await freePort();
   const instanceId = `${name}-${ulid().slice(-6)}`;
@@ -74,6 +75,7 @@ export async function startSignaling(
     script: fileURLToPath(new URL('apps/signaling/dist/server.js', `file://${repoDir}`)),
     cwd: `${repoDir}apps/signaling`,
     probe: true,
+    tap,
     nodeArgs,
     env: {
       HOST: '127.0.0.1',

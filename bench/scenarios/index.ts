@@ -2,4 +2,6 @@
 // default export is a Scenario (lib/scenario.ts), and one line here.
 export const scenarios = {
   relay: () => import('./relay.ts'),
+  connections: () => import('./connections.ts'),
+  'cross-instance': () => import('./cross-instance.ts'),
 };
