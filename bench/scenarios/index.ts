@@ -4,4 +4,5 @@ export const scenarios = {
   relay: () => import('./relay.ts'),
   connections: () => import('./connections.ts'),
   'cross-instance': () => import('./cross-instance.ts'),
+  resume: () => import('./resume.ts'),
 };
