@@ -5,4 +5,5 @@ export const scenarios = {
   connections: () => import('./connections.ts'),
   'cross-instance': () => import('./cross-instance.ts'),
   resume: () => import('./resume.ts'),
+  gateway: () => import('./gateway.ts'),
 };
