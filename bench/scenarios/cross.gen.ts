@@ -58,3 +58,53 @@ export async function closeAll() {
   devices.clear();
   return {};
 }
+
+/**
+ * Steady call churn until `durationMs` is over: each pair (devices already connected by `connect`) makes
+ * a call, waits `pauseMs`, and again; the calls are created in Redis as the call service would.
+ */
+export async function churn(a: {
+  redisUrl: string;
+  pairs: { caller: string; callee: string; callerId: string; calleeId: string }[];
+  durationMs: number;
+  pauseMs: number;
+}) {
+  const { createCallStore } = await import('@voip/call-state/call-store');
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(a.redisUrl);
+  const store = createCallStore(redis, { producerSource: 'bench-soak', ringTimeoutMs: 60_000 });
+  const until = performance.now() + a.durationMs;
+  let ok = 0;
+  const errors: string[] = [];
+  const setupMs: number[] = [];
+  await Promise.all(
+    a.pairs.map(async (p, i) => {
+      await new Promise((r) => setTimeout(r, (i * a.pauseMs) / a.pairs.length));
+      while (performance.now() < until) {
+        try {
+          const c = await store.create({
+            callerId: p.callerId,
+            callerKind: 'user',
+            callerName: 'x',
+            calleeId: p.calleeId,
+            media: 'audio',
+          });
+          if (!c.ok) throw new Error(`create: ${c.code}`);
+          const r = await callFlow(devices.get(p.caller)!, devices.get(p.callee)!, c.call.callId, 4);
+          setupMs.push(r.setupMs);
+          ok++;
+        } catch (err) {
+          errors.push((err as Error).message);
+        }
+        await new Promise((r) => setTimeout(r, a.pauseMs));
+      }
+    }),
+  );
+  redis.disconnect();
+  return {
+    ok,
+    failed: errors.length,
+    errors: errors.slice(0, 5),
+    setupMs: setupMs.length > 5000 ? setupMs.slice(-5000) : setupMs,
+  };
+}

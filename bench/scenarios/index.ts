@@ -6,4 +6,5 @@ export const scenarios = {
   'cross-instance': () => import('./cross-instance.ts'),
   resume: () => import('./resume.ts'),
   gateway: () => import('./gateway.ts'),
+  soak: () => import('./soak.ts'),
 };
