@@ -3,6 +3,7 @@
 // event-loop delay since the last probe and the count of live handles/timers by kind. Our servers and the
 // baselines are measured the same way, by the same code, from inside the process.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
@@ -25,13 +26,16 @@ export interface ProbeReply {
 }
 
 if (process.send) {
-  process.on('message', (m: { probe?: number; gc?: boolean }) => {
+  process.on('message', (m: { probe?: number; gc?: boolean; snapshot?: string }) => {
     if (typeof m?.probe !== 'number') return;
+    // {snapshot: path}: a heap snapshot there (after the GC below), for lib/heap-diff.ts.
+    const snapshotTo = m.snapshot;
     const gc = (globalThis as { gc?: () => void }).gc;
     if (m.gc !== false && gc) {
       gc();
       gc();
     }
+    if (snapshotTo) writeHeapSnapshot(snapshotTo);
     const mem = process.memoryUsage();
     const cpu = process.cpuUsage();
     const resources: Record<string, number> = {};

@@ -28,7 +28,7 @@ export interface Proc {
   child: ChildProcess;
   pid: number;
   /** Forced GC, then memory, CPU, event-loop delay and handles (servers started with `probe: true`). */
-  probe(gc?: boolean): Promise<ProbeReply>;
+  probe(gc?: boolean, snapshot?: string): Promise<ProbeReply>;
   /** Calls `fn` of a generator's module (processes started with `worker`). */
   call<T = unknown>(fn: string, arg?: unknown, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
@@ -110,9 +110,9 @@ export function spawnNode(o: SpawnOpts): Proc {
     name: o.name,
     child,
     pid: child.pid ?? 0,
-    probe: (gc = true) => {
+    probe: (gc = true, snapshot?: string) => {
       const id = nextId++;
-      return ask<ProbeReply>({ probe: id, gc }, id, 60_000);
+      return ask<ProbeReply>({ probe: id, gc, ...(snapshot ? { snapshot } : {}) }, id, 300_000);
     },
     call: (fn, arg, timeoutMs = 600_000) => {
       const id = nextId++;

@@ -58,7 +58,12 @@ async function run(ctx: RunContext) {
                 }))
               : Array.from({ length: N }, (_, i) => ({ userId: `u${r}-${i}`, clientId: `c${r}-${i}` }));
           await sleep(1000);
-          const p0 = await server.proc.probe();
+          // BENCH_HEAP_SNAPSHOTS=<dir>: heap snapshots of the first repetition, empty and full (lib/heap-diff.ts).
+          const snap = (tag: string) =>
+            process.env.BENCH_HEAP_SNAPSHOTS && r === 0
+              ? `${process.env.BENCH_HEAP_SNAPSHOTS}/${arm}-${tag}.heapsnapshot`
+              : undefined;
+          const p0 = await server.proc.probe(true, snap('empty'));
           const r0 = await redisUsed(redis.client);
           const points: Point[] = [{ sockets: 0, heapMB: p0.heapUsed / MB, rssMB: p0.rss / MB, redisMB: 0 }];
           let done = 0;
@@ -83,7 +88,7 @@ async function run(ctx: RunContext) {
             if (err) ctx.log(`${arm}: ${failed} failed connects, first: ${err}`);
             done = upto;
             await sleep(500);
-            const p = await server.proc.probe();
+            const p = await server.proc.probe(true, s === STEPS ? snap('full') : undefined);
             points.push({
               sockets: done - failed,
               heapMB: p.heapUsed / MB,
