@@ -16,8 +16,8 @@ async function redisUsed(redis: { info(section: string): Promise<string> }): Pro
 }
 
 async function run(ctx: RunContext) {
-  const N = knob('BENCH_CONNECTIONS', 5000, 200);
-  const IDLE_MS = knob('BENCH_CONNECTIONS_IDLE_MS', 10_000, 1000);
+  const N = knob('BENCH_CONNECTIONS', 5000, 100);
+  const IDLE_MS = knob('BENCH_CONNECTIONS_IDLE_MS', 10_000, 500);
   const STEPS = knob('BENCH_CONNECTIONS_STEPS', 4, 2);
   const PER_GEN = knob('BENCH_CONNECTIONS_PER_GENERATOR', 5000);
   const G = Math.max(2, Math.ceil(N / PER_GEN));
@@ -87,7 +87,7 @@ async function run(ctx: RunContext) {
             const err = res.find((x) => x.firstError)?.firstError;
             if (err) ctx.log(`${arm}: ${failed} failed connects, first: ${err}`);
             done = upto;
-            await sleep(500);
+            await sleep(ctx.quick ? 100 : 500);
             const p = await server.proc.probe(true, s === STEPS ? snap('full') : undefined);
             points.push({
               sockets: done - failed,

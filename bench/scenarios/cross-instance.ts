@@ -19,10 +19,10 @@ const diff = (a: Record<string, number> = {}, b: Record<string, number> = {}) =>
 };
 
 async function run(ctx: RunContext) {
-  const PAIRS = knob('BENCH_CROSS_PAIRS', 10, 2);
-  const CALLS = knob('BENCH_CROSS_CALLS_PER_PAIR', 5, 2);
+  const PAIRS = knob('BENCH_CROSS_PAIRS', 10, 1);
+  const CALLS = knob('BENCH_CROSS_CALLS_PER_PAIR', 5, 1);
   const WATCHERS = knob('BENCH_CROSS_WATCHERS', 3, 2);
-  const BYSTANDERS = knob('BENCH_CROSS_BYSTANDERS', 20, 4);
+  const BYSTANDERS = knob('BENCH_CROSS_BYSTANDERS', 20, 2);
   const redis = await benchRedis();
   const inst = [
     await startSignaling(redis.url, 'A', {}, [], true),
@@ -58,7 +58,7 @@ async function run(ctx: RunContext) {
     await gen.call('connect', { devices });
     const store = createCallStore(redis.client, { producerSource: 'bench', ringTimeoutMs: 600_000 });
     const tap = async () => Promise.all(inst.map(async (s) => (await s.proc.probe(false)).tap ?? {}));
-    await sleep(2000);
+    await sleep(ctx.quick ? 300 : 2000);
 
     // Background: the same time with no call.
     const perCall: Record<string, number>[][] = [[], [], []];
@@ -68,7 +68,7 @@ async function run(ctx: RunContext) {
     for (let r = 0; r < ctx.reps; r++) {
       // Background: 2 s with no call (instance heartbeats and the like), reported per second.
       const b0 = await tap();
-      await sleep(2000);
+      await sleep(ctx.quick ? 500 : 2000);
       const b1 = await tap();
       const t0 = await tap();
       let ok = 0;
@@ -98,13 +98,15 @@ async function run(ctx: RunContext) {
         if (res.failed) ctx.log(`failed calls: ${res.errors.join('; ')}`);
         setup.push(...res.setupMs);
       }
-      await sleep(1000);
+      await sleep(ctx.quick ? 300 : 1000);
       const t1 = await tap();
       for (let j = 0; j < 3; j++) {
         const d = diff(t0[j], t1[j]);
         perCall[j]!.push(Object.fromEntries(Object.entries(d).map(([kk, v]) => [kk, v / Math.max(1, ok)])));
         background[j]!.push(
-          Object.fromEntries(Object.entries(diff(b0[j], b1[j])).map(([kk, v]) => [kk, v / 2])),
+          Object.fromEntries(
+            Object.entries(diff(b0[j], b1[j])).map(([kk, v]) => [kk, v / (ctx.quick ? 0.5 : 2)]),
+          ),
         );
       }
       ctx.log(`rep ${r + 1}: ${ok} calls; C received ${JSON.stringify(diff(t0[2], t1[2]))}`);

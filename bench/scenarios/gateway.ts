@@ -12,12 +12,16 @@ import { cores, cpuMsOf, repoDir, spawnNode, spawnWorker, waitFor } from '../lib
 import { knob, type RunContext, type Scenario } from '../lib/scenario.ts';
 import { benchRedis, internalToken, principals } from '../lib/stack.ts';
 
-const FRACTIONS = (process.env.BENCH_GATEWAY_FRACTIONS ?? '0.25,0.5,0.8').split(',').map(Number);
+const FRACTIONS = (
+  process.env.BENCH_GATEWAY_FRACTIONS ?? (process.env.BENCH_QUICK === '1' ? '0.5' : '0.25,0.5,0.8')
+)
+  .split(',')
+  .map(Number);
 
 async function run(ctx: RunContext) {
-  const USERS = knob('BENCH_GATEWAY_USERS', 20_000, 500);
-  const SAT_MS = knob('BENCH_GATEWAY_SATURATE_MS', 4000, 800);
-  const OPEN_MS = knob('BENCH_GATEWAY_OPEN_MS', 4000, 800);
+  const USERS = knob('BENCH_GATEWAY_USERS', 20_000, 100);
+  const SAT_MS = knob('BENCH_GATEWAY_SATURATE_MS', 4000, 400);
+  const OPEN_MS = knob('BENCH_GATEWAY_OPEN_MS', 4000, 400);
   const redis = await benchRedis();
   const gatewayDir = `${repoDir}apps/gateway`;
   const common = {
@@ -73,7 +77,8 @@ async function run(ctx: RunContext) {
       { name: `gateway, ${USERS} users`, url: `${gwUrl}/api/users/me`, tokens: many },
     ];
     const pids = [gateway.pid, upstream.pid, redis.pid];
-    for (const arm of arms) await gen.call('saturate', { ...arm, concurrency: 50, durationMs: 1000 });
+    for (const arm of arms)
+      await gen.call('saturate', { ...arm, concurrency: 50, durationMs: Math.min(1000, SAT_MS) });
     const max: Record<string, number[]> = {};
     const cpu: Record<string, number[]> = {};
     const bad: Record<string, number> = {};

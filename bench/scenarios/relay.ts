@@ -19,12 +19,16 @@ function add<T>(m: Record<string, T[]>, k: string, v: T) {
   m[k].push(v);
 }
 
-const FRACTIONS = (process.env.BENCH_RELAY_FRACTIONS ?? '0.1,0.25,0.5,0.8').split(',').map(Number);
+const FRACTIONS = (
+  process.env.BENCH_RELAY_FRACTIONS ?? (process.env.BENCH_QUICK === '1' ? '0.5' : '0.1,0.25,0.5,0.8')
+)
+  .split(',')
+  .map(Number);
 
 async function run(ctx: RunContext) {
-  const PAIRS = knob('BENCH_RELAY_PAIRS', 16, 4);
-  const SAT_MS = knob('BENCH_RELAY_SATURATE_MS', 3000, 800);
-  const OPEN_MS = knob('BENCH_RELAY_OPEN_MS', 3000, 800);
+  const PAIRS = knob('BENCH_RELAY_PAIRS', 16, 2);
+  const SAT_MS = knob('BENCH_RELAY_SATURATE_MS', 3000, 400);
+  const OPEN_MS = knob('BENCH_RELAY_OPEN_MS', 3000, 400);
   const WINDOW = knob('BENCH_RELAY_WINDOW', 8, 4);
   const redis = await benchRedis();
   const stops: (() => Promise<void>)[] = [];
@@ -80,7 +84,8 @@ async function run(ctx: RunContext) {
       ...new Set(arm.servers.map((s) => s.proc.pid)),
       ...(arm.kind === 'peerjs' ? [] : [redis.pid]),
     ];
-    for (const arm of arms) await gen.call('saturate', { arm: arm.name, durationMs: 1000, window: WINDOW });
+    for (const arm of arms)
+      await gen.call('saturate', { arm: arm.name, durationMs: Math.min(1000, SAT_MS), window: WINDOW });
 
     // 1. Highest sustained rate, interleaved (the order rotates every repetition).
     const max: Record<string, number[]> = {};
@@ -123,7 +128,7 @@ async function run(ctx: RunContext) {
             arm: arm.name,
             rate,
             durationMs: OPEN_MS,
-            drainMs: 3000,
+            drainMs: ctx.quick ? 1000 : 3000,
           })) as OL;
           open[arm.name] ??= {};
           add(open[arm.name] as Record<string, OL[]>, String(f), res);

@@ -24,9 +24,9 @@ type Out = {
 
 async function run(ctx: RunContext) {
   const RATE = knob('BENCH_RESUME_RATE', 50);
-  const TOTAL = knob('BENCH_RESUME_MS', 8000, 3000);
-  const DROP = knob('BENCH_RESUME_DROP_AT_MS', 2000, 1000);
-  const DETECT = knob('BENCH_RESUME_DETECT_MS', 1000, 300);
+  const TOTAL = knob('BENCH_RESUME_MS', 8000, 1500);
+  const DROP = knob('BENCH_RESUME_DROP_AT_MS', 2000, 400);
+  const DETECT = knob('BENCH_RESUME_DETECT_MS', 1000, 200);
   const redis = await benchRedis();
   const toxi = await startToxiproxy();
   const A = await startSignaling(redis.url, 'A');

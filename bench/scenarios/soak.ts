@@ -37,11 +37,11 @@ async function keysWithoutTtl(
 }
 
 async function run(ctx: RunContext) {
-  const MINUTES = knob('BENCH_SOAK_MINUTES', 2, 0.25);
-  const SOCKETS = knob('BENCH_SOAK_SOCKETS', 2000, 100);
-  const PAIRS = knob('BENCH_SOAK_PAIRS', 20, 4);
+  const MINUTES = knob('BENCH_SOAK_MINUTES', 2, 0.1);
+  const SOCKETS = knob('BENCH_SOAK_SOCKETS', 2000, 50);
+  const PAIRS = knob('BENCH_SOAK_PAIRS', 20, 2);
   const PAUSE = knob('BENCH_SOAK_PAUSE_MS', 1000, 200);
-  const SAMPLE_MS = knob('BENCH_SOAK_SAMPLE_MS', 10_000, 3000);
+  const SAMPLE_MS = knob('BENCH_SOAK_SAMPLE_MS', 10_000, 2000);
   const redis = await benchRedis();
   const inst = [await startSignaling(redis.url, 'A'), await startSignaling(redis.url, 'B')];
   const G = Math.max(2, Math.ceil(SOCKETS / 5000));
@@ -79,8 +79,13 @@ async function run(ctx: RunContext) {
       calleeId: people[2 * i + 1]!.userId,
     }));
     ctx.log(`${SOCKETS + PAIRS * 2} sockets connected; warm-up churn`);
-    await gen.call('churn', { redisUrl: redis.url, pairs, durationMs: 5000, pauseMs: PAUSE });
-    await sleep(2000);
+    await gen.call('churn', {
+      redisUrl: redis.url,
+      pairs,
+      durationMs: ctx.quick ? 1000 : 5000,
+      pauseMs: PAUSE,
+    });
+    await sleep(ctx.quick ? 300 : 2000);
 
     type Sample = {
       tS: number;
@@ -129,7 +134,7 @@ async function run(ctx: RunContext) {
     const res = await churn;
     ctx.log(`${res.ok} calls, ${res.failed} failed${res.failed ? `: ${res.errors.join('; ')}` : ''}`);
     const lastUnderLoad = samples.at(-1)!;
-    await sleep(5000);
+    await sleep(ctx.quick ? 1000 : 5000);
     const after = await sample();
     samples.push(after);
     const keysAfter = await keysWithoutTtl(redis.client);
@@ -153,7 +158,7 @@ async function run(ctx: RunContext) {
     const markdown = [
       `${MINUTES} min of churn: ${PAIRS} pairs (caller and callee on different instances) each making a complete call (call-user → accepted → 4 ICE each way → end → ended), then pausing ${PAUSE} ms, beside ${SOCKETS} idle sockets spread over both instances (${SOCKETS + PAIRS * 2} in all). Samples every ${SAMPLE_MS / 1000} s after a forced GC in each instance. ${res.ok} calls (${(res.ok / (MINUTES * 60) || 0).toFixed(1)}/s), ${res.failed} failed; setup p50 ${setup.median.toFixed(1)} ms.`,
       '',
-      '| | before churn | first sample under churn | last sample under churn | 5 s after the churn |',
+      '| | before churn | first sample under churn | last sample under churn | after the churn |',
       '| --- | ---: | ---: | ---: | ---: |',
       `| heap MB (A, B) | ${before.heapMB.join(', ')} | ${firstUnderLoad.heapMB.join(', ')} | ${lastUnderLoad.heapMB.join(', ')} | ${after.heapMB.join(', ')} |`,
       `| RSS MB (A, B) | ${before.rssMB.join(', ')} | ${firstUnderLoad.rssMB.join(', ')} | ${lastUnderLoad.rssMB.join(', ')} | ${after.rssMB.join(', ')} |`,
