@@ -3,6 +3,7 @@
 // event-loop delay since the last probe and the count of live handles/timers by kind. Our servers and the
 // baselines are measured the same way, by the same code, from inside the process.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
@@ -20,16 +21,21 @@ export interface ProbeReply {
   eldP99Ms: number;
   eldMaxMs: number;
   resources: Record<string, number>;
+  /** Pub/sub messages received by kind, when lib/redis-tap.ts is loaded too. */
+  tap?: Record<string, number>;
 }
 
 if (process.send) {
-  process.on('message', (m: { probe?: number; gc?: boolean }) => {
+  process.on('message', (m: { probe?: number; gc?: boolean; snapshot?: string }) => {
     if (typeof m?.probe !== 'number') return;
+    // {snapshot: path}: a heap snapshot there (after the GC below), for lib/heap-diff.ts.
+    const snapshotTo = m.snapshot;
     const gc = (globalThis as { gc?: () => void }).gc;
     if (m.gc !== false && gc) {
       gc();
       gc();
     }
+    if (snapshotTo) writeHeapSnapshot(snapshotTo);
     const mem = process.memoryUsage();
     const cpu = process.cpuUsage();
     const resources: Record<string, number> = {};
@@ -46,6 +52,7 @@ if (process.send) {
       eldP99Ms: delay.percentile(99) / 1e6,
       eldMaxMs: delay.max / 1e6,
       resources,
+      tap: (globalThis as { __benchTap?: () => Record<string, number> }).__benchTap?.(),
     };
     delay.reset();
     process.send?.(reply);

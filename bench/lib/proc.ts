@@ -8,6 +8,7 @@ import type { ProbeReply } from './probe.ts';
 export const benchDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoDir = fileURLToPath(new URL('../..', import.meta.url));
 const probePath = fileURLToPath(new URL('./probe.ts', import.meta.url));
+const tapPath = fileURLToPath(new URL('./redis-tap.ts', import.meta.url));
 const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).status === 0;
@@ -27,7 +28,7 @@ export interface Proc {
   child: ChildProcess;
   pid: number;
   /** Forced GC, then memory, CPU, event-loop delay and handles (servers started with `probe: true`). */
-  probe(gc?: boolean): Promise<ProbeReply>;
+  probe(gc?: boolean, snapshot?: string): Promise<ProbeReply>;
   /** Calls `fn` of a generator's module (processes started with `worker`). */
   call<T = unknown>(fn: string, arg?: unknown, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
@@ -44,6 +45,8 @@ export interface SpawnOpts {
   env?: Record<string, string | undefined>;
   cwd?: string;
   probe?: boolean;
+  /** Count the pub/sub messages it receives (lib/redis-tap.ts; returned by probe()). */
+  tap?: boolean;
   nodeArgs?: string[];
 }
 
@@ -52,6 +55,7 @@ let nextId = 1;
 export function spawnNode(o: SpawnOpts): Proc {
   const nodeArgs = [...(o.nodeArgs ?? [])];
   if (o.probe) nodeArgs.push('--expose-gc', '--import', probePath);
+  if (o.tap) nodeArgs.push('--import', tapPath);
   const argv = [...nodeArgs, o.script, ...(o.args ?? [])];
   const [cmd, args] = hasTaskset
     ? ['taskset', ['-c', o.core, process.execPath, ...argv]]
@@ -106,9 +110,9 @@ export function spawnNode(o: SpawnOpts): Proc {
     name: o.name,
     child,
     pid: child.pid ?? 0,
-    probe: (gc = true) => {
+    probe: (gc = true, snapshot?: string) => {
       const id = nextId++;
-      return ask<ProbeReply>({ probe: id, gc }, id, 60_000);
+      return ask<ProbeReply>({ probe: id, gc, ...(snapshot ? { snapshot } : {}) }, id, 300_000);
     },
     call: (fn, arg, timeoutMs = 600_000) => {
       const id = nextId++;

@@ -35,6 +35,7 @@ export function connectSio(baseUrl: string, o: ConnectOpts = {}): Promise<SioCli
   });
   const handlers = new Map<string, (data: Payload) => void>();
   const acks = new Map<number, (data: Payload) => void>();
+  const backlog = new Map<string, Payload[]>();
   let nextAck = 1;
   let client: SioClient;
   return new Promise((resolve, reject) => {
@@ -63,7 +64,15 @@ export function connectSio(baseUrl: string, o: ConnectOpts = {}): Promise<SioCli
       const k = s.charCodeAt(1);
       if (k === 50 /* 2 event */) {
         const arr = JSON.parse(s.slice(2)) as [string, unknown];
-        handlers.get(arr[0])?.(arr[1]);
+        const h = handlers.get(arr[0]);
+        if (h) h(arr[1]);
+        else {
+          // Frames that arrived in one read are dispatched before the caller's await resumes: kept (up to
+          // 1000 per event) until a handler is set, so nothing sent right after CONNECT is missed.
+          const b = backlog.get(arr[0]) ?? [];
+          if (b.length < 1000) b.push(arr[1]);
+          backlog.set(arr[0], b);
+        }
       } else if (k === 51 /* 3 ack */) {
         const b = s.indexOf('[');
         const id = Number(s.slice(2, b));
@@ -105,12 +114,22 @@ export function connectSio(baseUrl: string, o: ConnectOpts = {}): Promise<SioCli
       },
       on(event, fn) {
         handlers.set(event, fn);
+        const b = backlog.get(event);
+        if (b) {
+          backlog.delete(event);
+          for (const d of b) fn(d);
+        }
       },
       off(event) {
         handlers.delete(event);
       },
       once(event, timeoutMs = 20_000) {
         return new Promise((res, rej) => {
+          const b = backlog.get(event);
+          if (b?.length) {
+            res(b.shift());
+            return;
+          }
           const t = setTimeout(() => rej(new Error(`no ${event} in ${timeoutMs} ms`)), timeoutMs);
           handlers.set(event, (d) => {
             clearTimeout(t);

@@ -65,16 +65,22 @@ export async function startSignaling(
   name: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  tap = false,
 ): Promise<Server> {
   const port = await freePort();
   const instanceId = `${name}-${ulid().slice(-6)}`;
+  // BENCH_CPU_PROFILE=<dir>: a V8 CPU profile of every signaling instance, written there when it stops.
+  const prof = process.env.BENCH_CPU_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
+    : [];
   const proc = spawnNode({
     name,
     core: cores.server,
     script: fileURLToPath(new URL('apps/signaling/dist/server.js', `file://${repoDir}`)),
     cwd: `${repoDir}apps/signaling`,
     probe: true,
-    nodeArgs,
+    tap,
+    nodeArgs: [...prof, ...nodeArgs],
     env: {
       HOST: '127.0.0.1',
       PORT: String(port),

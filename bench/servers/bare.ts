@@ -2,7 +2,7 @@
 // apps/signaling, each socket in a room per user and a room per device (as ours), and a relay that emits
 // to the target device's room (`io.to(room).emit`), the same kind of room ours delivers to. No auth, no
 // validation, no call state: what Socket.io itself costs. `auth: {userId, clientId}` names the socket.
-// REDIS_URL unset: the in-memory adapter (a single instance).
+// BARE_ROOMS=user: the room per user only. REDIS_URL unset: the in-memory adapter (a single instance).
 import { createServer } from 'node:http';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
@@ -32,7 +32,11 @@ io.on('connection', async (socket) => {
   const a = socket.handshake.auth as { userId?: string; clientId?: string };
   const userId = String(a.userId ?? socket.id);
   const clientId = String(a.clientId ?? socket.id);
-  await socket.join([`user:${userId}`, `client:${userId}:${clientId}`]);
+  await socket.join(
+    process.env.BARE_ROOMS === 'user'
+      ? [`user:${userId}`]
+      : [`user:${userId}`, `client:${userId}:${clientId}`],
+  );
   if (sub) await sub.ping();
   socket.emit('session', { ok: true });
   socket.on('relay', (m: { to: string; data: unknown }, ack?: (r: unknown) => void) => {
