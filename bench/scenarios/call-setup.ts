@@ -8,7 +8,7 @@
 // process of the stack, and how long the call-history and user-sync consumer groups took to drain.
 // The stack runs on the server core and the generator on the load core (BENCH_CALL_PIN=0: both free).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keys, streams } from '@voip/contracts/redis-keys';
@@ -70,9 +70,34 @@ function treeOf(root: number): number[] {
   return out;
 }
 
-/** CPU ms per stack process (name#index, Nginx with its workers). */
-function cpuByProcess(stack: Stack): Record<string, number> {
+/**
+ * The PostgreSQL postmaster under the stack's FerretDB (packages/testkit/bin/ferretdb-pg): pg_ctl
+ * detaches it, so it is not in the "mongo" process's tree. Its data dir is in the stack's state dir, or
+ * (as root) in a folder whose `owner` file names a dir in it.
+ */
+function postmasterOf(stateDir: string): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      const i = argv.indexOf('-D');
+      if (!argv[0]?.endsWith('/postgres') || i < 0) continue;
+      const data = argv[i + 1] ?? '';
+      if (data.startsWith(stateDir)) return Number(d);
+      const owner = readFileSync(join(data, '..', 'owner'), 'utf8');
+      if (owner.startsWith(stateDir)) return Number(d);
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return undefined;
+}
+
+/** CPU ms per stack process (name#index, Nginx with its workers, PostgreSQL with its backends). */
+function cpuByProcess(stack: Stack, stateDir: string): Record<string, number> {
   const out: Record<string, number> = {};
+  const pg = postmasterOf(stateDir);
+  if (pg) out.postgres = treeOf(pg).reduce((a, pid) => a + cpuMsOf(pid), 0);
   for (const p of stack.processes) {
     if (!p.pid) continue;
     const name = p.index > 0 || p.name === 'signaling' ? `${p.name}#${p.index}` : p.name;
@@ -189,6 +214,7 @@ async function run(ctx: RunContext) {
       serviceEnv: ROOMY,
     });
     stops.push(() => stack.stopAll());
+    const realStateDir = realpathSync(stateDir);
     const url = stack.url.replace('localhost', '127.0.0.1');
     const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: 3 });
     stops.push(async () => redis.disconnect());
@@ -223,9 +249,9 @@ async function run(ctx: RunContext) {
 
     const measureStep = async (rate: number): Promise<Step> => {
       const since = new Date(Date.now() - 1000);
-      const cpu0 = cpuByProcess(stack);
+      const cpu0 = cpuByProcess(stack, realStateDir);
       const r = (await gen.call('step', { rate, durationMs: STEP_MS })) as StepResult;
-      const cpuRun = diff(cpu0, cpuByProcess(stack));
+      const cpuRun = diff(cpu0, cpuByProcess(stack, realStateDir));
       const t0 = performance.now();
       const backlogAtEnd = await groupLag(redis);
       const drained = await drain(redis, 120_000);
