@@ -1,19 +1,8 @@
-// `pnpm bench [name…]`: runs the named benchmarks (relay, gateway, call, soak), or all of them.
-// Each lives in its app's `bench` script and writes to bench/results/.
+// `pnpm bench [name…]`: builds what the benchmarks start, then runs the named scenarios of bench/ (all of
+// them without a name). Scenarios, knobs and how to add one: bench/README.md.
 import { spawnSync } from 'node:child_process';
 
-const benches = { relay: '@voip/signaling', gateway: '@voip/gateway', call: '@voip/call', soak: '@voip/faults' };
-const wanted = process.argv.slice(2);
-const names = wanted.length ? wanted : Object.keys(benches);
-let failed = 0;
-for (const name of names) {
-  const pkg = benches[name];
-  if (!pkg) {
-    console.error(`unknown benchmark "${name}"; known: ${Object.keys(benches).join(', ')}`);
-    process.exit(2);
-  }
-  console.log(`\n== bench ${name} (${pkg}) ==`);
-  const r = spawnSync('pnpm', ['--filter', pkg, 'run', 'bench'], { stdio: 'inherit' });
-  if (r.status !== 0) failed++;
-}
-process.exit(failed ? 1 : 0);
+const build = spawnSync('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+const r = spawnSync(process.execPath, ['bench/run.ts', ...process.argv.slice(2)], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -30,6 +30,7 @@ import type { PushProvider } from './push/provider.js';
 import { createWakeUpDispatcher, type WakeUpDispatcher } from './push/wake-up-dispatcher.js';
 import { callRoutes } from './routes/calls/index.js';
 import { createIceServerIssuer, type IceServerIssuer } from './turn/ice-servers.js';
+import { withReachMirror } from './users/reach-mirror.js';
 import { createUserDirectory, type UserDirectory } from './users/user-directory.js';
 
 declare module 'fastify' {
@@ -75,11 +76,21 @@ export async function buildApp(config: Config): Promise<App> {
     producerSource: app.instanceId,
     ringTimeoutMs: config.RING_TIMEOUT_MS,
   });
-  const directory = createUserDirectory({
-    baseUrl: config.USER_SERVICE_URL,
-    internalToken: config.INTERNAL_TOKEN,
-    timeoutMs: config.USER_SERVICE_TIMEOUT_MS,
+  const mirrorReads = new Counter({
+    name: 'call_reach_mirror_reads_total',
+    help: "Callee look-ups at call set-up, by whether the user service's Redis mirror answered (hit) or the service itself (miss)",
+    labelNames: ['result'] as const,
+    registers: [app.metrics],
   });
+  const directory = withReachMirror(
+    app.redis,
+    createUserDirectory({
+      baseUrl: config.USER_SERVICE_URL,
+      internalToken: config.INTERNAL_TOKEN,
+      timeoutMs: config.USER_SERVICE_TIMEOUT_MS,
+    }),
+    (result) => mirrorReads.inc({ result }),
+  );
 
   // coturn's Redis user db: its own connection, to its own database number (call-scoped mode only).
   let turnRedis: Redis | undefined;
@@ -161,6 +172,7 @@ export async function buildApp(config: Config): Promise<App> {
         blockMs: config.HISTORY_BLOCK_MS,
         claimIdleMs: config.HISTORY_CLAIM_IDLE_MS,
         maxDeliveries: config.HISTORY_MAX_DELIVERIES,
+        count: config.HISTORY_CONSUMERS,
         isDependencyAvailable: () => app.mongo.readyState === 1,
         outageRetryMs: config.STREAM_OUTAGE_RETRY_MS,
         outageRetryMaxMs: config.STREAM_OUTAGE_RETRY_MAX_MS,

@@ -1,6 +1,6 @@
 // The upstream of the gateway benchmark: a real service built like every other one (createService:
 // Redis, bus, token + session verification) answering one authenticated GET. Run as its own process
-// by run-gateway-bench.ts: `node bench/echo-service.ts` (Node strips the types).
+// by the gateway scenario of `pnpm bench` (bench/scenarios/gateway.ts; Node strips the types).
 import { baseConfigSpec, env, jwtVerifyConfigSpec, loadConfig, redisConfigSpec } from '@voip/kit/config';
 import { createService } from '@voip/kit/service';
 import { runService } from '@voip/kit/shutdown';

@@ -43,6 +43,7 @@ export async function buildApp(config: Config): Promise<App> {
       blockMs: config.STREAM_BLOCK_MS,
       claimIdleMs: config.STREAM_CLAIM_IDLE_MS,
       maxDeliveries: config.STREAM_MAX_DELIVERIES,
+      syncConsumers: config.SYNC_CONSUMERS,
       outageRetryMs: config.STREAM_OUTAGE_RETRY_MS,
       outageRetryMaxMs: config.STREAM_OUTAGE_RETRY_MAX_MS,
     });

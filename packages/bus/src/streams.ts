@@ -748,3 +748,55 @@ export async function streamBacklog(redis: Redis, stream: string, group: string)
   }
   return none;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Several consumers of one group in one process
+
+/**
+ * `count` consumers of one group in this process, seen as one: named `<consumer>` and `<consumer>.2`…,
+ * each with its own connection, reading its own share of new entries, so that many handlers (database
+ * round trips) are in flight at once; started and stopped together. Use it only where the handlers do
+ * not depend on the order of entries across keys (each entry is still handled once, acked after its
+ * handler, claimed and dead-lettered as by one consumer). Stats are summed; the status is paused while
+ * any consumer is (with the first reason), so /ready and the outage behaviour read as for one.
+ */
+export function createStreamConsumers(opts: StreamConsumerOptions & { count?: number }): StreamConsumer {
+  const count = Math.max(1, Math.floor(opts.count ?? 1));
+  if (count === 1) return createStreamConsumer(opts);
+  const all = Array.from({ length: count }, (_, i) =>
+    createStreamConsumer({ ...opts, consumer: i === 0 ? opts.consumer : `${opts.consumer}.${i + 1}` }),
+  );
+  return {
+    start() {
+      for (const c of all) c.start();
+    },
+    async stop(stopOpts) {
+      await Promise.all(all.map((c) => c.stop(stopOpts)));
+    },
+    get stats() {
+      const sum = { ...all[0]!.stats };
+      for (const c of all.slice(1)) {
+        const s = c.stats;
+        sum.processed += s.processed;
+        sum.failed += s.failed;
+        sum.deadLettered += s.deadLettered;
+        sum.skipped += s.skipped;
+        sum.claimed += s.claimed;
+        sum.errors += s.errors;
+        sum.deferred += s.deferred;
+        sum.running ||= s.running;
+        sum.paused ||= s.paused;
+      }
+      return sum;
+    },
+    get status(): Readonly<ConsumerStatus> {
+      const statuses = all.map((c) => c.status);
+      const paused = statuses
+        .filter((s) => s.state === 'paused')
+        .sort((a, b) => (a.since ?? 0) - (b.since ?? 0))[0];
+      if (paused) return paused;
+      if (statuses.some((s) => s.state === 'running')) return { state: 'running' };
+      return statuses.every((s) => s.state === 'stopped') ? { state: 'stopped' } : { state: 'idle' };
+    },
+  };
+}

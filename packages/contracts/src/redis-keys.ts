@@ -61,6 +61,14 @@ export const keys = {
   /** string "1" while userId is on do-not-disturb (written by the user service). */
   dnd: (userId: string) => `${ns}:dnd:${userId}`,
   /**
+   * hash {kind, displayName, dnd, incomingCalls}: what call initiation needs of userId, written by the user
+   * service with keys.blocks(userId) and keys.contacts(userId) in one MULTI (reach-mirror.ts). Its presence
+   * says the three are complete; absent = unknown (ask the user service), never "no such user".
+   */
+  reach: (userId: string) => `${ns}:reach:${userId}`,
+  /** set of userIds that userId has as active contacts (written with keys.reach(userId)). */
+  contacts: (userId: string) => `${ns}:contacts:${userId}`,
+  /**
    * set of JSON {deviceId, platform, pushToken} with TTL: the devices a call's wake-up push reached and
    * that have not been sent its cancel yet (written by the call service's dispatcher, taken whole by
    * whoever sends the cancel, so each device gets one).

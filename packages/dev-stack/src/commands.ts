@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ferretCommand } from '@voip/testkit/servers';
 import type { LocalTls } from './tls.js';
 
 export interface Command {
@@ -58,22 +59,15 @@ export function mongoCommand(port: number, dir: string): Command & { kind: strin
   const mongod = which('mongod');
   const ferret = which('ferretdb');
   if (!mongod && !ferret) throw new Error('no MongoDB-compatible server: run ./scripts/setup');
-  return {
-    kind: mongod ? 'mongod' : 'FerretDB/SQLite',
-    cmd: (mongod ?? ferret)!,
-    args: mongod
-      ? ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet']
-      : [
-          '--handler=sqlite',
-          `--sqlite-url=file:${dir}/`,
-          `--state-dir=${dir}`,
-          `--listen-addr=127.0.0.1:${port}`,
-          '--debug-addr=-',
-          '--telemetry=disable',
-          '--log-level=warn',
-        ],
-    env: process.env,
-  };
+  if (mongod)
+    return {
+      kind: 'mongod',
+      cmd: mongod,
+      args: ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet'],
+      env: process.env,
+    };
+  // FerretDB over a private PostgreSQL 15 cluster in `dir` when postgresql-15 is installed, else SQLite.
+  return { ...ferretCommand(ferret!, dir, port, 'warn'), env: process.env };
 }
 
 export interface CoturnOptions {

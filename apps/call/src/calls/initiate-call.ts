@@ -79,7 +79,6 @@ export async function initiateCall(
     // Glare, the other call kept: this one was born cancelled. The answer names the call to keep, with
     // ICE servers for it and the time it stops ringing, so the client switches to it (it is its callee).
     const surviving = await store.get(survivingCallId);
-    await recordCreated(deps, call, 'none', clog);
     clog.info({ survivingCallId }, 'glare: the existing call was kept');
     return {
       callId: call.callId,
@@ -103,7 +102,10 @@ export async function initiateCall(
   const needsPush = offline && (await deps.ringLimits.push(caller.id, calleeId, known));
   if (offline && !needsPush)
     clog.info({ calleeId }, 'wake-up push skipped: push limit for this callee reached');
-  await recordCreated(deps, call, needsPush ? 'pending' : 'none', clog);
+  // The record is written behind the stream (call.created, by the history consumer, push "none"): the
+  // hot path writes no database. Only a call that starts a wake-up writes here, first, so the record
+  // says "pending" before the dispatcher can finish (settled at the end if its instance dies).
+  if (needsPush) await recordCreated(deps, call, 'pending', clog);
   if (needsPush) {
     deps.push.wake({
       callId: call.callId,
@@ -132,7 +134,7 @@ export async function initiateCall(
     }
   }
 
-  async function recordCreated(d: InitiateDeps, c: typeof call, push: 'pending' | 'none', l: Logger) {
+  async function recordCreated(d: InitiateDeps, c: typeof call, push: 'pending', l: Logger) {
     try {
       await d.calls.recordCreated({
         callId: c.callId,

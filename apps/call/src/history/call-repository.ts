@@ -239,7 +239,9 @@ export function createCallRepository(conn: Connection): CallRepository {
       return doc ? toRecord(doc) : null;
     },
     async history(userId, { before, limit }) {
-      const mine = { $or: [{ callerId: userId }, { calleeId: userId }] };
+      // One query per side, each an equality prefix of its index ({callerId|calleeId, state, createdAt,
+      // _id}), merged here: a top-level $or over the two sides is answered by no index on FerretDB (it
+      // scanned every call) and by two index scans plus a sort on MongoDB. A self-call is on both sides.
       const older = before
         ? {
             $or: [
@@ -247,14 +249,22 @@ export function createCallRepository(conn: Connection): CallRepository {
               { createdAt: before.createdAt, _id: { $lt: before.callId } },
             ],
           }
-        : null;
-      const filter = { state: 'ended', $and: older ? [mine, older] : [mine] };
-      const docs = await col
-        .find<CallDoc>(filter as never)
-        .sort({ createdAt: -1, _id: -1 })
-        .limit(limit)
-        .toArray();
-      return docs.map(toRecord);
+        : {};
+      const side = (field: 'callerId' | 'calleeId') =>
+        col
+          .find<CallDoc>({ [field]: userId, state: 'ended', ...older } as never)
+          .sort({ createdAt: -1, _id: -1 })
+          .limit(limit)
+          .toArray();
+      const [asCaller, asCallee] = await Promise.all([side('callerId'), side('calleeId')]);
+      const byId = new Map([...asCaller, ...asCallee].map((d) => [d._id, d]));
+      return [...byId.values()]
+        .sort(
+          (a, b) =>
+            b.createdAt.getTime() - a.createdAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0),
+        )
+        .slice(0, limit)
+        .map(toRecord);
     },
     applyQuality(q) {
       return serial(q.callId, () => writeQuality(q));
@@ -346,7 +356,9 @@ export function createCallRepository(conn: Connection): CallRepository {
             durationMs: null,
             endedBy: null,
             replacedBy: null,
-            push: c.push ?? null,
+            // The stream's call.created carries no push: a call that started one had the request write
+            // "pending" first (or does so right after, below); every other call pushed nothing.
+            push: c.push ?? 'none',
             pushReport: null,
             recordedAt: null,
           },
@@ -360,7 +372,10 @@ export function createCallRepository(conn: Connection): CallRepository {
     }
     // The request knows whether a push was started; the consumer's insert (when it came first) did not.
     if (c.push && !inserted)
-      await col.updateOne({ _id: c.callId as never, push: null }, { $set: { push: c.push } });
+      await col.updateOne(
+        { _id: c.callId as never, push: { $in: [null, 'none'] } },
+        { $set: { push: c.push } },
+      );
   }
 
   async function writeEnded(e: CallEnded): Promise<'recorded' | 'duplicate'> {

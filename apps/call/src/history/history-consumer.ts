@@ -7,7 +7,7 @@
 // wake-up push still `pending` as `failed` (so a push whose instance died does not stay pending forever)
 // and revokes the call's TURN users in call-scoped mode. call.accepted and an unanswered call.ended send
 // the cancel push to phones a wake-up reached that never connected (answered elsewhere, cancelled, …).
-import { createStreamConsumer, type StreamConsumer, type StreamConsumerOptions } from '@voip/bus/streams';
+import { createStreamConsumers, type StreamConsumer, type StreamConsumerOptions } from '@voip/bus/streams';
 import { streams } from '@voip/contracts/redis-keys';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -29,6 +29,12 @@ export interface HistoryConsumerOptions {
   blockMs?: number;
   claimIdleMs?: number;
   maxDeliveries?: number;
+  /**
+   * Consumers of the group in this process (default 1). Entries of one call may then be handled out of
+   * order, which every write here tolerates: a late call.created or call.accepted changes nothing over
+   * an ended record, and a call.quality before its record fails and is delivered again.
+   */
+  count?: number;
   /** Health probe of the database (mongoose readyState === 1). */
   isDependencyAvailable?: () => boolean;
   outageRetryMs?: number;
@@ -42,7 +48,8 @@ export interface HistoryConsumerOptions {
 
 export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsumer {
   const { calls, turn, push, log } = opts;
-  return createStreamConsumer({
+  return createStreamConsumers({
+    count: opts.count ?? 1,
     redis: opts.redis,
     stream: streams.callEvents,
     group: HISTORY_GROUP,

@@ -1,7 +1,14 @@
 import { streams } from '@voip/contracts/redis-keys';
 import type { App } from '@voip/kit/app';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Account, callEnv, connectDevice, signIn, startCallService } from '../support/harness.js';
+import {
+  type Account,
+  callEnv,
+  connectDevice,
+  eventually,
+  signIn,
+  startCallService,
+} from '../support/harness.js';
 import { startUserServiceStandIn, type UserServiceStandIn } from '../support/user-service.js';
 
 const DB = 5;
@@ -49,7 +56,10 @@ describe('POST /api/calls', () => {
       state: 'ringing',
       callerName: 'Alice',
     });
-    const stored = await app.callService.calls.findForParticipant(body.callId, alice.id);
+    // Written behind the stream (call.created, by the history consumer), not by the request.
+    const stored = await eventually(
+      async () => (await app.callService.calls.findForParticipant(body.callId, alice.id)) ?? undefined,
+    );
     expect(stored).toMatchObject({ state: 'ringing', callerId: alice.id, calleeId: bob.id });
     const events = await app.redis.xrange(streams.callEvents, '-', '+');
     expect(
@@ -140,7 +150,12 @@ describe('POST /api/calls', () => {
   it('records push "none" when the callee has a connected device, and when an offline callee has no devices to wake', async () => {
     await connectDevice(app.redis, bob.id);
     const online = (await call(alice, bob.id)).json();
-    expect((await app.callService.calls.findForParticipant(online.callId, alice.id))?.push).toBe('none');
+    // Written behind the stream (call.created): the request itself writes no record.
+    expect(
+      await eventually(
+        async () => (await app.callService.calls.findForParticipant(online.callId, alice.id))?.push,
+      ),
+    ).toBe('none');
 
     const dave = await signIn(app.redis, 'user', 'Dave');
     const erin = await signIn(app.redis, 'user', 'Erin');
@@ -148,7 +163,12 @@ describe('POST /api/calls', () => {
     const offline = (await call(dave, erin.id)).json();
     await app.callService.push.idle();
     // No devices registered: nothing to wake.
-    expect((await app.callService.calls.findForParticipant(offline.callId, dave.id))?.push).toBe('none');
+    // Written behind the stream (call.created): the request itself writes no record.
+    expect(
+      await eventually(
+        async () => (await app.callService.calls.findForParticipant(offline.callId, dave.id))?.push,
+      ),
+    ).toBe('none');
   });
 
   it('records push "sent" when a callee with no connected device has a registered device (log provider)', async () => {

@@ -186,61 +186,60 @@ export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): vo
     reply(fail(code, message));
   };
 
-  for (const name of Object.keys(handlers) as ClientEventName[]) {
-    const handler = handlers[name] as Handler<ClientEventName>;
-    const check = validators[name];
-    const admit = (reply: (a: AckBody) => void, args: unknown[]) => {
-      const payload = typeof args[0] === 'function' ? undefined : args[0];
-      if (!takeToken(ctx, socket)) return reject(reply, 'RATE_LIMITED', 'too many events; slow down');
-      if (!check.check(payload))
-        return reject(reply, 'VALIDATION_FAILED', check.explain(payload) || 'invalid payload');
-      socket.data.lastSeenMs = Date.now();
-      // The socket's events run one after another: while Redis is slow they wait, bounded.
-      const waiting = socket.data.waiting;
-      const bytes = weightOf(payload);
-      if (
-        waiting.count >= ctx.config.MAX_WAITING_EVENTS ||
-        waiting.bytes + bytes > ctx.config.MAX_WAITING_EVENT_BYTES
-      )
-        return reject(reply, 'RATE_LIMITED', 'too many events waiting; slow down');
-      waiting.count += 1;
-      waiting.bytes += bytes;
-      void ctx.enqueue(socket, async () => {
-        let res: AckBody;
-        try {
-          res = await handler(ctx, socket, payload as Payload<ClientEventName>);
-        } catch (err) {
-          app.log.error({ err, event: name, userId: socket.data.userId }, 'socket event failed');
-          res = fail('INTERNAL', 'something went wrong; retry');
-        } finally {
-          waiting.count -= 1;
-          waiting.bytes -= bytes;
-        }
-        if (res.ok) metrics.messages.inc({ event: name });
-        else metrics.rejected.inc({ reason: res.error.code });
-        reply(res);
-      });
-    };
-    // A listener that throws would be an uncaught exception, i.e. the whole instance down: whatever a
-    // client sends, the worst it gets is an INTERNAL ack.
-    (socket.on as (ev: string, fn: (...args: unknown[]) => void) => void)(name, (...args: unknown[]) => {
-      const last = args[args.length - 1];
-      const reply = typeof last === 'function' ? (last as (a: AckBody) => void) : () => {};
-      try {
-        admit(reply, args);
-      } catch (err) {
-        app.log.error({ err, event: name, userId: socket.data.userId }, 'socket event refused by an error');
-        reply(fail('INTERNAL', 'something went wrong; retry'));
-      }
-    });
-  }
-
-  // An unknown event costs a token like any other: a flood of made-up names is limited like known ones.
+  // One listener per socket for every event (closures per socket and event cost memory on each idle
+  // socket): onAny gets the same arguments, ack last, before any per-event listener would.
+  // A listener that throws would be an uncaught exception, i.e. the whole instance down: whatever a
+  // client sends, the worst it gets is an INTERNAL ack.
   socket.onAny((event: string, ...args: unknown[]) => {
-    if (Object.hasOwn(handlers, event)) return;
     const last = args[args.length - 1];
     const reply = typeof last === 'function' ? (last as (a: AckBody) => void) : () => {};
-    if (!takeToken(ctx, socket)) return reject(reply, 'RATE_LIMITED', 'too many events; slow down');
-    reject(reply, 'BAD_REQUEST', `unknown event ${String(event).slice(0, 64)}`);
+    try {
+      admit(event, args, reply);
+    } catch (err) {
+      app.log.error(
+        { err, event: String(event).slice(0, 64), userId: socket.data.userId },
+        'socket event refused by an error',
+      );
+      reply(fail('INTERNAL', 'something went wrong; retry'));
+    }
   });
+
+  function admit(event: string, args: unknown[], reply: (a: AckBody) => void): void {
+    // An unknown event costs a token like any other: a flood of made-up names is limited like known ones.
+    if (!takeToken(ctx, socket)) return reject(reply, 'RATE_LIMITED', 'too many events; slow down');
+    if (!Object.hasOwn(handlers, event))
+      return reject(reply, 'BAD_REQUEST', `unknown event ${String(event).slice(0, 64)}`);
+    const name = event as ClientEventName;
+    const handler = handlers[name] as Handler<ClientEventName>;
+    const check = validators[name];
+    const payload = typeof args[0] === 'function' ? undefined : args[0];
+    if (!check.check(payload))
+      return reject(reply, 'VALIDATION_FAILED', check.explain(payload) || 'invalid payload');
+    socket.data.lastSeenMs = Date.now();
+    // The socket's events run one after another: while Redis is slow they wait, bounded.
+    const waiting = socket.data.waiting;
+    const bytes = weightOf(payload);
+    if (
+      waiting.count >= ctx.config.MAX_WAITING_EVENTS ||
+      waiting.bytes + bytes > ctx.config.MAX_WAITING_EVENT_BYTES
+    )
+      return reject(reply, 'RATE_LIMITED', 'too many events waiting; slow down');
+    waiting.count += 1;
+    waiting.bytes += bytes;
+    void ctx.enqueue(socket, async () => {
+      let res: AckBody;
+      try {
+        res = await handler(ctx, socket, payload as Payload<ClientEventName>);
+      } catch (err) {
+        app.log.error({ err, event: name, userId: socket.data.userId }, 'socket event failed');
+        res = fail('INTERNAL', 'something went wrong; retry');
+      } finally {
+        waiting.count -= 1;
+        waiting.bytes -= bytes;
+      }
+      if (res.ok) metrics.messages.inc({ event: name });
+      else metrics.rejected.inc({ reason: res.error.code });
+      reply(res);
+    });
+  }
 }

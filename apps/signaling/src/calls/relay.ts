@@ -50,13 +50,13 @@ local cur = redis.call('HMGET', ck, 'state', 'instanceId', 'seqOn')
 local st = cur[1]
 -- "connected" on an instance whose heartbeat is gone: dead, not yet reaped; queue for its resume.
 if st == 'connected' and redis.call('EXISTS', ARGV[10] .. (cur[2] or '')) == 1 then
-  if cur[3] ~= '1' then return {'LIVE', targetUser, targetClient} end
+  if cur[3] ~= '1' then return {'LIVE', targetUser, targetClient, '', cur[2]} end
   -- Numbered: kept for a resume in case the link is already dead and nobody knows yet.
   local n = redis.call('HINCRBY', ck, 'seq', 1)
   local rk = string.gsub(string.gsub(ARGV[15], '{u}', targetUser), '{c}', targetClient)
   local rbk = string.gsub(string.gsub(ARGV[16], '{u}', targetUser), '{c}', targetClient)
   pushReplay(rk, rbk, withSeq(ARGV[9], n), ARGV[6], ARGV[12], ARGV[7])
-  return {'LIVE', targetUser, targetClient, tostring(n)}
+  return {'LIVE', targetUser, targetClient, tostring(n), cur[2]}
 end
 if st == 'reconnecting' or st == 'connected' then
   local pk = string.gsub(string.gsub(ARGV[4], '{u}', targetUser), '{c}', targetClient)
@@ -116,6 +116,8 @@ export function createRelay(
     maxCallCandidates: number;
     maxCallCandidateBytes: number;
     ringTimeoutMs: number;
+    /** This instance: a peer device connected here is delivered to directly, not through Redis. */
+    instanceId?: string;
   },
 ): Relay {
   const ttl = registry.recordTtlMs;
@@ -124,7 +126,9 @@ export function createRelay(
 
   return {
     async relay(sender, event, payload) {
-      const message = JSON.stringify([event, payload]);
+      // Serialized once: the queued/numbered form is the same JSON inside the [event, payload] pair.
+      const payloadJson = JSON.stringify(payload);
+      const message = `[${JSON.stringify(event)},${payloadJson}]`;
       const r = (await ROUTE(
         redis,
         [
@@ -137,7 +141,7 @@ export function createRelay(
           sender.clientId,
           clientKeyTemplate,
           pendingKeyTemplate,
-          JSON.stringify(payload),
+          payloadJson,
           opts.maxPending,
           Math.max(ttl, opts.ringTimeoutMs + 60_000),
           event === 'ice-candidate' ? '1' : '0',
@@ -152,9 +156,16 @@ export function createRelay(
         ],
       )) as string[];
       switch (r[0]) {
-        case 'LIVE':
-          emit(clientRoom(r[1]!, r[2]!), event, r[3] ? { ...payload, seq: Number(r[3]) } : payload);
+        case 'LIVE': {
+          const room = clientRoom(r[1]!, r[2]!);
+          const out = r[3] ? { ...payload, seq: Number(r[3]) } : payload;
+          // The peer device is registered on this instance and its socket is here: deliver it directly.
+          // Through the adapter it would be published to Redis and come back to this instance only.
+          if (r[4] === opts.instanceId && io.of('/').adapter.rooms.has(room))
+            (io.local.to(room).emit as (ev: string, p: unknown) => boolean)(event, out);
+          else emit(room, event, out);
           return { ok: true, delivery: 'live' };
+        }
         case 'USER':
           emit(userRoom(r[1]!), event, payload);
           return { ok: true, delivery: 'ringing' };

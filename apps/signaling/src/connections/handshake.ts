@@ -109,6 +109,9 @@ export function installHandshake(ctx: Signaling, ipLimiter: FixedWindowLimiter):
         tokensAtMs: now,
         waiting: { count: 0, bytes: 0 },
       };
+      // The access and resume tokens are not kept for the socket's life (memory per idle socket, and
+      // secrets need not linger): everything needed from them is in socket.data now.
+      socket.handshake.auth = { clientId: auth.clientId };
       metrics.connections.inc({ result: 'accepted' });
       next();
     } catch (err) {

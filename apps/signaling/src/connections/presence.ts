@@ -49,8 +49,9 @@ export function createPresence(
       )) as [number, PresenceStatus, string];
       if (changed === 1) {
         const watchers = await redis.smembers(keys.contactWatchers(userId));
-        if (watchers.length > 0)
-          io.to(watchers.map(userRoom)).emit('presence', { userId, status, lastSeenAt });
+        // One emit per watcher's room: the sharded adapter sends a single-room emit only to the instances
+        // holding that room, but a multi-room one to its base channel, i.e. to every instance.
+        for (const w of watchers) io.to(userRoom(w)).emit('presence', { userId, status, lastSeenAt });
         bus
           .publish('presence.changed', { userId, ...(kind ? { kind } : {}), status, lastSeenAt })
           .catch((err: unknown) => {

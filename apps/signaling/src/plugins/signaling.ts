@@ -94,6 +94,7 @@ export const signalingPlugin = fp(
       maxCallCandidates: config.MAX_CALL_CANDIDATES,
       maxCallCandidateBytes: config.MAX_CALL_CANDIDATE_BYTES,
       ringTimeoutMs: config.RING_TIMEOUT_MS,
+      instanceId: app.instanceId,
     });
     const presence = createPresence(io, app.redis, app.bus, log);
     const metrics = createSignalingMetrics(app.metrics, local, calls, app.redis);

@@ -2,6 +2,7 @@
 // are made idempotently, so a message delivered twice (or after a lazy profile) changes nothing more.
 import type { BusEnvelope } from '@voip/bus/envelope';
 import type { UserDomain } from '../domain.js';
+import { refreshReachMirror } from '../mirrors/reach-mirror.js';
 import { removeGuests } from './guest-removal.js';
 
 export type AccountEvent = BusEnvelope<'user.registered' | 'guest.created' | 'guest.deleted'>;
@@ -18,6 +19,8 @@ export async function applyAccountEvent(domain: UserDomain, event: AccountEvent)
       };
       const { inserted, profile } = await domain.profiles.insertIfAbsent(p);
       if (!inserted && profile.provisional) await domain.profiles.completeFromEvent(p);
+      // Idempotent like the rest: a repeat rewrites the same mirror.
+      await refreshReachMirror(domain, p.id);
       return;
     }
     case 'guest.created': {
@@ -29,6 +32,8 @@ export async function applyAccountEvent(domain: UserDomain, event: AccountEvent)
       };
       const { inserted, profile } = await domain.profiles.insertIfAbsent(p);
       if (!inserted && profile.provisional) await domain.profiles.completeFromEvent(p);
+      // Idempotent like the rest: a repeat rewrites the same mirror.
+      await refreshReachMirror(domain, p.id);
       return;
     }
     case 'guest.deleted': {

@@ -42,7 +42,14 @@ async function removeBatch(domain: UserDomain, candidates: string[]): Promise<nu
     domain.devices.removeUsers(ids),
     domain.changes.deleteUsers(ids),
   ]);
-  return domain.profiles.deleteMany(ids);
+  const deleted = await domain.profiles.deleteMany(ids);
+  // After the profiles: a reach-mirror refresh that raced the removal may have written a hash from
+  // before it. Gone now, and a later refresh finds no profile and writes none.
+  await domain.mirrors.forgetReach(
+    ids,
+    contacts.filter((c) => !gone.has(c.ownerId)).map((c) => [c.ownerId, c.targetId]),
+  );
+  return deleted;
 }
 
 /** Housekeeping: removes every guest created before `before` (every guest when null). */

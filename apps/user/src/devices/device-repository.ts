@@ -4,7 +4,7 @@
 // holds one token at a time (unique on user + device).
 import { createHash } from 'node:crypto';
 import { type Connection, type Model, Schema } from 'mongoose';
-import { isDuplicateKey } from '../mongo-errors.js';
+import { isDuplicateKey, plainId } from '../mongo-errors.js';
 
 export type Platform = 'android' | 'ios' | 'web';
 
@@ -102,14 +102,14 @@ export function createDeviceRepository(conn: Connection): DeviceRepository {
     },
     async list(userId) {
       const docs = await model
-        .find({ userId }, null, { sanitizeFilter: true })
+        .find({ userId: plainId(userId) })
         .sort({ updatedAt: -1, _id: 1 })
         .lean<DeviceDoc[]>();
       return docs.map(toRecord);
     },
     async trim(userId, keep) {
       const stale = await model
-        .find({ userId }, { _id: 1 }, { sanitizeFilter: true })
+        .find({ userId: plainId(userId) }, { _id: 1 })
         .sort({ updatedAt: -1, _id: 1 })
         .skip(keep)
         .lean<{ _id: string }[]>();

@@ -9,6 +9,8 @@ export interface RedisMirrors {
   /** ownerId receives contactId's presence (has them as a contact, and is not blocked by them). */
   setWatching(ownerId: string, contactId: string, watching: boolean): Promise<void>;
   setBlocked(ownerId: string, blockedId: string, blocked: boolean): Promise<void>;
+  /** Removes removed accounts' reach mirrors (keys.reach, keys.contacts) and their place in others' contact sets. */
+  forgetReach(userIds: string[], contactOf: Array<[ownerId: string, contactId: string]>): Promise<void>;
   /** Forgets removed accounts: their own keys and their membership in others' sets. */
   forget(
     userIds: string[],
@@ -32,6 +34,15 @@ export function createRedisMirrors(redis: Redis): RedisMirrors {
     async setBlocked(ownerId, blockedId, blocked) {
       if (blocked) await redis.sadd(keys.blocks(ownerId), blockedId);
       else await redis.srem(keys.blocks(ownerId), blockedId);
+    },
+    async forgetReach(userIds, contactOf) {
+      if (userIds.length === 0 && contactOf.length === 0) return;
+      const pipe = redis.pipeline();
+      for (const id of userIds) pipe.del(keys.reach(id), keys.contacts(id), keys.blocks(id));
+      for (const [ownerId, contactId] of contactOf) pipe.srem(keys.contacts(ownerId), contactId);
+      const results = (await pipe.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed?.[0]) throw failed[0];
     },
     async forget(userIds, { watching, blockedBy }) {
       if (userIds.length === 0 && watching.length === 0 && blockedBy.length === 0) return;

@@ -4,7 +4,7 @@
 // its share; handlers are idempotent because an entry can be delivered again after a crash. While MongoDB
 // is away both pause and retry the entry in hand with back-off (no delivery spent, nothing dead-lettered);
 // /ready names the paused consumer ("account-events-consumer": "paused: mongo unavailable").
-import { createStreamConsumer, type StreamConsumer } from '@voip/bus/streams';
+import { createStreamConsumer, createStreamConsumers, type StreamConsumer } from '@voip/bus/streams';
 import { streams } from '@voip/contracts/redis-keys';
 import {
   countDeadLetters,
@@ -25,6 +25,8 @@ export interface StreamConsumerPluginOptions {
   claimIdleMs?: number;
   blockMs?: number;
   maxDeliveries?: number;
+  /** Consumers of "user-sync" in this process (its entries are independent: one feed entry per call and side, written once). */
+  syncConsumers?: number;
   outageRetryMs?: number;
   outageRetryMaxMs?: number;
 }
@@ -75,8 +77,9 @@ export const streamConsumersPlugin = fp(
           deadLetters(outcome, info);
         },
       }),
-      createStreamConsumer({
+      createStreamConsumers({
         ...common,
+        count: opts.syncConsumers ?? 1,
         stream: streams.callEvents,
         group: CALL_EVENTS_GROUP,
         handlers: { 'call.ended': (e) => recordCallEnded(domain, e.data) },

@@ -4,7 +4,7 @@
 import type { PrincipalKind } from '@voip/contracts/common';
 import type { IncomingCalls } from '@voip/contracts/users';
 import { type Connection, type Model, Schema } from 'mongoose';
-import { isDuplicateKey } from '../mongo-errors.js';
+import { isDuplicateKey, plainId } from '../mongo-errors.js';
 import { prefixPattern, type SearchPosition, searchKeyOf } from './search.js';
 
 export interface ProfileRecord {
@@ -113,7 +113,7 @@ const toRecord = (d: ProfileDoc): ProfileRecord => ({
 export function createProfileRepository(conn: Connection): ProfileRepository {
   const model = conn.model<ProfileDoc>('Profile', profileSchema, 'profiles');
   const get = async (id: string) => {
-    const doc = await model.findOne({ _id: id }, null, { sanitizeFilter: true }).lean<ProfileDoc>();
+    const doc = await model.findOne({ _id: plainId(id) }).lean<ProfileDoc>();
     return doc ? toRecord(doc) : null;
   };
   return {

@@ -3,6 +3,7 @@
 import type { Principal } from '@voip/contracts/tokens';
 import { AppError } from '@voip/kit/errors';
 import type { UserDomain } from '../domain.js';
+import { refreshReachMirror } from '../mirrors/reach-mirror.js';
 import type { ProfilePatch, ProfileRecord } from './profile-repository.js';
 import { toOwnProfile, toProfile } from './profile-view.js';
 
@@ -16,6 +17,7 @@ export async function ensureOwnProfile(domain: UserDomain, principal: Principal)
     // Admin is granted by auth at login: the token is the fresher word on user vs admin.
     if (existing.kind !== principal.kind && existing.kind !== 'guest' && principal.kind !== 'guest') {
       await domain.profiles.setKind(existing.id, principal.kind);
+      await refreshReachMirror(domain, existing.id);
       return { ...existing, kind: principal.kind };
     }
     return existing;
@@ -28,6 +30,7 @@ export async function ensureOwnProfile(domain: UserDomain, principal: Principal)
     createdAt: now,
     provisional: true,
   });
+  if (inserted) await refreshReachMirror(domain, principal.id);
   if (inserted)
     domain.log.info({ userId: principal.id }, 'profile created from token ahead of its account event');
   return profile;
@@ -60,6 +63,7 @@ export async function updateOwnProfile(
   if (!updated) throw new AppError('USER_NOT_FOUND', 'profile not found');
   if (patch.doNotDisturb !== undefined)
     await domain.mirrors.setDoNotDisturb(updated.id, updated.doNotDisturb);
+  await refreshReachMirror(domain, updated.id);
   await domain.changes.append(updated.id, {
     entity: 'profile',
     op: 'upsert',

@@ -3,7 +3,7 @@
 // a tombstone (active: false) after removal, carrying the owner's sync-feed number of the change it
 // reflects, so relation-service can tell whether it is behind the feed.
 import { type Connection, type Model, Schema } from 'mongoose';
-import { isDuplicateKey } from '../mongo-errors.js';
+import { isDuplicateKey, plainId } from '../mongo-errors.js';
 
 export interface RelationRecord {
   ownerId: string;
@@ -24,6 +24,8 @@ export interface RelationRepository {
   get(ownerId: string, targetId: string): Promise<RelationRecord | null>;
   listActive(ownerId: string, limit: number): Promise<RelationRecord[]>;
   countActive(ownerId: string): Promise<number>;
+  /** Targets of ownerId's active relations (the reach mirror's sets). */
+  activeTargets(ownerId: string): Promise<string[]>;
   /** Writes the pair's state (relation-service decides which state is current). */
   put(state: RelationRecord): Promise<void>;
   /** Owners holding an active relation to targetId. */
@@ -59,20 +61,26 @@ export function createRelationRepository(
     model,
     async get(ownerId, targetId) {
       const doc = await model
-        .findOne({ _id: pairId(ownerId, targetId) }, null, { sanitizeFilter: true })
+        .findOne({ _id: pairId(plainId(ownerId), plainId(targetId)) })
         .lean<RelationDoc>();
       return doc ? toRecord(doc) : null;
     },
     async listActive(ownerId, limit) {
       const docs = await model
-        .find({ ownerId, active: true }, null, { sanitizeFilter: true })
+        .find({ ownerId: plainId(ownerId), active: true })
         .sort({ since: 1, _id: 1 })
         .limit(limit)
         .lean<RelationDoc[]>();
       return docs.map(toRecord);
     },
+    async activeTargets(ownerId) {
+      const docs = await model
+        .find({ ownerId: plainId(ownerId), active: true }, { targetId: 1 })
+        .lean<{ targetId: string }[]>();
+      return docs.map((d) => d.targetId);
+    },
     async countActive(ownerId) {
-      return model.countDocuments({ ownerId, active: true }, { sanitizeFilter: true });
+      return model.countDocuments({ ownerId: plainId(ownerId), active: true });
     },
     async put(state) {
       const write = () =>
@@ -91,7 +99,7 @@ export function createRelationRepository(
     },
     async ownersOf(targetId) {
       const docs = await model
-        .find({ targetId, active: true }, { ownerId: 1 }, { sanitizeFilter: true })
+        .find({ targetId: plainId(targetId), active: true }, { ownerId: 1 })
         .lean<{ ownerId: string }[]>();
       return docs.map((d) => d.ownerId);
     },

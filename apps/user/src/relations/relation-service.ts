@@ -5,6 +5,7 @@
 // again after writing (no transactions, and FerretDB has no atomic conditional update either).
 import { AppError } from '@voip/kit/errors';
 import type { UserDomain } from '../domain.js';
+import { refreshReachMirror } from '../mirrors/reach-mirror.js';
 import type { ChangeRecord } from '../sync/change-log.js';
 import type { RelationRecord } from './relation-repository.js';
 
@@ -62,6 +63,8 @@ async function refreshMirrors(
   ownerId: string,
   targetId: string,
 ): Promise<void> {
+  // The owner's contacts and blocks are part of what call set-up reads (keys.contacts, keys.blocks).
+  await refreshReachMirror(domain, ownerId);
   if (kind === 'contact') {
     // Either side's contact decides both directions (presence flows only between mutual contacts).
     await refreshWatching(domain, ownerId, targetId);

@@ -11,7 +11,10 @@ describe('stream consumers', () => {
   let svc: TestService;
   let producer: StreamProducer;
   beforeAll(async () => {
-    svc = await startUserService({ STREAM_CONSUMERS: 'true' });
+    // One sync consumer: the tests below tell "everything before it was handled" by a marker entry, which
+    // holds only for entries handled in stream order (SYNC_CONSUMERS > 1 handles calls concurrently; the
+    // pool itself is tested in packages/bus, concurrent deliveries of one call in test/routes/sync.test.ts).
+    svc = await startUserService({ STREAM_CONSUMERS: 'true', SYNC_CONSUMERS: '1' });
     producer = createStreamProducer(svc.app.redis, 'test-producer');
   });
   afterAll(() => svc.app.close());

@@ -10,6 +10,7 @@ import {
 } from '@voip/contracts/internal';
 import { UserIdParams } from '@voip/contracts/users';
 import type { App } from '@voip/kit/app';
+import { repairReachMirror } from '../../mirrors/reach-mirror.js';
 import { incomingCallsOf } from '../../profiles/profile-view.js';
 
 export default async function internalRoutes(app: App) {
@@ -33,6 +34,8 @@ export default async function internalRoutes(app: App) {
         app.domain.blocks.get(userId, callerId),
         app.domain.contacts.get(userId, callerId),
       ]);
+      // The call service asks here when the callee's reach mirror is missing: rebuild it beside the answer.
+      if (profile) repairReachMirror(app.domain, userId);
       if (!profile) return { exists: false, blocked: false, doNotDisturb: false };
       return {
         exists: true,
