@@ -204,7 +204,7 @@ export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): vo
     }
   });
 
-  function admit(event: string, args: unknown[], reply: (a: AckBody) => void): void {
+  function admit(event: string, args: unknown[], reply: (a: AckBody) => void) {
     // An unknown event costs a token like any other: a flood of made-up names is limited like known ones.
     if (!takeToken(ctx, socket)) return reject(reply, 'RATE_LIMITED', 'too many events; slow down');
     if (!Object.hasOwn(handlers, event))
