@@ -15,6 +15,7 @@ for v in JANUS_API_SECRET JANUS_ADMIN_SECRET; do
   val="${!v:-}"
   [ "${#val}" -ge 16 ] || die "$v is required (at least 16 characters)"
   case "$val" in *[!A-Za-z0-9_.~-]*) die "$v may hold only letters, digits and _ . ~ -";; esac
+  case "$val" in change-me*) die "$v is the .env.example placeholder: set a real secret (infra/docker/init-secrets.sh)";; esac
 done
 lib="${JANUS_LIB_DIR:-}"
 if [ -z "$lib" ]; then

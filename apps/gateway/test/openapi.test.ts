@@ -113,8 +113,7 @@ describe('OpenAPI document', () => {
           'post /api/media/calls/{callId}/recording',
           'post /api/media/recordings/{recordingId}/link',
         ];
-        if (!bodiless.includes(key))
-          expect(op.requestBody, key).toBeDefined();
+        if (!bodiless.includes(key)) expect(op.requestBody, key).toBeDefined();
       }
       expect(
         Object.keys(op.responses).some((s) => s.startsWith('2')),

@@ -187,17 +187,24 @@ describe('docker-compose.yml', () => {
     const first = run();
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toContain(
-      'init-secrets: random values for the placeholder secrets in .env: REDIS_PASSWORD TURN_SECRET GRAFANA_ADMIN_PASSWORD',
+      'init-secrets: random values for the placeholder secrets in .env: REDIS_PASSWORD TURN_SECRET JANUS_API_SECRET JANUS_ADMIN_SECRET RECORDING_LINK_SECRET GRAFANA_ADMIN_PASSWORD',
     );
     const env = readFileSync(join(dir, '.env'), 'utf8');
     expect(env).not.toMatch(/^[A-Z_]+=.*change-me/m);
     expect(env).toMatch(new RegExp(`^INTERNAL_TOKEN=${own}$`, 'm'));
     expect(env).toMatch(/^VOIP_PORT=18443$/m);
-    for (const name of ['REDIS_PASSWORD', 'TURN_SECRET', 'GRAFANA_ADMIN_PASSWORD'])
-      expect(env).toMatch(new RegExp(`^${name}=[0-9a-f]{48}$`, 'm'));
+    const generated = [
+      'REDIS_PASSWORD',
+      'TURN_SECRET',
+      'JANUS_API_SECRET',
+      'JANUS_ADMIN_SECRET',
+      'RECORDING_LINK_SECRET',
+      'GRAFANA_ADMIN_PASSWORD',
+    ];
+    for (const name of generated) expect(env).toMatch(new RegExp(`^${name}=[0-9a-f]{48}$`, 'm'));
     // Every other line as the operator left it, and the file's mode kept.
     const lines = (text: string) =>
-      text.split('\n').filter((l) => !/^(REDIS_PASSWORD|TURN_SECRET|GRAFANA_ADMIN_PASSWORD)=/.test(l));
+      text.split('\n').filter((l) => !generated.some((name) => l.startsWith(`${name}=`)));
     expect(lines(env)).toEqual(
       lines(
         readFileSync(envExample, 'utf8')
