@@ -8,8 +8,8 @@ import type { Media } from '@voip/contracts/calls';
 import { ApiError } from './api-error.js';
 import type { Call } from './call.js';
 import type { QualityOptions, QualitySample } from './quality-monitor.js';
-import { TOKENS_KEY } from './rest-client.js';
 import type { KeyValueStorage } from './storage.js';
+import { TOKENS_KEY } from './rest-client.js';
 import { defaultStorage } from './storage.js';
 import { VoipClient, type VoipClientOptions } from './voip.js';
 import { type InboundStats, RecordingMedia, type WebRtcSession, webRtcMedia } from './webrtc.js';
@@ -131,13 +131,7 @@ function attach(elementId: string, stream: MediaStream): void {
 }
 
 function describe(call: Call) {
-  return {
-    callId: call.id,
-    direction: call.direction,
-    peer: call.peer,
-    media: call.media,
-    status: call.status,
-  };
+  return { callId: call.id, direction: call.direction, peer: call.peer, media: call.media, status: call.status };
 }
 
 function track(call: Call): void {
@@ -233,9 +227,7 @@ function createClient(
   client.on('recording-ready', (p) => send('recording-ready', p));
   client.on('session-lost', (e) => send('session-lost', { code: e.code, message: e.message }));
   client.on('call', (call) => track(call));
-  client.on('incoming-call', (call) =>
-    send('incoming-call', { ...describe(call), expiresAt: call.expiresAt }),
-  );
+  client.on('incoming-call', (call) => send('incoming-call', { ...describe(call), expiresAt: call.expiresAt }));
   return client;
 }
 
@@ -249,10 +241,7 @@ export function connectAsGuest(
   const client = createClient(url, storage, options);
 
   const ready = (async () => {
-    const saved = JSON.parse(storage.getItem(GUEST_KEY) ?? 'null') as {
-      id: string;
-      displayName: string;
-    } | null;
+    const saved = JSON.parse(storage.getItem(GUEST_KEY) ?? 'null') as { id: string; displayName: string } | null;
     let guest: { id: string; displayName: string } | null = null;
     if (saved?.displayName === displayName && client.signedIn) {
       guest = await client.auth.me().then(
@@ -272,9 +261,7 @@ export function connectAsGuest(
     send('guest', { guestId: guest.id, displayName: guest.displayName, clientId: client.clientId });
     return { guestId: guest.id, displayName: guest.displayName };
   })();
-  ready.catch((err: unknown) =>
-    send('error', { code: (err as ApiError).code ?? 'ERROR', message: (err as Error).message }),
-  );
+  ready.catch((err: unknown) => send('error', { code: (err as ApiError).code ?? 'ERROR', message: (err as Error).message }));
   return { client, ready };
 }
 
@@ -288,9 +275,7 @@ async function connectUser(client: VoipClient): Promise<{ userId: string; displa
 }
 
 function reportFailure(ready: Promise<unknown>): void {
-  ready.catch((err: unknown) =>
-    send('error', { code: (err as ApiError).code ?? 'ERROR', message: (err as Error).message }),
-  );
+  ready.catch((err: unknown) => send('error', { code: (err as ApiError).code ?? 'ERROR', message: (err as Error).message }));
 }
 
 /**
