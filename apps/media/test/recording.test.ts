@@ -75,6 +75,8 @@ describe('call recording through Janus', () => {
         gateway: { HEALTH_CHECK_INTERVAL_MS: '200', RATE_LIMIT_CREDENTIALS_MAX: '500' },
         media: {
           JANUS_PROBE_INTERVAL_MS: '300',
+          // Generous on a loaded 2-core machine: a slow answer is not what these tests are about.
+          JANUS_TIMEOUT_MS: '10000',
           RECORDING_SWEEP_INTERVAL_MS: '1000',
           RECORDING_JOB_CLAIM_IDLE_MS: '1500',
           JANUS_PP_REC: slowPp,
@@ -179,6 +181,7 @@ describe('call recording through Janus', () => {
         await until(
           'subscribed',
           async () => (await room.subscribe(page, who.accessToken, callId, recordingId)) === 204,
+          60_000,
         ),
       ).toBe(true);
     return firstMediaAt;
@@ -401,13 +404,17 @@ describe('call recording through Janus', () => {
   it('the media service killed during post-processing: the job is taken up again after its restart', async () => {
     const [ivy, jack] = await Promise.all([person('Ivy'), person('Jack')]);
     const callId = await answeredCall(ivy, jack);
-    const recordingId = await until('recording starts', async () => {
-      try {
-        return await startRecording(ivy, jack, callId);
-      } catch {
-        return null;
-      }
-    });
+    const recordingId = await until(
+      'recording starts',
+      async () => {
+        try {
+          return await startRecording(ivy, jack, callId);
+        } catch {
+          return null;
+        }
+      },
+      60_000,
+    );
     const [pa, pb] = await Promise.all([openRoomPage(browser, stack.url), openRoomPage(browser, stack.url)]);
     pages.push(pa, pb);
     await mediaThroughRoom(pa, pb, ivy, jack, callId, recordingId);
