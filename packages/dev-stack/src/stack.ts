@@ -246,7 +246,8 @@ export function localServiceEnv(o: {
     USER_SERVICE_URL: urls.user[0] ?? '',
     CALL_SERVICE_URL: urls.call[0] ?? '',
     MEDIA_SERVICE_URL: urls.media[0] ?? '',
-    MEDIA_UPSTREAMS: urls.media.join(','),
+    // Without a media service in this stack, /api/media answers 503 (a closed port), never someone else's.
+    MEDIA_UPSTREAMS: urls.media.join(',') || 'http://127.0.0.1:1',
     AUTH_UPSTREAMS: urls.auth.join(','),
     USER_UPSTREAMS: urls.user.join(','),
     CALL_UPSTREAMS: urls.call.join(','),
