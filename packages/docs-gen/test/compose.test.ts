@@ -23,7 +23,7 @@ const composeFile = join(root, 'docker-compose.yml');
 const envExample = join(root, '.env.example');
 const result = composeConfig(composeFile, envExample);
 const services = result.config?.services ?? {};
-const NODE_SERVICES = ['auth', 'user', 'call', 'gateway', 'signaling-1', 'signaling-2'];
+const NODE_SERVICES = ['auth', 'user', 'call', 'media', 'gateway', 'signaling-1', 'signaling-2'];
 
 const tmpDirs: string[] = [];
 afterAll(() => {
@@ -75,6 +75,7 @@ describe('docker-compose.yml', () => {
       auth: 'auth',
       user: 'user',
       call: 'call',
+      media: 'media',
       gateway: 'gateway',
       'signaling-1': 'signaling',
       'signaling-2': 'signaling',
@@ -109,6 +110,11 @@ describe('docker-compose.yml', () => {
   it('publishes only Nginx (VOIP_PORT HTTPS, VOIP_HTTP_PORT) and coturn to the world; Prometheus and Grafana on 127.0.0.1', () => {
     for (const n of [...NODE_SERVICES, 'mongo', 'redis']) expect(publishedPorts(services[n]!), n).toEqual([]);
     expect(publishedPorts(services.nginx!)).toEqual(['443:443', '80:80']);
+    // Janus: its media UDP range only; its HTTP API and admin API stay on the compose network.
+    expect(JSON.stringify(services.janus?.ports)).not.toMatch(/8088|7088/);
+    const janusPorts = JSON.stringify(services.janus?.ports);
+    expect(janusPorts).toMatch(/"udp"/);
+    expect(janusPorts).not.toMatch(/"tcp"/);
     for (const n of ['prometheus', 'grafana'])
       for (const p of publishedPorts(services[n]!)) expect(p).toMatch(/^127\.0\.0\.1:/);
     const moved = composeConfig(
