@@ -173,17 +173,39 @@ describe('call recording through Janus', () => {
     await until('the first side publishing', async () => (await room.pubState(pa)) === 'connected');
     const firstMediaAt = Date.now();
     expect(await room.publish(pb, b.accessToken, callId, recordingId)).toBe(200);
+    // Janus offers a feed to subscribers once its publisher's connection is up. On a loaded machine a
+    // connection now and then never comes up (ICE/DTLS timing out): publishing again is what a client does.
+    for (let attempt = 1; ; attempt++) {
+      const up = await until(
+        'the second side publishing',
+        async () => (await room.pubState(pb)) === 'connected',
+        20_000,
+      )
+        .then(() => true)
+        .catch(() => false);
+      if (up) break;
+      if (attempt === 3)
+        throw new Error(`the second side's connection to Janus never came up: ${await room.pubState(pb)}`);
+      expect(await room.publish(pb, b.accessToken, callId, recordingId)).toBe(200);
+    }
     for (const [page, who] of [
       [pa, a],
       [pb, b],
-    ] as const)
-      expect(
-        await until(
-          'subscribed',
-          async () => (await room.subscribe(page, who.accessToken, callId, recordingId)) === 204,
-          60_000,
-        ),
-      ).toBe(true);
+    ] as const) {
+      let last = 0;
+      await until(
+        'subscribed',
+        async () => {
+          last = await room.subscribe(page, who.accessToken, callId, recordingId);
+          return last === 204;
+        },
+        60_000,
+      ).catch(async (err: Error) => {
+        throw new Error(
+          `${err.message} (last answer ${last}; publishers ${await room.pubState(pa)}, ${await room.pubState(pb)})`,
+        );
+      });
+    }
     return firstMediaAt;
   }
 

@@ -392,7 +392,9 @@ export class RecordingMedia extends Emitter<RecordingMediaEvents> {
         return;
       } catch (err) {
         const code = (err as { code?: string }).code;
-        if (this.#closed || code !== 'INVALID_STATE' || Date.now() > deadline) throw err;
+        // Not published yet (409), or the media server slow to answer (503): try again until the deadline.
+        const retry = code === 'INVALID_STATE' || code === 'UNAVAILABLE' || code === 'UPSTREAM_TIMEOUT';
+        if (this.#closed || !retry || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, 300));
       }
     }

@@ -269,9 +269,13 @@ export function createRecordingFlow(d: RecordingFlowDeps) {
 
   const janusErrors = async (rec: RecordingDoc, err: unknown): Promise<never> => {
     if (err instanceof NotPublishedYetError) throw new AppError('INVALID_STATE', err.message);
+    // One slow or failed request does not end the recording: Janus's loss is the session's (onJanusLost).
     if (err instanceof JanusUnavailableError) {
-      await stopRecording(rec, 'media-server-lost');
-      throw new AppError('UNAVAILABLE', 'the media server is unavailable', { reason: 'media-server-lost' });
+      d.metrics.failure('janus-request');
+      d.log.warn({ recordingId: rec._id, err: err.message }, 'a request to janus failed');
+      throw new AppError('UNAVAILABLE', 'the media server did not answer, try again', {
+        reason: 'media-server-unavailable',
+      });
     }
     if (err instanceof JanusRequestError) {
       d.metrics.failure('janus-request');

@@ -53,6 +53,7 @@ export async function openRoomPage(browser: Browser, url: string): Promise<Page>
     const state: { pub?: RTCPeerConnection; sub?: RTCPeerConnection } = {};
     (window as W).room = {
       async publish(token: string, callId: string, recordingId: string) {
+        state.pub?.close();
         const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
         const pc = new RTCPeerConnection();
         for (const t of stream.getTracks())
