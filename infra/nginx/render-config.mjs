@@ -23,6 +23,7 @@ const { values } = parseArgs({
     gateway: { type: 'string', default: 'gateway:3000' },
     signaling: { type: 'string', default: 'signaling-1:3004,signaling-2:3004' },
     'web-root': { type: 'string', default: '/usr/share/nginx/html' },
+    'recordings-dir': { type: 'string', default: '/var/lib/voip/recordings' },
     out: { type: 'string', default: join(here, 'nginx.conf') },
     check: { type: 'boolean', default: false },
   },
@@ -59,7 +60,19 @@ export const PRODUCTION_LIMITS = {
 /** The http-level template with its placeholders filled in. */
 export function renderTemplate(
   template,
-  { port, httpPort, cert, key, acmeRoot, hsts, gateway, signaling, webRoot, limits = PRODUCTION_LIMITS },
+  {
+    port,
+    httpPort,
+    cert,
+    key,
+    acmeRoot,
+    hsts,
+    gateway,
+    signaling,
+    webRoot,
+    recordingsDir = '/var/lib/voip/recordings',
+    limits = PRODUCTION_LIMITS,
+  },
 ) {
   return template
     .replaceAll('@@SOCKET_CONN_PER_IP@@', String(limits.socketConnPerIp))
@@ -76,7 +89,8 @@ export function renderTemplate(
     .replaceAll('@@HSTS@@', hsts ? `add_header Strict-Transport-Security "${hsts}" always;` : '')
     .replaceAll('@@GATEWAY_SERVERS@@', servers(gateway))
     .replaceAll('@@SIGNALING_SERVERS@@', servers(signaling, SIGNALING_SERVER_PARAMS))
-    .replaceAll('@@WEB_ROOT@@', webRoot);
+    .replaceAll('@@WEB_ROOT@@', webRoot)
+    .replaceAll('@@RECORDINGS_DIR@@', recordingsDir);
 }
 
 const body = renderTemplate(readFileSync(join(here, 'voip.conf.template'), 'utf8'), {
@@ -89,6 +103,7 @@ const body = renderTemplate(readFileSync(join(here, 'voip.conf.template'), 'utf8
   gateway: values.gateway,
   signaling: values.signaling,
   webRoot: values['web-root'],
+  recordingsDir: values['recordings-dir'],
 });
 
 const indented = body

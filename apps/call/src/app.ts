@@ -4,7 +4,9 @@
 import type { StreamConsumer } from '@voip/bus/streams';
 import type { CallStore } from '@voip/call-state/call-store';
 import { createCallStore } from '@voip/call-state/call-store';
+import type { Recording } from '@voip/contracts/media';
 import { streams } from '@voip/contracts/redis-keys';
+import { INTERNAL_TOKEN_HEADER } from '@voip/contracts/tokens';
 import type { App } from '@voip/kit/app';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
 import { createRedis } from '@voip/kit/redis';
@@ -62,6 +64,25 @@ function pushProvider(config: Config, app: App): PushProvider | null {
       timeoutMs: config.PUSH_TIMEOUT_MS,
     }),
   });
+}
+
+/** The media service's internal view of a call's recordings (GET /api/calls/:id shows them). */
+function mediaRecordings(config: Config, log: App['log']) {
+  const base = config.MEDIA_SERVICE_URL;
+  if (!base) return undefined;
+  return async (callId: string): Promise<Recording[] | null> => {
+    try {
+      const res = await fetch(`${base}/internal/calls/${encodeURIComponent(callId)}/recordings`, {
+        headers: { [INTERNAL_TOKEN_HEADER]: config.INTERNAL_TOKEN },
+        signal: AbortSignal.timeout(config.MEDIA_SERVICE_TIMEOUT_MS),
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return ((await res.json()) as { items: Recording[] }).items;
+    } catch (err) {
+      log.warn({ err: (err as Error).message, callId }, 'recordings not available from the media service');
+      return null;
+    }
+  };
 }
 
 const BREAKER_LEVEL: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -219,6 +240,7 @@ export async function buildApp(config: Config): Promise<App> {
         turn,
         push,
         initiateLimiter,
+        recordings: mediaRecordings(config, log),
         ringLimits: createRingLimits(app.redis, {
           windowMs: config.RING_LIMIT_WINDOW_MS,
           ringsPerPair: config.RING_LIMIT_PER_PAIR,

@@ -26,6 +26,12 @@ export const configSpec = {
   USER_SERVICE_URL: env.url('http://127.0.0.1:3002', ['http', 'https']),
   /** A user service slower than this is treated as down (503), never waited on. */
   USER_SERVICE_TIMEOUT_MS: env.int(2000, { min: 50, max: 30_000 }),
+  /**
+   * The media service (issue 18): GET /api/calls/:id shows the call's recordings from it. Unset: no
+   * recordings shown. It not answering within MEDIA_SERVICE_TIMEOUT_MS only leaves them out.
+   */
+  MEDIA_SERVICE_URL: env.optionalString(),
+  MEDIA_SERVICE_TIMEOUT_MS: env.int(1000, { min: 50, max: 30_000 }),
 
   /** How long a call rings before it ends as no-answer. */
   RING_TIMEOUT_MS: env.int(30_000, { min: 1000, max: 10 * 60_000 }),

@@ -38,6 +38,8 @@ export const configSpec = {
   AUTH_UPSTREAMS: upstreamList('http://127.0.0.1:3001'),
   USER_UPSTREAMS: upstreamList('http://127.0.0.1:3002'),
   CALL_UPSTREAMS: upstreamList('http://127.0.0.1:3003'),
+  /** The media service (issue 18: recordings). */
+  MEDIA_UPSTREAMS: upstreamList('http://127.0.0.1:3010'),
   /** No answer headers from an upstream within this long → 504 UPSTREAM_TIMEOUT. */
   UPSTREAM_TIMEOUT_MS: env.int(10_000, { min: 100 }),
   /** TCP connect time-out to an upstream; past it the upstream counts as down. */

@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { publicRoutes } from '@voip/contracts/public-routes';
 import type { App } from '@voip/kit/app';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenlessRoutes } from '../src/edge/edge-auth.js';
+import { needsToken, tokenlessRoutes } from '../src/edge/edge-auth.js';
 import { buildOpenApiDocument, type OpenApiDocument, operationId } from '../src/openapi/openapi-document.js';
 import { buildGateway } from './support/gateway.js';
 
@@ -41,7 +41,8 @@ const API_MD_ROUTES = [
 ];
 // Routes the services add beyond API.md: listing what PUT/DELETE manage, "sign out everywhere", and the
 // admin revocation API.md's conventions mention ("revoking a session (..., admin)"), and the operators'
-// list of the worst-sounding calls of a period (issue 19).
+// list of the worst-sounding calls of a period (issue 19), and the media service's recording flow
+// (issue 18, docs/RECORDING.md).
 const EXTENSIONS = [
   'get /api/users/me/blocks',
   'get /api/users/me/devices',
@@ -49,6 +50,16 @@ const EXTENSIONS = [
   'delete /api/auth/sessions/{sessionId}',
   'delete /api/auth/users/{userId}/sessions',
   'get /api/calls/quality/worst',
+  'post /api/media/calls/{callId}/recording',
+  'post /api/media/calls/{callId}/recording/consent',
+  'post /api/media/calls/{callId}/recording/stop',
+  'post /api/media/calls/{callId}/recording/publish',
+  'post /api/media/calls/{callId}/recording/subscribe',
+  'post /api/media/calls/{callId}/recording/subscribe/answer',
+  'get /api/media/calls/{callId}/recordings',
+  'post /api/media/recordings/{recordingId}/link',
+  'get /api/media/recordings/{recordingId}/file',
+  'delete /api/media/recordings/{recordingId}',
 ];
 
 type Operation = {
@@ -95,8 +106,14 @@ describe('OpenAPI document', () => {
         key.startsWith('patch') ||
         key === 'put /api/users/me/devices/{deviceId}'
       ) {
-        if (!['post /api/auth/logout', 'post /api/auth/logout-all'].includes(key))
-          expect(op.requestBody, key).toBeDefined();
+        // Bodiless: the caller and the path say it all.
+        const bodiless = [
+          'post /api/auth/logout',
+          'post /api/auth/logout-all',
+          'post /api/media/calls/{callId}/recording',
+          'post /api/media/recordings/{recordingId}/link',
+        ];
+        if (!bodiless.includes(key)) expect(op.requestBody, key).toBeDefined();
       }
       expect(
         Object.keys(op.responses).some((s) => s.startsWith('2')),
@@ -107,12 +124,13 @@ describe('OpenAPI document', () => {
     expect(doc.components?.schemas?.ErrorBody).toBeDefined();
   });
 
-  it('marks only register, login, refresh and guest as needing no token', () => {
+  it('marks only register, login, refresh, guest and a signed recording link as needing no token', () => {
     const open = operations(doc)
       .filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0)
       .map((o) => o.key)
       .sort();
     expect(open).toEqual([
+      'get /api/media/recordings/{recordingId}/file',
       'post /api/auth/guest',
       'post /api/auth/login',
       'post /api/auth/refresh',
@@ -124,6 +142,12 @@ describe('OpenAPI document', () => {
       'POST /api/auth/refresh',
       'POST /api/auth/register',
     ]);
+    // The signed link (its signature is the credential) by pattern, one id segment; nothing around it.
+    expect(needsToken({ method: 'GET', url: '/api/media/recordings/01ABC/file?exp=1&sig=x' })).toBe(false);
+    expect(needsToken({ method: 'GET', url: '/api/media/recordings/01ABC/file/x' })).toBe(true);
+    expect(needsToken({ method: 'GET', url: '/api/media/recordings/a/b/file' })).toBe(true);
+    expect(needsToken({ method: 'DELETE', url: '/api/media/recordings/01ABC' })).toBe(true);
+    expect(needsToken({ method: 'POST', url: '/api/media/recordings/01ABC/link' })).toBe(true);
   });
 
   it('gives every operation a unique id', () => {

@@ -3,15 +3,16 @@
 // State lives in sessionStorage, so two tabs of one browser are two independent devices.
 import type { Call } from '@voip/client/call';
 import type { ConnectionSnapshot } from '@voip/client/connection-state';
+import type { QualityOptions } from '@voip/client/quality-monitor';
 import { defaultStorage, type KeyValueStorage } from '@voip/client/storage';
 import { VoipClient } from '@voip/client/voip';
-import type { QualityOptions } from '@voip/client/quality-monitor';
 import { webRtcMedia } from '@voip/client/webrtc';
 import { CallView } from './call-view.js';
 import { ContactsView } from './contacts-view.js';
 import { byId, describeError, show } from './dom.js';
 import { HistoryView } from './history-view.js';
 import { People } from './people.js';
+import { RecordingView } from './recording-view.js';
 
 function tabStorage(): KeyValueStorage {
   try {
@@ -235,6 +236,13 @@ async function selectedCandidatePair(): Promise<{
   };
 }
 
+const recordingView = new RecordingView({
+  client,
+  call: () => callView.call,
+  session: () => callView.session,
+  log,
+});
+
 // A handle for the console and the end-to-end tests.
 Object.assign(window, {
   voipDemo: {
@@ -242,7 +250,14 @@ Object.assign(window, {
     events,
     call: () => callView.call,
     peerConnectionState: () => callView.session?.pc?.connectionState ?? null,
-    inboundStats: () => callView.session?.inboundStats() ?? Promise.resolve([]),
+    /** Inbound media of the call: peer to peer, plus the media server's room while recording. */
+    inboundStats: async () => [
+      ...((await callView.session?.inboundStats()) ?? []),
+      ...((await recordingView.media?.inboundStats()) ?? []),
+    ],
+    /** The room's subscriber connection state while recording (null otherwise). */
+    recordingConnectionState: () => recordingView.media?.sub?.connectionState ?? null,
+    recordingId: () => recordingView.recordingId,
     rtcConfig: () => callView.session?.pc?.getConfiguration() ?? null,
     /** The current call's local tracks (read-only copies): what mute and camera off change. */
     localTracks: () => {

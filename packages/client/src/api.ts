@@ -18,6 +18,10 @@ import type {
   InitiateCallResponse,
 } from '@voip/contracts/calls';
 import type {
+  RecordingLink as RecordingLinkSchema,
+  Recording as RecordingSchema,
+} from '@voip/contracts/media';
+import type {
   Block,
   BlocksResponse,
   Contact as ContactSchema,
@@ -211,3 +215,59 @@ export class AdminApi {
 }
 
 const iso = (t: Date | string) => (typeof t === 'string' ? t : t.toISOString());
+
+type RecordingView = RecordingSchema;
+type RecordingLinkView = RecordingLinkSchema;
+type Sdp<T extends 'offer' | 'answer'> = { type: T; sdp: string };
+
+/**
+ * Call recording with both participants' consent (issue 18, apps/media/README.md): one side asks, the
+ * other answers `consent`; with both, `recording-started` reaches both and each side publishes to and
+ * subscribes from the call's room (RecordingMedia in webrtc.ts does that for a browser).
+ */
+export class RecordingsApi {
+  constructor(private readonly http: RestClient) {}
+
+  /** Ask to record an answered call: 202 with the recording (`requested`); the peer gets recording-requested. */
+  ask(callId: string): Promise<RecordingView> {
+    return this.http.request('POST', `/api/media/calls/${seg(callId)}/recording`);
+  }
+  /** The other participant's answer. */
+  consent(callId: string, recordingId: string, consent: boolean): Promise<RecordingView> {
+    return this.http.request('POST', `/api/media/calls/${seg(callId)}/recording/consent`, {
+      body: { recordingId, consent },
+    });
+  }
+  /** Stop (or withdraw) a recording; either participant. */
+  stop(callId: string, recordingId: string): Promise<RecordingView> {
+    return this.http.request('POST', `/api/media/calls/${seg(callId)}/recording/stop`, {
+      body: { recordingId },
+    });
+  }
+  publish(callId: string, recordingId: string, offer: Sdp<'offer'>): Promise<{ answer: Sdp<'answer'> }> {
+    return this.http.request('POST', `/api/media/calls/${seg(callId)}/recording/publish`, {
+      body: { recordingId, offer },
+    });
+  }
+  /** 409 INVALID_STATE until the other side publishes: retry. */
+  subscribe(callId: string, recordingId: string): Promise<{ offer: Sdp<'offer'> }> {
+    return this.http.request('POST', `/api/media/calls/${seg(callId)}/recording/subscribe`, {
+      body: { recordingId },
+    });
+  }
+  async answerSubscription(callId: string, recordingId: string, answer: Sdp<'answer'>): Promise<void> {
+    await this.http.request('POST', `/api/media/calls/${seg(callId)}/recording/subscribe/answer`, {
+      body: { recordingId, answer },
+    });
+  }
+  list(callId: string): Promise<{ items: RecordingView[] }> {
+    return this.http.request('GET', `/api/media/calls/${seg(callId)}/recordings`);
+  }
+  /** A short-lived signed link (a path under the base URL) to download a `ready` recording. */
+  link(recordingId: string): Promise<RecordingLinkView> {
+    return this.http.request('POST', `/api/media/recordings/${seg(recordingId)}/link`);
+  }
+  async delete(recordingId: string): Promise<void> {
+    await this.http.request('DELETE', `/api/media/recordings/${seg(recordingId)}`);
+  }
+}

@@ -75,6 +75,11 @@ const SERVER_EVENTS: ServerEventName[] = [
   'presence',
   'server-shutdown',
   'session-revoked',
+  'recording-requested',
+  'recording-started',
+  'recording-stopped',
+  'recording-failed',
+  'recording-ready',
 ];
 
 /** connect_error codes that retrying with the same credentials cannot fix. */

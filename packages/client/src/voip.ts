@@ -2,7 +2,7 @@
 // server's call events to Call objects and keeps them right across reconnections.
 import type { Media } from '@voip/contracts/calls';
 import type { ServerEventPayload } from '@voip/contracts/socket';
-import { AdminApi, AuthApi, CallsApi, UsersApi } from './api.js';
+import { AdminApi, AuthApi, CallsApi, RecordingsApi, UsersApi } from './api.js';
 import { ApiError, isApiError } from './api-error.js';
 import type { BackoffOptions } from './backoff.js';
 import { Call, type CallTransport, type MediaSessionFactory, type Offer } from './call.js';
@@ -38,6 +38,12 @@ export interface VoipClientEvents {
   /** Any call this client starts or receives. */
   call: Call;
   presence: ServerEventPayload<'presence'>;
+  /** Recording (issue 18): the peer asks (answer with recordings.consent), it started, stopped, failed, is ready. */
+  'recording-requested': ServerEventPayload<'recording-requested'>;
+  'recording-started': ServerEventPayload<'recording-started'>;
+  'recording-stopped': ServerEventPayload<'recording-stopped'>;
+  'recording-failed': ServerEventPayload<'recording-failed'>;
+  'recording-ready': ServerEventPayload<'recording-ready'>;
   'session-revoked': ServerEventPayload<'session-revoked'>;
   /** The refresh token was refused: sign in again. */
   'session-lost': ApiError;
@@ -63,11 +69,21 @@ const CALL_EVENTS = [
   'peer-quality',
 ] as const;
 
+const RECORDING_EVENTS = [
+  'recording-requested',
+  'recording-started',
+  'recording-stopped',
+  'recording-failed',
+  'recording-ready',
+] as const;
+
 export class VoipClient extends Emitter<VoipClientEvents> {
   readonly rest: RestClient;
   readonly auth: AuthApi;
   readonly users: UsersApi;
   readonly calls: CallsApi;
+  /** Call recording with consent (apps/media). */
+  readonly recordings: RecordingsApi;
   /** Guest housekeeping; only an admin's token may use it. */
   readonly admin: AdminApi;
   readonly signaling: SignalingClient;
@@ -88,6 +104,7 @@ export class VoipClient extends Emitter<VoipClientEvents> {
     this.auth = new AuthApi(this.rest);
     this.users = new UsersApi(this.rest);
     this.calls = new CallsApi(this.rest);
+    this.recordings = new RecordingsApi(this.rest);
     this.admin = new AdminApi(this.rest);
     this.signaling = new SignalingClient({
       url: this.rest.baseUrl,
@@ -114,6 +131,8 @@ export class VoipClient extends Emitter<VoipClientEvents> {
     this.signaling.on('state', (s) => this.emit('connection', s));
     this.signaling.on('presence', (p) => this.emit('presence', p));
     this.signaling.on('session-revoked', (p) => this.emit('session-revoked', p));
+    for (const name of RECORDING_EVENTS)
+      this.signaling.on(name, (p) => (this.emit as (e: string, p: unknown) => void)(name, p));
     this.signaling.on('incoming-call', (p) => this.#onIncoming(p));
     this.signaling.on('reconnected', () => void this.#afterReconnect());
     for (const name of CALL_EVENTS) {

@@ -299,3 +299,133 @@ export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements Media
     }
   }
 }
+
+/** What RecordingMedia needs of the REST API (RecordingsApi). */
+export interface RecordingSignaling {
+  publish(
+    callId: string,
+    recordingId: string,
+    offer: { type: 'offer'; sdp: string },
+  ): Promise<{ answer: { type: 'answer'; sdp: string } }>;
+  subscribe(callId: string, recordingId: string): Promise<{ offer: { type: 'offer'; sdp: string } }>;
+  answerSubscription(
+    callId: string,
+    recordingId: string,
+    answer: { type: 'answer'; sdp: string },
+  ): Promise<void>;
+}
+
+export interface RecordingMediaEvents {
+  /** The other participant's media from the room: show it instead of the peer-to-peer stream. */
+  'remote-stream': MediaStream;
+  /** The room's connection failed: go back to the peer-to-peer media. */
+  failed: Error;
+}
+
+const gathered = (pc: RTCPeerConnection, timeoutMs = 5000) =>
+  new Promise<void>((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    const done = () => {
+      if (pc.iceGatheringState === 'complete') resolve();
+    };
+    pc.addEventListener('icegatheringstatechange', done);
+    setTimeout(resolve, timeoutMs);
+  });
+
+/**
+ * A recorded call's media through the media server (issue 18): the same local tracks sent to the call's
+ * Janus room (send-only), and the other participant's media received from it (receive-only), each
+ * negotiated over REST without trickle (every candidate in the SDP). The call and its peer-to-peer
+ * connection stay up: the app pauses the peer-to-peer senders while this carries the media and resumes
+ * them when the recording stops or this fails (the way back to P2P).
+ */
+export class RecordingMedia extends Emitter<RecordingMediaEvents> {
+  pub: RTCPeerConnection | null = null;
+  sub: RTCPeerConnection | null = null;
+  readonly remoteStream = new MediaStream();
+  #closed = false;
+
+  constructor(
+    private readonly api: RecordingSignaling,
+    readonly callId: string,
+    readonly recordingId: string,
+    private readonly local: MediaStream,
+    private readonly rtcConfig: RTCConfiguration = {},
+  ) {
+    super();
+  }
+
+  /** Publishes, then subscribes (retrying while the other side has not published yet, up to `waitMs`). */
+  async start(waitMs = 20_000): Promise<void> {
+    const pub = new RTCPeerConnection(this.rtcConfig);
+    this.pub = pub;
+    for (const t of this.local.getTracks())
+      pub.addTransceiver(t, { direction: 'sendonly', streams: [this.local] });
+    await pub.setLocalDescription(await pub.createOffer());
+    await gathered(pub);
+    const { answer } = await this.api.publish(this.callId, this.recordingId, {
+      type: 'offer',
+      sdp: pub.localDescription!.sdp,
+    });
+    if (this.#closed) return;
+    await pub.setRemoteDescription(answer);
+    this.#watch(pub);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        const { offer } = await this.api.subscribe(this.callId, this.recordingId);
+        if (this.#closed) return;
+        const sub = new RTCPeerConnection(this.rtcConfig);
+        this.sub = sub;
+        sub.ontrack = (e) => {
+          if (!this.remoteStream.getTracks().includes(e.track)) this.remoteStream.addTrack(e.track);
+          this.emit('remote-stream', this.remoteStream);
+        };
+        this.#watch(sub);
+        await sub.setRemoteDescription(offer);
+        await sub.setLocalDescription(await sub.createAnswer());
+        await gathered(sub);
+        await this.api.answerSubscription(this.callId, this.recordingId, {
+          type: 'answer',
+          sdp: sub.localDescription!.sdp,
+        });
+        return;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        // Not published yet (409), or the media server slow to answer (503): try again until the deadline.
+        const retry = code === 'INVALID_STATE' || code === 'UNAVAILABLE' || code === 'UPSTREAM_TIMEOUT';
+        if (this.#closed || !retry || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+  }
+
+  #watch(pc: RTCPeerConnection): void {
+    pc.addEventListener('connectionstatechange', () => {
+      if (!this.#closed && pc.connectionState === 'failed')
+        this.emit('failed', new Error('media server connection failed'));
+    });
+  }
+
+  /** Inbound stats of the room's connection (same shape as WebRtcSession.inboundStats). */
+  async inboundStats(): Promise<InboundStats[]> {
+    if (!this.sub) return [];
+    const out: InboundStats[] = [];
+    (await this.sub.getStats()).forEach((s: Record<string, unknown>) => {
+      if (s.type !== 'inbound-rtp') return;
+      out.push({
+        kind: String(s.kind ?? s.mediaType ?? ''),
+        packetsReceived: Number(s.packetsReceived ?? 0),
+        bytesReceived: Number(s.bytesReceived ?? 0),
+        framesDecoded: Number(s.framesDecoded ?? 0),
+      });
+    });
+    return out;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.pub?.close();
+    this.sub?.close();
+  }
+}

@@ -12,7 +12,7 @@ import type { KeyValueStorage } from './storage.js';
 import { TOKENS_KEY } from './rest-client.js';
 import { defaultStorage } from './storage.js';
 import { VoipClient, type VoipClientOptions } from './voip.js';
-import { type InboundStats, type WebRtcSession, webRtcMedia } from './webrtc.js';
+import { type InboundStats, RecordingMedia, type WebRtcSession, webRtcMedia } from './webrtc.js';
 
 interface NativeBridge {
   onEvent(name: string, json: string): void;
@@ -58,6 +58,47 @@ let current: { client: VoipClient; storage: KeyValueStorage } | null = null;
 let activeCall: Call | null = null;
 const sessions = new Map<string, WebRtcSession>();
 const lastQuality = new Map<string, QualitySample>();
+/** A recorded call's room connections, and the peer-to-peer tracks paused meanwhile. */
+const recordingMedia = new Map<
+  string,
+  { media: RecordingMedia; paused: [RTCRtpSender, MediaStreamTrack | null][] }
+>();
+
+async function startRecordingMedia(callId: string, recordingId: string): Promise<void> {
+  const session = sessions.get(callId);
+  if (!current || !session?.localStream || !session.pc || recordingMedia.has(callId)) return;
+  const pc = session.pc;
+  const media = new RecordingMedia(
+    current.client.recordings,
+    callId,
+    recordingId,
+    session.localStream,
+    pc.getConfiguration(),
+  );
+  const entry = { media, paused: [] as [RTCRtpSender, MediaStreamTrack | null][] };
+  recordingMedia.set(callId, entry);
+  media.on('remote-stream', (stream) => {
+    if (entry.paused.length === 0)
+      for (const sender of pc.getSenders()) {
+        entry.paused.push([sender, sender.track]);
+        void sender.replaceTrack(null);
+      }
+    // The app shows this stream instead of the peer-to-peer one (DOM event detail, like remote-stream).
+    send('recording-media', { callId, recordingId, state: 'room' });
+    window.dispatchEvent(new CustomEvent('voip:recording-remote-stream', { detail: { callId, stream } }));
+  });
+  media.on('failed', () => stopRecordingMedia(callId));
+  await media.start().catch(() => stopRecordingMedia(callId));
+}
+
+function stopRecordingMedia(callId: string): void {
+  const entry = recordingMedia.get(callId);
+  if (!entry) return;
+  recordingMedia.delete(callId);
+  for (const [sender, track] of entry.paused) void sender.replaceTrack(track).catch(() => undefined);
+  entry.media.close();
+  send('recording-media', { callId, recordingId: entry.media.recordingId, state: 'p2p' });
+}
 
 /** `ws://host:3004/socket.io` (the seed's form) or `https://host` → the public base URL. */
 export function normalizeUrl(url: string): string {
@@ -168,6 +209,22 @@ function createClient(
   client.on('connection', (s) => send('connection', s));
   client.on('presence', (p) => send('presence', p));
   client.on('session-revoked', (p) => send('session-revoked', p));
+  // Recording (issue 18): the native side shows the consent prompt and the indicator; the media switches
+  // to the call's room (and back) here, on recording-started and on recording-stopped / recording-failed.
+  client.on('recording-requested', (p) => send('recording-requested', p));
+  client.on('recording-started', (p) => {
+    send('recording-started', p);
+    void startRecordingMedia(p.callId, p.recordingId);
+  });
+  client.on('recording-stopped', (p) => {
+    stopRecordingMedia(p.callId);
+    send('recording-stopped', p);
+  });
+  client.on('recording-failed', (p) => {
+    stopRecordingMedia(p.callId);
+    send('recording-failed', p);
+  });
+  client.on('recording-ready', (p) => send('recording-ready', p));
   client.on('session-lost', (e) => send('session-lost', { code: e.code, message: e.message }));
   client.on('call', (call) => track(call));
   client.on('incoming-call', (call) => send('incoming-call', { ...describe(call), expiresAt: call.expiresAt }));
@@ -299,6 +356,23 @@ export const VoipUtils = {
     if (!sample) return null;
     const peer = call.peerQuality;
     return { ...sample, peer: peer ? { step: peer.step, poor: peer.poor } : null };
+  },
+  /** Asks the peer to consent to recording the call; resolves with the recordingId. */
+  async askRecording(callId?: string): Promise<string> {
+    return (await requireClient().recordings.ask(callOrActive(callId).id)).recordingId;
+  },
+  /** Answers the peer's recording-requested. */
+  async consentRecording(recordingId: string, consent: boolean, callId?: string): Promise<void> {
+    await requireClient().recordings.consent(callOrActive(callId).id, recordingId, consent);
+  },
+  async stopRecording(recordingId: string, callId?: string): Promise<void> {
+    await requireClient().recordings.stop(callOrActive(callId).id, recordingId);
+  },
+  /** A short-lived absolute download URL of a ready recording (participants only). */
+  async recordingLink(recordingId: string): Promise<string> {
+    const client = requireClient();
+    const link = await client.recordings.link(recordingId);
+    return new URL(link.url, client.rest.baseUrl).toString();
   },
   activeCall(): ReturnType<typeof describe> | null {
     return activeCall ? describe(activeCall) : null;

@@ -3,6 +3,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { CallOutcome, EndReason, Media } from './calls.js';
 import { Id, IsoDateTime, PrincipalKind } from './common.js';
+import { RecordingEvents } from './media.js';
 import { CallQualityPayload } from './quality.js';
 import { PresenceStatus } from './users.js';
 
@@ -50,6 +51,17 @@ export const BusEvents = {
     receivedAt: IsoDateTime,
     summary: CallQualityPayload,
   }),
+  /**
+   * A recording event (issue 18) for both participants' devices: signaling emits `event` with `payload`
+   * (a RecordingEvents schema) to every device of `userIds`.
+   */
+  'recording.changed': Type.Object({
+    userIds: Type.Array(Id, { minItems: 1, maxItems: 2 }),
+    event: Type.Union(Object.keys(RecordingEvents).map((k) => Type.Literal(k))),
+    payload: Type.Unknown(),
+  }),
+  /** A stopped recording to post-process (the media service's job stream; idempotent). */
+  'recording.process': Type.Object({ recordingId: Id }),
 } satisfies Record<string, TSchema>;
 export type BusEventType = keyof typeof BusEvents;
 export type BusEventData<K extends BusEventType> = Static<(typeof BusEvents)[K]>;

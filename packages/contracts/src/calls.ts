@@ -1,6 +1,7 @@
 // REST DTOs of the call service (/api/calls) and the call vocabulary shared with signaling.
 import { type Static, Type } from '@sinclair/typebox';
 import { Id, IsoDateTime } from './common.js';
+import { Recording } from './media.js';
 import { CallQuality } from './quality.js';
 
 export const Media = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
@@ -63,6 +64,8 @@ export const Call = Type.Object({
   push: Type.Optional(Type.Union([Type.Literal('sent'), Type.Literal('failed'), Type.Literal('none'), Type.Literal('pending')])),
   /** Media quality per side (issue 19), once a side has sent a `call-quality` summary. */
   quality: Type.Optional(CallQuality),
+  /** The call's recordings (issue 18), when the media service runs and any were asked for. */
+  recordings: Type.Optional(Type.Array(Recording)),
 }, { additionalProperties: false });
 export type Call = Static<typeof Call>;
 

@@ -31,6 +31,22 @@ import {
   InitiateCallResponse,
 } from './calls.js';
 import { CursorQuery, ErrorBody } from './common.js';
+import {
+  AskRecordingResponse,
+  ConsentBody,
+  PublishBody,
+  PublishResponse,
+  Recording,
+  RecordingCallParams,
+  RecordingFileQuery,
+  RecordingLink,
+  RecordingList,
+  RecordingParams,
+  StopRecordingBody,
+  SubscribeAnswerBody,
+  SubscribeBody,
+  SubscribeResponse,
+} from './media.js';
 import { WorstCallsQuery, WorstCallsResponse } from './quality.js';
 import {
   Block,
@@ -55,7 +71,7 @@ import {
 } from './users.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type PublicService = 'auth' | 'users' | 'calls';
+export type PublicService = 'auth' | 'users' | 'calls' | 'media';
 
 /**
  * `none`: anyone; `bearer`: any access token; `admin`: an admin token (the service enforces it; the
@@ -88,6 +104,7 @@ export const SERVICE_PREFIXES: Record<PublicService, string> = {
   auth: '/api/auth',
   users: '/api/users',
   calls: '/api/calls',
+  media: '/api/media',
 };
 
 export const publicRoutes: readonly PublicRoute[] = [
@@ -401,5 +418,122 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: 'One call, for its participants only (anyone else gets 404, as for an unknown id)',
     schema: { params: CallParams, response: { 200: Call, ...errors(404, ...standard) } },
+  },
+  // Media service (issue 18): recording with both participants' consent; docs/RECORDING.md.
+  {
+    method: 'POST',
+    url: '/api/media/calls/:callId/recording',
+    service: 'media',
+    access: 'bearer',
+    summary:
+      'Ask to record an answered call; the other participant is asked for consent (recording-requested)',
+    schema: {
+      params: RecordingCallParams,
+      response: { 202: AskRecordingResponse, ...errors(400, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/media/calls/:callId/recording/consent',
+    service: 'media',
+    access: 'bearer',
+    summary: "The other participant's answer; with both consents the recording starts (recording-started)",
+    schema: {
+      params: RecordingCallParams,
+      body: ConsentBody,
+      response: { 200: Recording, ...errors(400, 403, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/media/calls/:callId/recording/stop',
+    service: 'media',
+    access: 'bearer',
+    summary: 'Stop (or withdraw) a recording; either participant (recording-stopped)',
+    schema: {
+      params: RecordingCallParams,
+      body: StopRecordingBody,
+      response: { 200: Recording, ...errors(400, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/media/calls/:callId/recording/publish',
+    service: 'media',
+    access: 'bearer',
+    summary:
+      "Send this participant's media to the call's room: an SDP offer (all candidates) for Janus's answer",
+    schema: {
+      params: RecordingCallParams,
+      body: PublishBody,
+      response: { 200: PublishResponse, ...errors(400, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/media/calls/:callId/recording/subscribe',
+    service: 'media',
+    access: 'bearer',
+    summary:
+      "Receive the other participant's media from the room: Janus's SDP offer (409 until they publish)",
+    schema: {
+      params: RecordingCallParams,
+      body: SubscribeBody,
+      response: { 200: SubscribeResponse, ...errors(400, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/media/calls/:callId/recording/subscribe/answer',
+    service: 'media',
+    access: 'bearer',
+    summary: "The participant's SDP answer to the room's offer",
+    schema: {
+      params: RecordingCallParams,
+      body: SubscribeAnswerBody,
+      response: { 204: NoContent, ...errors(400, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/media/calls/:callId/recordings',
+    service: 'media',
+    access: 'bearer',
+    summary: "A call's recordings, for its participants only",
+    schema: {
+      params: RecordingCallParams,
+      response: { 200: RecordingList, ...errors(400, 404, ...standard) },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/media/recordings/:recordingId/link',
+    service: 'media',
+    access: 'bearer',
+    summary: 'A short-lived signed download link for a ready recording (participants only)',
+    schema: {
+      params: RecordingParams,
+      response: { 200: RecordingLink, ...errors(400, 404, 409, ...standard) },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/media/recordings/:recordingId/file',
+    service: 'media',
+    access: 'none',
+    summary: 'The recording (video/webm), served by Nginx for a valid signed link; 403 otherwise',
+    schema: {
+      params: RecordingParams,
+      querystring: RecordingFileQuery,
+      response: { 200: Type.Any({ description: 'video/webm' }), ...errors(400, 403, 404, 429, 503) },
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/api/media/recordings/:recordingId',
+    service: 'media',
+    access: 'bearer',
+    summary: 'Delete a recording and its file (a participant, or an admin)',
+    schema: { params: RecordingParams, response: { 204: NoContent, ...errors(400, 403, 404, ...standard) } },
   },
 ];

@@ -93,6 +93,8 @@ export const streams = {
   callEvents: `${ns}:stream:call-events`,
   /** Durable account events: user.registered, guest.created, guest.deleted. */
   accountEvents: `${ns}:stream:account-events`,
+  /** The media service's post-processing jobs (recording.process), one group, survives its restarts. */
+  recordingJobs: `${ns}:stream:recording-jobs`,
   /** Where consumers put what they could not parse or kept failing on. */
   deadLetter: `${ns}:stream:dead-letter`,
 } as const;

@@ -3,6 +3,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { EndReason, Media } from './calls.js';
 import { Id, IsoDateTime, PrincipalKind } from './common.js';
+import { RecordingEvents } from './media.js';
 import { CallQualityPayload, PeerQualityEvent } from './quality.js';
 import { PresenceStatus } from './users.js';
 
@@ -136,6 +137,8 @@ export const ServerEventSchemas = {
   'server-shutdown': ServerShutdownEvent,
   'session-revoked': SessionRevokedEvent,
   'peer-quality': PeerQualityEvent,
+  /** Issue 18: recording with consent (apps/media, docs/RECORDING.md), to both participants' devices. */
+  ...RecordingEvents,
 } as const;
 type Payloads = { [K in keyof typeof ServerEventSchemas]: Static<(typeof ServerEventSchemas)[K]> };
 export type ServerToClientEvents = { [K in keyof Payloads]: (p: Payloads[K]) => void };

@@ -41,6 +41,11 @@ const API_SERVER_EVENTS = [
   'server-shutdown',
   'session-revoked',
   'peer-quality',
+  'recording-requested',
+  'recording-started',
+  'recording-stopped',
+  'recording-failed',
+  'recording-ready',
 ];
 const BUS_EVENTS = [
   'user.registered',
@@ -53,6 +58,8 @@ const BUS_EVENTS = [
   'presence.changed',
   'user.updated',
   'call.quality',
+  'recording.changed',
+  'recording.process',
 ];
 
 describe('socket events', () => {
@@ -155,6 +162,11 @@ describe('socket events', () => {
       presence: { userId: ULID, status: 'busy' },
       'server-shutdown': { reconnectAfterMs: 1000 },
       'session-revoked': { reason: 'logout' },
+      'recording-requested': { callId: ULID, recordingId: ULID2, requestedBy: ULID, expiresAt: NOW },
+      'recording-started': { callId: ULID, recordingId: ULID2, startedAt: NOW },
+      'recording-stopped': { callId: ULID, recordingId: ULID2, reason: 'declined', stoppedBy: ULID },
+      'recording-failed': { callId: ULID, recordingId: ULID2, reason: 'media-server-lost' },
+      'recording-ready': { callId: ULID, recordingId: ULID2, durationMs: 5000, sizeBytes: 123456 },
     };
     for (const [name, example] of Object.entries(examples))
       expect(check(ServerEventSchemas[name as keyof typeof ServerEventSchemas], example), name).toBe(true);

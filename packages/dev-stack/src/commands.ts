@@ -126,6 +126,8 @@ export interface NginxOptions {
   tls: LocalTls;
   gatewayPorts: number[];
   signalingPorts: number[];
+  /** Where finished recordings are (Nginx serves them after the media service's X-Accel-Redirect). */
+  recordingsDir: string;
   /**
    * Per-address limits (infra/nginx/README.md, "Limits"); default: high, since locally every client comes
    * from one loopback address.
@@ -175,7 +177,8 @@ export function nginxCommand(o: NginxOptions): Command {
       .replaceAll('@@HSTS@@', '')
       .replaceAll('@@GATEWAY_SERVERS@@', servers(o.gatewayPorts))
       .replaceAll('@@SIGNALING_SERVERS@@', servers(o.signalingPorts, ' max_fails=0'))
-      .replaceAll('@@WEB_ROOT@@', webRoot),
+      .replaceAll('@@WEB_ROOT@@', webRoot)
+      .replaceAll('@@RECORDINGS_DIR@@', o.recordingsDir),
   );
   const isRoot = process.getuid?.() === 0;
   writeFileSync(
@@ -212,5 +215,39 @@ http {
       'daemon off;',
     ],
     env: process.env,
+  };
+}
+
+export interface JanusOptions {
+  root: string;
+  /** Janus's folder: the rendered configuration (the secrets are in it: mode 0700). */
+  dir: string;
+  /** The Janus API (HTTP, loopback) and the admin API. */
+  httpPort: number;
+  adminPort: number;
+  /** UDP ports for media, `min-max`. */
+  rtpPorts: string;
+  apiSecret: string;
+  adminSecret: string;
+}
+
+/** Janus through infra/janus/start.sh (HTTP transport and admin API on loopback, VideoRoom only). */
+export function janusCommand(o: JanusOptions): Command {
+  if (!which('janus')) throw new Error('janus not found: run ./scripts/setup');
+  mkdirSync(o.dir, { recursive: true });
+  return {
+    cmd: 'bash',
+    args: [join(o.root, 'infra', 'janus', 'start.sh')],
+    env: {
+      ...process.env,
+      JANUS_CONFIG_DIR: join(o.dir, 'conf'),
+      JANUS_HTTP_IP: '127.0.0.1',
+      JANUS_HTTP_PORT: String(o.httpPort),
+      JANUS_ADMIN_PORT: String(o.adminPort),
+      JANUS_RTP_PORTS: o.rtpPorts,
+      JANUS_API_SECRET: o.apiSecret,
+      JANUS_ADMIN_SECRET: o.adminSecret,
+      JANUS_DEBUG_LEVEL: process.env.JANUS_DEBUG_LEVEL ?? '3',
+    },
   };
 }

@@ -2,7 +2,7 @@
 // configuration from the environment (ports, TURN_MODE, LOG_LEVEL, VOIP_STATE) and the state folder
 // (keys, internal token, TLS), so no service ever starts without its configuration:
 //   node dist/dev.js prepare            keys, secrets, local CA and certificate in the state folder (once)
-//   node dist/dev.js server <name>      redis | mongo | coturn | nginx in the foreground
+//   node dist/dev.js server <name>      redis | mongo | coturn | janus | nginx in the foreground
 //   node dist/dev.js service <name>     tsc --watch of the app and its instance(s) under node --watch
 //   node dist/dev.js ready              waits for the public door and prints where everything is
 // Each runs in the foreground, passes SIGINT/SIGTERM to what it started and exits when they have exited,
@@ -11,10 +11,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { coturnCommand, mongoCommand, nginxCommand, redisCommand } from './commands.js';
+import { coturnCommand, janusCommand, mongoCommand, nginxCommand, redisCommand } from './commands.js';
 import {
   ensureSecrets,
   localInstanceEnv,
+  localMediaEnv,
   localServiceEnv,
   parseTurnMode,
   SERVICE_NAMES,
@@ -52,10 +53,13 @@ export function devLayout() {
       mongo: envPort('MONGO_PORT', 27027),
       turn: envPort('TURN_PORT', 3478),
       turnTls: envPort('TURN_TLS_PORT', 5349),
+      janus: envPort('JANUS_PORT', 8088),
+      janusAdmin: envPort('JANUS_ADMIN_PORT', 7088),
       gateway: [envPort('GATEWAY_PORT', 3000)],
       auth: [envPort('AUTH_PORT', 3001)],
       user: [envPort('USER_PORT', 3002)],
       call: [envPort('CALL_PORT', 3003)],
+      media: [envPort('MEDIA_PORT', 3010)],
       signaling: Array.from({ length: signalingInstances }, (_, i) => signaling + i),
     } as const,
   };
@@ -125,6 +129,16 @@ function server(name: string): void {
           redisUrl: `redis://127.0.0.1:${ports.redis}/2`,
           tls,
         });
+      case 'janus':
+        return janusCommand({
+          root,
+          dir: join(state, 'janus'),
+          httpPort: ports.janus,
+          adminPort: ports.janusAdmin,
+          rtpPorts: process.env.JANUS_RTP_PORTS || '20000-20199',
+          apiSecret: secrets.janusApiSecret,
+          adminSecret: secrets.janusAdminSecret,
+        });
       case 'nginx':
         return nginxCommand({
           root,
@@ -135,9 +149,10 @@ function server(name: string): void {
           tls,
           gatewayPorts: [...ports.gateway],
           signalingPorts: [...ports.signaling],
+          recordingsDir: join(state, 'recordings'),
         });
       default:
-        return fail(`unknown server "${name}" (redis, mongo, coturn, nginx)`);
+        return fail(`unknown server "${name}" (redis, mongo, coturn, janus, nginx)`);
     }
   })();
   supervise([run(command.cmd, command.args, command.env)]);
@@ -154,7 +169,12 @@ export function devServiceEnv(service: ServiceName, index: number): NodeJS.Proce
       redisUrl: `redis://127.0.0.1:${ports.redis}`,
       mongoUri: `mongodb://127.0.0.1:${ports.mongo}/voip`,
       secrets,
-      urls: { auth: urls(ports.auth), user: urls(ports.user), call: urls(ports.call) },
+      urls: {
+        auth: urls(ports.auth),
+        user: urls(ports.user),
+        call: urls(ports.call),
+        media: urls(ports.media),
+      },
       turn: {
         port: ports.turn,
         tlsPort: ports.turnTls,
@@ -165,6 +185,9 @@ export function devServiceEnv(service: ServiceName, index: number): NodeJS.Proce
       },
     }),
     ...localInstanceEnv(service, index, ports[service][index]!, secrets),
+    ...(service === 'media'
+      ? localMediaEnv({ janusPort: ports.janus, secrets, recordingsDir: join(state, 'recordings') })
+      : {}),
   };
 }
 
@@ -234,4 +257,4 @@ if (cmd === 'prepare') prepare();
 else if (cmd === 'server' && arg) server(arg);
 else if (cmd === 'service' && arg) service(arg);
 else if (cmd === 'ready') await ready();
-else fail('usage: dev.js prepare | server <redis|mongo|coturn|nginx> | service <name> | ready');
+else fail('usage: dev.js prepare | server <redis|mongo|coturn|janus|nginx> | service <name> | ready');

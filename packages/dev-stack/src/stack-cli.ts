@@ -19,7 +19,19 @@ const envInt = (name: string, fallback: number) => {
 };
 
 /** The order the foreground stack stops in (stack.ts stopAll): services, then the servers they use. */
-const STOP_ORDER = ['gateway', 'signaling', 'call', 'user', 'auth', 'nginx', 'coturn', 'mongo', 'redis'];
+const STOP_ORDER = [
+  'gateway',
+  'signaling',
+  'media',
+  'call',
+  'user',
+  'auth',
+  'nginx',
+  'janus',
+  'coturn',
+  'mongo',
+  'redis',
+];
 
 /**
  * Live (not zombie) processes of these ids or process groups (each detached child leads its own group,

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, waitForPort } from '@voip/testkit/servers';
 import {
   coturnCommand,
+  janusCommand,
   LOOPBACK_NGINX_LIMITS,
   mongoCommand,
   nginxCommand,
@@ -19,7 +20,7 @@ import {
 } from './commands.js';
 import { ensureLocalTls, type LocalTls, trustCaInProcess } from './tls.js';
 
-export const SERVICE_NAMES = ['auth', 'user', 'call', 'signaling', 'gateway'] as const;
+export const SERVICE_NAMES = ['auth', 'user', 'call', 'media', 'signaling', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const TURN_MODES = ['rest', 'call-scoped'] as const;
 export type TurnMode = (typeof TURN_MODES)[number];
@@ -50,6 +51,11 @@ export interface StackOptions {
   nginxLimits?: Partial<NginxLimits>;
   coturn?: boolean;
   /**
+   * Janus (infra/janus/start.sh: HTTP API and admin API on loopback, VideoRoom), which the media service
+   * drives. Default: on when the media service is among `services`.
+   */
+  janus?: boolean;
+  /**
    * How coturn checks credentials, and the call service's TURN_MODE with it (they must match):
    * `rest` (default) or `call-scoped`. Also read from `env.TURN_MODE`.
    */
@@ -63,6 +69,9 @@ export interface StackOptions {
       | 'mongo'
       | 'turn'
       | 'turnTls'
+      | 'janus'
+      | 'janusAdmin'
+      | 'media'
       | 'gateway'
       | 'auth'
       | 'user'
@@ -136,6 +145,8 @@ export interface Stack {
   internalToken: string;
   /** coturn: `port` for turn: over UDP and TCP, `tlsPort` for turns: (TLS over TCP). */
   turn?: { port: number; tlsPort: number; secret: string; realm: string; mode: TurnMode };
+  /** Janus: its API (`url`, with `apiSecret`), admin API, and the folder recordings are written to. */
+  janus?: { url: string; adminUrl: string; apiSecret: string; adminSecret: string; recordingsDir: string };
   processes: StackProcess[];
   service(name: ServiceName, index?: number): StackProcess;
   /** SIGTERM one process and wait for it to exit. */
@@ -181,6 +192,9 @@ export function ensureSecrets(stateDir: string): {
   publicKeyFile: string;
   internalToken: string;
   turnSecret: string;
+  janusApiSecret: string;
+  janusAdminSecret: string;
+  recordingLinkSecret: string;
 } {
   const dir = join(stateDir, 'secrets');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -205,6 +219,9 @@ export function ensureSecrets(stateDir: string): {
     publicKeyFile,
     internalToken: secret('internal-token'),
     turnSecret: secret('turn-secret'),
+    janusApiSecret: secret('janus-api-secret'),
+    janusAdminSecret: secret('janus-admin-secret'),
+    recordingLinkSecret: secret('recording-link-secret'),
   };
 }
 
@@ -214,7 +231,7 @@ export function localServiceEnv(o: {
   redisUrl: string;
   mongoUri: string;
   secrets: ReturnType<typeof ensureSecrets>;
-  urls: Record<'auth' | 'user' | 'call', string[]>;
+  urls: Record<'auth' | 'user' | 'call' | 'media', string[]>;
   turn?: { port: number; tlsPort: number; mode: TurnMode; secret: string; realm: string; redisUrl: string };
 }): Record<string, string> {
   const { turn, urls } = o;
@@ -228,6 +245,9 @@ export function localServiceEnv(o: {
     AUTH_SERVICE_URL: urls.auth[0] ?? '',
     USER_SERVICE_URL: urls.user[0] ?? '',
     CALL_SERVICE_URL: urls.call[0] ?? '',
+    MEDIA_SERVICE_URL: urls.media[0] ?? '',
+    // Without a media service in this stack, /api/media answers 503 (a closed port), never someone else's.
+    MEDIA_UPSTREAMS: urls.media.join(',') || 'http://127.0.0.1:1',
     AUTH_UPSTREAMS: urls.auth.join(','),
     USER_UPSTREAMS: urls.user.join(','),
     CALL_UPSTREAMS: urls.call.join(','),
@@ -243,6 +263,20 @@ export function localServiceEnv(o: {
           TURN_REDIS_URL: turn.redisUrl,
         }
       : {}),
+  };
+}
+
+/** The media service's own configuration: Janus, its secrets, the recordings folder. */
+export function localMediaEnv(o: {
+  janusPort: number;
+  secrets: ReturnType<typeof ensureSecrets>;
+  recordingsDir: string;
+}): Record<string, string> {
+  return {
+    JANUS_URL: `http://127.0.0.1:${o.janusPort}/janus`,
+    JANUS_API_SECRET: o.secrets.janusApiSecret,
+    RECORDINGS_DIR: o.recordingsDir,
+    RECORDING_LINK_SECRET: o.secrets.recordingLinkSecret,
   };
 }
 
@@ -315,7 +349,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
 
   const stopAll = async () => {
-    const order = ['gateway', 'signaling', 'call', 'user', 'auth', 'nginx', 'coturn', 'mongo', 'redis'];
+    const order = [
+      'gateway',
+      'signaling',
+      'media',
+      'call',
+      'user',
+      'auth',
+      'nginx',
+      'janus',
+      'coturn',
+      'mongo',
+      'redis',
+    ];
     for (const name of order) {
       await Promise.all(
         running.filter((r) => r.spec.name === name).map((r) => stopChild(r.child, 'SIGTERM')),
@@ -397,6 +443,48 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       } else progress('coturn     not installed: skipped (run ./scripts/setup)');
     }
 
+    // Janus, started by infra/janus/start.sh (loopback HTTP API and admin API, VideoRoom only), writing
+    // recordings into the stack's folder, which the media service post-processes and Nginx serves from.
+    let janus: Stack['janus'];
+    const recordingsDir = join(state, 'recordings');
+    mkdirSync(recordingsDir, { recursive: true });
+    if (opts.janus ?? services.includes('media')) {
+      const p = await port('janus');
+      const adminPort = await port('janusAdmin');
+      // A range of its own per stack (ports are only taken while a call is recorded).
+      const rtpBase = opts.ports?.janus ? 20000 : 40000 + Math.floor(Math.random() * 100) * 200;
+      const logFile = join(logs, 'janus.log');
+      const child = launch({
+        name: 'janus',
+        index: 0,
+        ...janusCommand({
+          root,
+          dir: join(state, 'janus'),
+          httpPort: p,
+          adminPort,
+          rtpPorts: `${rtpBase}-${rtpBase + 199}`,
+          apiSecret: secrets.janusApiSecret,
+          adminSecret: secrets.janusAdminSecret,
+        }),
+        port: p,
+        url: `http://127.0.0.1:${p}/janus`,
+        logFile,
+      });
+      await Promise.all([waitForPort(p, 15_000), waitForPort(adminPort, 15_000)]).catch((err) => {
+        throw new Error(
+          `janus did not start (${child.exitCode ?? 'running'}): see ${logFile}: ${err.message}`,
+        );
+      });
+      janus = {
+        url: `http://127.0.0.1:${p}/janus`,
+        adminUrl: `http://127.0.0.1:${adminPort}/admin`,
+        apiSecret: secrets.janusApiSecret,
+        adminSecret: secrets.janusAdminSecret,
+        recordingsDir,
+      };
+      progress(`janus      ${janus.url} (admin ${janus.adminUrl}; RTP ${rtpBase}-${rtpBase + 199})`);
+    }
+
     // Services.
     const ports: Record<string, number[]> = {};
     for (const s of services) {
@@ -412,7 +500,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         redisUrl,
         mongoUri,
         secrets,
-        urls: { auth: urlOf('auth'), user: urlOf('user'), call: urlOf('call') },
+        urls: { auth: urlOf('auth'), user: urlOf('user'), call: urlOf('call'), media: urlOf('media') },
         ...(turn ? { turn: { ...turn, redisUrl: turnRedisUrl } } : {}),
       }),
       ...opts.env,
@@ -423,6 +511,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         const env: NodeJS.ProcessEnv = {
           ...common,
           ...localInstanceEnv(s, i, p, secrets),
+          ...(s === 'media'
+            ? localMediaEnv({
+                janusPort: Number(new URL(janus?.url ?? 'http://127.0.0.1:1').port),
+                secrets,
+                recordingsDir,
+              })
+            : {}),
           ...opts.serviceEnv?.[s],
         };
         const entry = join(root, 'apps', s, 'dist', 'server.js');
@@ -471,6 +566,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         httpPort,
         tls: tlsFiles,
         gatewayPorts: ports.gateway ?? [],
+        recordingsDir,
         signalingPorts: ports.signaling ?? [],
         limits: { ...TEST_NGINX_LIMITS, ...opts.nginxLimits },
       });
@@ -513,6 +609,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       mongoUri,
       internalToken: secrets.internalToken,
       ...(turn ? { turn } : {}),
+      ...(janus ? { janus } : {}),
       get processes() {
         return running.map(asProcess);
       },

@@ -76,6 +76,7 @@ describe('turbo dev', () => {
   it('starts the stack, restarts only the edited service, and leaves nothing behind on Ctrl-C', async () => {
     const names = ['VOIP_PORT', 'VOIP_HTTP_PORT', 'GATEWAY_PORT', 'AUTH_PORT', 'USER_PORT', 'CALL_PORT'];
     const more = ['SIGNALING_PORT', 'REDIS_PORT', 'MONGO_PORT', 'TURN_PORT', 'TURN_TLS_PORT'];
+    more.push('MEDIA_PORT', 'JANUS_PORT', 'JANUS_ADMIN_PORT');
     const ports: Record<string, string> = {};
     for (const n of [...names, ...more]) ports[n] = String(await freePort());
     // Where this checkout's turbo keeps its cache (a git worktree shares the main one): the copy's

@@ -27,6 +27,8 @@ export const busTransport: Record<
   'session.revoked': { kind: 'pubsub' },
   'presence.changed': { kind: 'pubsub' },
   'user.updated': { kind: 'pubsub' },
+  'recording.changed': { kind: 'pubsub' },
+  'recording.process': { kind: 'stream', stream: 'recordingJobs' },
 };
 
 /** Who appends and who reads each stream; documentation only, kept next to the transport map. */
@@ -35,6 +37,8 @@ const streamNotes: Record<keyof typeof streams, string> = {
     'Account lifecycle. Appended by auth; read by the user service (consumer group "user-service") and signaling (group "signaling").',
   callEvents:
     'Call lifecycle, appended exactly once per transition by @voip/call-state, and call.quality summaries appended by signaling; read by the call service (group "call-history") to write history and call quality, and by the user service (group "user-sync") for the sync feed.',
+  recordingJobs:
+    'Post-processing jobs of stopped recordings (recording.process), appended by the media service and read by it (group "media-post-process"); a job left by a restarted instance is claimed again.',
   deadLetter:
     'Entries a consumer could not parse or that kept failing, with the reason, the source stream, group and the raw envelope. Inspect and replay by hand.',
 };

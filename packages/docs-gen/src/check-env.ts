@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { appOf, type ComposeConfig, composeConfig } from './compose.js';
 
-export const APPS = ['auth', 'user', 'call', 'signaling', 'gateway'] as const;
+export const APPS = ['auth', 'user', 'call', 'media', 'signaling', 'gateway'] as const;
 export type AppName = (typeof APPS)[number];
 
 /**
@@ -19,6 +19,11 @@ export const INTENTIONALLY_UNSET: Partial<Record<AppName, Record<string, string>
   call: {
     FCM_BASE_URL: 'test hook: tests point it at a local stand-in of the FCM endpoint',
     FCM_TOKEN_URL: 'test hook: tests point it at a local stand-in of the OAuth token endpoint',
+  },
+  media: {
+    JANUS_PP_REC: 'the image installs janus-pp-rec on PATH (tests wrap it to slow it down)',
+    FFMPEG: 'the image installs ffmpeg on PATH',
+    FFPROBE: 'the image installs ffprobe on PATH',
   },
 };
 

@@ -38,7 +38,7 @@ describe('check-env', () => {
   it('finds every variable of every service set in docker-compose.yml and documented in .env.example', async () => {
     const { problems, coverage } = await checkEnv({ root, specs });
     expect(problems).toEqual([]);
-    expect(Object.keys(coverage).sort()).toEqual(['auth', 'call', 'gateway', 'signaling', 'user']);
+    expect(Object.keys(coverage).sort()).toEqual(['auth', 'call', 'gateway', 'media', 'signaling', 'user']);
     expect(coverage.signaling).toHaveLength(2);
   });
 

@@ -23,7 +23,7 @@ const composeFile = join(root, 'docker-compose.yml');
 const envExample = join(root, '.env.example');
 const result = composeConfig(composeFile, envExample);
 const services = result.config?.services ?? {};
-const NODE_SERVICES = ['auth', 'user', 'call', 'gateway', 'signaling-1', 'signaling-2'];
+const NODE_SERVICES = ['auth', 'user', 'call', 'media', 'gateway', 'signaling-1', 'signaling-2'];
 
 const tmpDirs: string[] = [];
 afterAll(() => {
@@ -75,6 +75,7 @@ describe('docker-compose.yml', () => {
       auth: 'auth',
       user: 'user',
       call: 'call',
+      media: 'media',
       gateway: 'gateway',
       'signaling-1': 'signaling',
       'signaling-2': 'signaling',
@@ -109,6 +110,11 @@ describe('docker-compose.yml', () => {
   it('publishes only Nginx (VOIP_PORT HTTPS, VOIP_HTTP_PORT) and coturn to the world; Prometheus and Grafana on 127.0.0.1', () => {
     for (const n of [...NODE_SERVICES, 'mongo', 'redis']) expect(publishedPorts(services[n]!), n).toEqual([]);
     expect(publishedPorts(services.nginx!)).toEqual(['443:443', '80:80']);
+    // Janus: its media UDP range only; its HTTP API and admin API stay on the compose network.
+    expect(JSON.stringify(services.janus?.ports)).not.toMatch(/8088|7088/);
+    const janusPorts = JSON.stringify(services.janus?.ports);
+    expect(janusPorts).toMatch(/"udp"/);
+    expect(janusPorts).not.toMatch(/"tcp"/);
     for (const n of ['prometheus', 'grafana'])
       for (const p of publishedPorts(services[n]!)) expect(p).toMatch(/^127\.0\.0\.1:/);
     const moved = composeConfig(
@@ -187,17 +193,24 @@ describe('docker-compose.yml', () => {
     const first = run();
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toContain(
-      'init-secrets: random values for the placeholder secrets in .env: REDIS_PASSWORD TURN_SECRET GRAFANA_ADMIN_PASSWORD',
+      'init-secrets: random values for the placeholder secrets in .env: REDIS_PASSWORD TURN_SECRET JANUS_API_SECRET JANUS_ADMIN_SECRET RECORDING_LINK_SECRET GRAFANA_ADMIN_PASSWORD',
     );
     const env = readFileSync(join(dir, '.env'), 'utf8');
     expect(env).not.toMatch(/^[A-Z_]+=.*change-me/m);
     expect(env).toMatch(new RegExp(`^INTERNAL_TOKEN=${own}$`, 'm'));
     expect(env).toMatch(/^VOIP_PORT=18443$/m);
-    for (const name of ['REDIS_PASSWORD', 'TURN_SECRET', 'GRAFANA_ADMIN_PASSWORD'])
-      expect(env).toMatch(new RegExp(`^${name}=[0-9a-f]{48}$`, 'm'));
+    const generated = [
+      'REDIS_PASSWORD',
+      'TURN_SECRET',
+      'JANUS_API_SECRET',
+      'JANUS_ADMIN_SECRET',
+      'RECORDING_LINK_SECRET',
+      'GRAFANA_ADMIN_PASSWORD',
+    ];
+    for (const name of generated) expect(env).toMatch(new RegExp(`^${name}=[0-9a-f]{48}$`, 'm'));
     // Every other line as the operator left it, and the file's mode kept.
     const lines = (text: string) =>
-      text.split('\n').filter((l) => !/^(REDIS_PASSWORD|TURN_SECRET|GRAFANA_ADMIN_PASSWORD)=/.test(l));
+      text.split('\n').filter((l) => !generated.some((name) => l.startsWith(`${name}=`)));
     expect(lines(env)).toEqual(
       lines(
         readFileSync(envExample, 'utf8')

@@ -69,7 +69,7 @@ export interface AttackStack {
   stop(): Promise<void>;
 }
 
-export const SERVICES = ['auth', 'user', 'call', 'signaling', 'gateway'] as const;
+export const SERVICES = ['auth', 'user', 'call', 'media', 'signaling', 'gateway'] as const;
 
 let addressCounter = 0;
 

@@ -13,8 +13,15 @@ export const DOCS_PREFIX = '/api/docs';
 
 /** `METHOD /path` of every route that needs no access token at the edge (from the same table as the docs). */
 export const tokenlessRoutes: ReadonlySet<string> = new Set(
-  publicRoutes.filter((r) => r.access === 'none').map((r) => `${r.method} ${r.url}`),
+  publicRoutes.filter((r) => r.access === 'none' && !r.url.includes(':')).map((r) => `${r.method} ${r.url}`),
 );
+/**
+ * The tokenless routes with path parameters (a recording's signed download link, issue 18), each
+ * parameter matching one id segment (contracts' Id: letters, digits, `_`, `-`).
+ */
+const tokenlessPatterns: readonly RegExp[] = publicRoutes
+  .filter((r) => r.access === 'none' && r.url.includes(':'))
+  .map((r) => new RegExp(`^${r.method} ${r.url.replace(/:[A-Za-z]+/g, '[A-Za-z0-9_-]{1,64}')}$`));
 
 export const pathOf = (url: string) => {
   const q = url.indexOf('?');
@@ -25,7 +32,8 @@ export const pathOf = (url: string) => {
 export function needsToken(request: Pick<FastifyRequest, 'method' | 'url'>): boolean {
   const path = pathOf(request.url);
   if (path === DOCS_PREFIX || path.startsWith(`${DOCS_PREFIX}/`)) return false;
-  return !tokenlessRoutes.has(`${request.method} ${path}`);
+  const key = `${request.method} ${path}`;
+  return !tokenlessRoutes.has(key) && !tokenlessPatterns.some((p) => p.test(key));
 }
 
 export interface EdgeAuthOptions {

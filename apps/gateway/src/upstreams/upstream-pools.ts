@@ -26,6 +26,7 @@ export function createUpstreamPools(app: App, config: Config): Record<PublicServ
     auth: make('auth', config.AUTH_UPSTREAMS),
     users: make('users', config.USER_UPSTREAMS),
     calls: make('calls', config.CALL_UPSTREAMS),
+    media: make('media', config.MEDIA_UPSTREAMS),
   };
   app.addHook('onReady', async () => {
     for (const p of Object.values(pools)) p.start();

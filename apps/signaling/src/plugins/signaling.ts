@@ -1,9 +1,11 @@
 // Socket.io on the Fastify app's own HTTP server, with the sharded Redis adapter for cross-instance
 // delivery, and everything around it: handshake, the shared client map, presence, the call events, the
 // wheels, the instance heartbeat, the guest manager, bus subscriptions and the graceful drain.
+
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { createStreamProducer } from '@voip/bus/streams';
 import { createCallStore } from '@voip/call-state/call-store';
+import type { RecordingEventName } from '@voip/contracts/media';
 import { channels } from '@voip/contracts/redis-keys';
 import type { App } from '@voip/kit/app';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
@@ -189,6 +191,13 @@ export const signalingPlugin = fp(
       // Callee devices that were only offered the call heard its end just now: nothing left for their resume.
       for (const s of local.byUser(d.calleeId))
         void ctx.enqueue(s, () => registry.clearOffered(s.data.userId, s.data.clientId, d.callId));
+    });
+
+    // Recording events (issue 18) from the media service: every instance tells its own sockets of the
+    // call's participants, as for call-ended.
+    await app.subscriber.on('recording.changed', (e) => {
+      const event = e.data.event as RecordingEventName;
+      io.local.to(e.data.userIds.map(userRoom)).emit(event, e.data.payload as never);
     });
 
     const instances = startInstanceRegistry(ctx);

@@ -11,6 +11,7 @@ import {
   InitiateCallResponse,
 } from '@voip/contracts/calls';
 import { CursorQuery, errorResponses } from '@voip/contracts/common';
+import type { Recording } from '@voip/contracts/media';
 import { WorstCallsQuery, WorstCallsResponse } from '@voip/contracts/quality';
 import type { Principal } from '@voip/contracts/tokens';
 import type { App } from '@voip/kit/app';
@@ -30,6 +31,8 @@ import {
 import type { IceServerIssuer } from '../../turn/ice-servers.js';
 
 export interface CallRoutesDeps extends InitiateDeps {
+  /** The call's recordings from the media service; null when it is not configured or did not answer. */
+  recordings?: (callId: string) => Promise<Recording[] | null>;
   store: CallStore;
   calls: CallRepository;
   turn: IceServerIssuer;
@@ -160,13 +163,17 @@ export async function callRoutes(app: App, deps: CallRoutesDeps) {
     async (request) => {
       const me = principalOf(request).id;
       const { callId } = request.params;
+      const withRecordings = async (view: ReturnType<typeof toCallView>) => {
+        const recordings = await deps.recordings?.(callId);
+        return recordings && recordings.length > 0 ? { ...view, recordings } : view;
+      };
       const stored = await deps.calls.findForParticipant(callId, me);
-      if (stored?.state === 'ended') return toCallView(stored, me);
+      if (stored?.state === 'ended') return withRecordings(toCallView(stored, me));
       // Not final in history yet: the live record in Redis is the truth while the call goes on.
       const live = await deps.store.get(callId);
       if (live && (live.callerId === me || live.calleeId === me))
-        return toCallView(fromLiveRecord(live, stored), me);
-      if (stored) return toCallView(stored, me);
+        return withRecordings(toCallView(fromLiveRecord(live, stored), me));
+      if (stored) return withRecordings(toCallView(stored, me));
       // Strangers and unknown ids get the same answer: nobody learns that a call exists.
       throw new AppError('CALL_NOT_FOUND', 'no such call');
     },

@@ -68,6 +68,23 @@ public sealed interface SignalingEvent {
    */
   record PeerQuality(String callId, String step, boolean poor) implements CallEvent {}
 
+  // ---- recording (issue 18; apps/media/README.md): REST calls go through VoipApi's recording methods ----
+
+  /** One participant asked to record; the other must consent (VoipApi#consentToRecording) before expiresAt. */
+  record RecordingRequested(String callId, String recordingId, String requestedBy, String expiresAt) implements CallEvent {}
+
+  /** Both consented: show the recording indicator; publish to and subscribe from the room (media through Janus). */
+  record RecordingStarted(String callId, String recordingId, String startedAt) implements CallEvent {}
+
+  /** Hide the indicator; go back to the peer-to-peer media. Reasons: contracts RecordingStopReason. */
+  record RecordingStopped(String callId, String recordingId, String reason, String stoppedBy) implements CallEvent {}
+
+  /** The media server failed (media-server-unavailable, media-server-lost) or post-processing did. */
+  record RecordingFailed(String callId, String recordingId, String reason) implements CallEvent {}
+
+  /** The file is ready: ask VoipApi for a download link. */
+  record RecordingReady(String callId, String recordingId, long durationMs, long sizeBytes) implements CallEvent {}
+
   /** The call is over; {@code replacedBy} in glare names the call that survives. */
   record Ended(String callId, String reason, long durationMs, String replacedBy) implements CallEvent {}
 
@@ -90,7 +107,12 @@ public sealed interface SignalingEvent {
       "peer-quality",
       "presence",
       "server-shutdown",
-      "session-revoked");
+      "session-revoked",
+      "recording-requested",
+      "recording-started",
+      "recording-stopped",
+      "recording-failed",
+      "recording-ready");
 
   /**
    * Client event names of the contract (contracts ClientEventSchemas). The library sends all but
@@ -130,6 +152,14 @@ public sealed interface SignalingEvent {
       case "presence" -> new Presence(p.getString("userId"), p.getString("status"));
       case "server-shutdown" -> new ServerShutdown(p.optLong("reconnectAfterMs", 0));
       case "session-revoked" -> new SessionRevoked(p.optString("reason", "revoked"));
+      case "recording-requested" -> new RecordingRequested(
+          callId, p.getString("recordingId"), p.getString("requestedBy"), p.getString("expiresAt"));
+      case "recording-started" -> new RecordingStarted(callId, p.getString("recordingId"), p.getString("startedAt"));
+      case "recording-stopped" -> new RecordingStopped(
+          callId, p.getString("recordingId"), p.getString("reason"), p.optString("stoppedBy", null));
+      case "recording-failed" -> new RecordingFailed(callId, p.getString("recordingId"), p.getString("reason"));
+      case "recording-ready" -> new RecordingReady(
+          callId, p.getString("recordingId"), p.getLong("durationMs"), p.getLong("sizeBytes"));
       default -> null;
     };
   }
