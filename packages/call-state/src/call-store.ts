@@ -9,6 +9,7 @@ import type { PrincipalKind } from '@voip/contracts/common';
 import { channels, keys, streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
 import { monotonicFactory } from 'ulid';
+import { roleIn } from './call-fields.js';
 import { type Guard, guardedWrite, type Op } from './guarded-write.js';
 import {
   type CallEvent,
@@ -231,8 +232,6 @@ const view = (r: CallRecord | null): LiveCallView | null =>
     state: r.state,
     fromStranger: r.fromStranger,
   };
-const roleOf = (r: CallRecord, userId: string): Role | null =>
-  userId === r.callerId ? 'caller' : userId === r.calleeId ? 'callee' : null;
 
 export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore {
   const ringTimeoutMs = opts.ringTimeoutMs ?? 30_000;
@@ -459,7 +458,7 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const r = await get(callId);
       if (!r) return { ok: false, code: 'NOT_FOUND', message: 'no such call' };
-      const role: Role | null = by.byUserId ? roleOf(r, by.byUserId) : 'system';
+      const role: Role | null = by.byUserId ? roleIn(r, by.byUserId) : 'system';
       if (!role) return { ok: false, code: 'FORBIDDEN', message: 'not a participant of this call' };
       const t = resolveCallTransition(r.state, event, {
         role,
@@ -512,7 +511,7 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const r = await get(callId);
       if (!r) return { ok: false, code: 'NOT_FOUND', message: 'no such call' };
-      const role = roleOf(r, by.byUserId);
+      const role = roleIn(r, by.byUserId);
       if (!role) return { ok: false, code: 'FORBIDDEN', message: 'not a participant of this call' };
       if (role !== 'caller')
         return { ok: false, code: 'FORBIDDEN', message: 'only the caller sends the offer', call: r };

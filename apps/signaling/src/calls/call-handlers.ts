@@ -4,7 +4,6 @@
 import type { Static } from '@sinclair/typebox';
 import type { TransitionResult } from '@voip/call-state/call-store';
 import type { CallEvent } from '@voip/call-state/transitions';
-import { keys } from '@voip/contracts/redis-keys';
 import { type ClientEventName, ClientEventSchemas } from '@voip/contracts/socket';
 import { validator } from '@voip/contracts/validate';
 import { activeCalls } from '../connections/connection-lifecycle.js';
@@ -75,7 +74,7 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
     if (!r.ok) return fail(r.code === 'NOT_FOUND' ? 'CALL_NOT_FOUND' : r.code, r.message);
     const call = r.call;
     activeCalls.set(socket, call.callId);
-    await ctx.registry.setCall(d.userId, d.clientId, call.callId);
+    await ctx.registry.setCall(d, call.callId);
     // Marked before the emit: a device that drops in between is marked without having it, which its
     // resume settles (offered again while ringing, told the end after), never the other way round.
     await ctx.registry.markOfferedToConnected(call.calleeId, call.callId);
@@ -111,7 +110,7 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
           Math.max(0, Date.parse(t.call.answeredAt) - Date.parse(t.call.createdAt)) / 1000,
         );
       activeCalls.set(socket, p.callId);
-      await ctx.registry.setCall(d.userId, d.clientId, p.callId);
+      await ctx.registry.setCall(d, p.callId);
       await ctx.relay.toDevice(t.call.callerId, t.call.callerClientId, 'call-accepted', {
         callId: p.callId,
         answer: descriptionOf(p.answer),
@@ -120,7 +119,7 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
       await ctx.relay.toOtherDevices(d.userId, d.clientId, p.callId, 'call-answered-elsewhere', {
         callId: p.callId,
       });
-      await ctx.redis.del(keys.callCandidates(p.callId), keys.callCandidateBytes(p.callId));
+      await ctx.registry.dropRingingCandidates(p.callId);
     }
     return ok();
   },
@@ -151,7 +150,7 @@ const handlers: { [K in ClientEventName]: Handler<K> } = {
   async heartbeat(ctx, socket, p) {
     // A numbered device's cumulative ack keeps its replay buffer short on a long call.
     if (p.lastSeq !== undefined && socket.data.lastSeq !== null)
-      await ctx.registry.ack(socket.data.userId, socket.data.clientId, p.lastSeq);
+      await ctx.registry.ack(socket.data, p.lastSeq);
     return ok({ serverTime: new Date().toISOString() });
   },
 

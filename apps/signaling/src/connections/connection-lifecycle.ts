@@ -2,14 +2,16 @@
 // messages queued while it was away, the end of a call it missed and any call ringing for it; on
 // disconnect, keep its calls in `reconnecting` for the resume window instead of ending them.
 import { randomBytes } from 'node:crypto';
+import { deviceOf } from '@voip/call-state/call-fields';
 import type { CallRecord } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
+import type { ServerEventPayload } from '@voip/contracts/socket';
 import { ulid } from 'ulid';
-import { deviceOf, endCallOfLostDevice, notifyPeer } from '../calls/call-devices.js';
+import { endCallOfLostDevice, notifyPeer } from '../calls/call-devices.js';
+import type { RegisterResult } from '../devices/device-registry.js';
 import type { Signaling } from '../realtime/context.js';
 import { clientRoom, userRoom } from '../realtime/rooms.js';
 import type { SignalingSocket } from '../realtime/types.js';
-import type { RegisterResult } from './client-registry.js';
 import { sha256 } from './handshake.js';
 
 /** Sockets ask this for their current call; set when the device places or answers one. */
@@ -61,7 +63,7 @@ export async function registerSocket(ctx: Signaling, socket: SignalingSocket): P
       if (!call || call.state === 'ended') {
         // It ended while this device was away: say so now, the pub/sub message could not reach it.
         if (call) socket.emit('call-ended', callEnded(call));
-        await registry.setCall(d.userId, d.clientId, null);
+        await registry.setCall(d, null);
       } else {
         activeCalls.set(socket, call.callId);
         if (reg.previousState === 'reconnecting')
@@ -111,7 +113,7 @@ async function settleOfferedCall(ctx: Signaling, socket: SignalingSocket, callId
   const call = await ctx.calls.get(callId);
   if (call && call.state !== 'ended') return;
   if (call) socket.emit('call-ended', callEnded(call));
-  await ctx.registry.clearOffered(socket.data.userId, socket.data.clientId, callId);
+  await ctx.registry.clearOffered(socket.data, callId);
 }
 
 /**
@@ -143,7 +145,7 @@ async function offerRingingCall(ctx: Signaling, socket: SignalingSocket): Promis
   const d = socket.data;
   const call = await ctx.calls.activeCallOf(d.userId);
   if (call?.state !== 'ringing' || call.calleeId !== d.userId || !call.offer) return;
-  await ctx.registry.markOffered(d.userId, d.clientId, call.callId);
+  await ctx.registry.markOffered(d, call.callId);
   socket.emit('incoming-call', {
     callId: call.callId,
     from: { id: call.callerId, displayName: call.callerName, kind: call.callerKind },
@@ -151,14 +153,8 @@ async function offerRingingCall(ctx: Signaling, socket: SignalingSocket): Promis
     offer: call.offer,
     expiresAt: call.expiresAt,
   });
-  const candidates = await ctx.redis.lrange(keys.callCandidates(call.callId), 0, -1);
-  for (const raw of candidates) {
-    try {
-      socket.emit('ice-candidate', JSON.parse(raw));
-    } catch {
-      // skip a corrupt entry
-    }
-  }
+  for (const candidate of await ctx.registry.ringingCandidates(call.callId))
+    socket.emit('ice-candidate', candidate as ServerEventPayload<'ice-candidate'>);
   if (await ctx.calls.claimRingingNotice(call.callId))
     await ctx.relay.toDevice(call.callerId, call.callerClientId, 'call-ringing', { callId: call.callId });
 }
@@ -191,7 +187,7 @@ export async function unregisterSocket(
       : reason === 'client namespace disconnect' && !activeCalls.has(socket)
         ? 'remove'
         : 'reconnecting';
-  const r = await ctx.registry.disconnect(d.userId, d.clientId, socket.id, ctx.app.instanceId, mode);
+  const r = await ctx.registry.disconnect(d, socket.id, ctx.app.instanceId, mode);
   ctx.app.log.debug(
     { userId: d.userId, clientId: d.clientId, reason, kick, status: r.status },
     'client disconnected',

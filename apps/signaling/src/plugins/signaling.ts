@@ -14,7 +14,6 @@ import { createRelay } from '../calls/relay.js';
 import { startWheels, type Wheels } from '../calls/wheels.js';
 import type { Config } from '../config.js';
 import { installHttpAdmission } from '../connections/admission.js';
-import { createClientRegistry } from '../connections/client-registry.js';
 import {
   activeCalls,
   registerSocket,
@@ -25,6 +24,7 @@ import { type GuestManager, startGuestManager } from '../connections/guest-manag
 import { installHandshake } from '../connections/handshake.js';
 import { type InstanceRegistry, startInstanceRegistry } from '../connections/instance-registry.js';
 import { createPresence } from '../connections/presence.js';
+import { createDeviceRegistry } from '../devices/device-registry.js';
 import { createSignalingMetrics, observeSocketRtt } from '../ops/metrics.js';
 import { statusRoute } from '../ops/status-route.js';
 import { createAdapterSubscriber } from '../realtime/adapter-subscriber.js';
@@ -83,18 +83,15 @@ export const signalingPlugin = fp(
       producerSource: app.instanceId,
       ringTimeoutMs: config.RING_TIMEOUT_MS,
     });
-    const registry = createClientRegistry(app.redis, {
+    const registry = createDeviceRegistry(app.redis, {
       resumeWindowMs: config.RESUME_WINDOW_MS,
-      maxPending: config.MAX_PENDING_MESSAGES,
-      maxPendingBytes: config.MAX_PENDING_BYTES,
-    });
-    const relay = createRelay(io, app.redis, registry, {
       maxPending: config.MAX_PENDING_MESSAGES,
       maxPendingBytes: config.MAX_PENDING_BYTES,
       maxCallCandidates: config.MAX_CALL_CANDIDATES,
       maxCallCandidateBytes: config.MAX_CALL_CANDIDATE_BYTES,
       ringTimeoutMs: config.RING_TIMEOUT_MS,
     });
+    const relay = createRelay(io, registry);
     const presence = createPresence(io, app.redis, app.bus, log);
     const metrics = createSignalingMetrics(app.metrics, local, calls, app.redis);
     const inflight = new Set<Promise<void>>();
@@ -183,11 +180,11 @@ export const signalingPlugin = fp(
       for (const s of [...local.byUser(d.callerId), ...local.byUser(d.calleeId)]) {
         if (activeCalls.get(s) !== d.callId) continue;
         activeCalls.delete(s);
-        void ctx.enqueue(s, () => registry.setCall(s.data.userId, s.data.clientId, null));
+        void ctx.enqueue(s, () => registry.setCall(s.data, null));
       }
       // Callee devices that were only offered the call heard its end just now: nothing left for their resume.
       for (const s of local.byUser(d.calleeId))
-        void ctx.enqueue(s, () => registry.clearOffered(s.data.userId, s.data.clientId, d.callId));
+        void ctx.enqueue(s, () => registry.clearOffered(s.data, d.callId));
     });
 
     const instances = startInstanceRegistry(ctx);
