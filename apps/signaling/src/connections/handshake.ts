@@ -108,6 +108,7 @@ export function installHandshake(ctx: Signaling, ipLimiter: FixedWindowLimiter):
         tokens: config.EVENT_BURST,
         tokensAtMs: now,
         waiting: { count: 0, bytes: 0 },
+        callId: null,
       };
       metrics.connections.inc({ result: 'accepted' });
       next();

@@ -3,27 +3,29 @@
 // it carries and the ringing call it was offered, its numbering), its pending queue and replay buffer, the
 // instance sets and resume deadlines, and a ringing call's kept candidates: no other code reads or writes
 // those keys (the layout is in @voip/contracts/redis-keys; other services read the device map only through
-// @voip/contracts/user-clients). Every change is one script of device-scripts.ts.
+// @voip/contracts/user-clients). Every change is one script of device-scripts.ts or delivery-scripts.ts.
 import type { LiveCallDevices } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
 import { userHasConnectedDevice } from '@voip/contracts/user-clients';
 import type { Redis } from 'ioredis';
 import {
   ACK,
-  CLEAR_OFFERED,
   DELIVER,
   type DeliverStatus,
+  QUEUE_FOR_AWAY_OFFERED,
+  ROUTE,
+  type RouteResult,
+} from './delivery-scripts.js';
+import {
+  CLEAR_OFFERED,
   DISCONNECT,
   EXPIRE,
   MARK_OFFERED,
   MARK_OFFERED_TO_CONNECTED,
   ORPHAN,
   type PreviousState,
-  QUEUE_FOR_AWAY_OFFERED,
   RECLAIM,
   REGISTER,
-  ROUTE,
-  type RouteResult,
   SET_CALL,
 } from './device-scripts.js';
 

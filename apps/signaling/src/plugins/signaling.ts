@@ -9,17 +9,13 @@ import type { App } from '@voip/kit/app';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
+import { fanOutCallEnded } from '../calls/call-ended.js';
 import { installCallHandlers } from '../calls/call-handlers.js';
 import { createRelay } from '../calls/relay.js';
 import { startWheels, type Wheels } from '../calls/wheels.js';
 import type { Config } from '../config.js';
 import { installHttpAdmission } from '../connections/admission.js';
-import {
-  activeCalls,
-  registerSocket,
-  revokeSocket,
-  unregisterSocket,
-} from '../connections/connection-lifecycle.js';
+import { registerSocket, revokeSocket, unregisterSocket } from '../connections/connection-lifecycle.js';
 import { type GuestManager, startGuestManager } from '../connections/guest-manager.js';
 import { installHandshake } from '../connections/handshake.js';
 import { type InstanceRegistry, startInstanceRegistry } from '../connections/instance-registry.js';
@@ -31,7 +27,6 @@ import { createAdapterSubscriber } from '../realtime/adapter-subscriber.js';
 import type { Signaling } from '../realtime/context.js';
 import { drain } from '../realtime/drain.js';
 import { createLocalSockets } from '../realtime/local-sockets.js';
-import { userRoom } from '../realtime/rooms.js';
 import type { SignalingServer, SignalingSocket } from '../realtime/types.js';
 
 declare module 'fastify' {
@@ -165,27 +160,8 @@ export const signalingPlugin = fp(
     await app.subscriber.on('session.revoked', (e) => {
       for (const s of local.bySession(e.data.sessionId)) revokeSocket(s, 'revoked', e.data.reason);
     });
-    // Ended calls, whoever ended them (this or another instance, the call service, a wheel): every
-    // instance tells its own sockets of both users, so each device hears it exactly once.
-    await app.subscriber.on('call.ended', (e) => {
-      const d = e.data;
-      if (!d.answeredAt && (d.endReason === 'rejected' || d.endReason === 'busy'))
-        io.local.to(userRoom(d.callerId)).emit('call-rejected', { callId: d.callId, reason: d.endReason });
-      io.local.to([userRoom(d.callerId), userRoom(d.calleeId)]).emit('call-ended', {
-        callId: d.callId,
-        reason: d.endReason,
-        durationMs: d.durationMs,
-        ...(d.replacedBy ? { replacedBy: d.replacedBy } : {}),
-      });
-      for (const s of [...local.byUser(d.callerId), ...local.byUser(d.calleeId)]) {
-        if (activeCalls.get(s) !== d.callId) continue;
-        activeCalls.delete(s);
-        void ctx.enqueue(s, () => registry.setCall(s.data, null));
-      }
-      // Callee devices that were only offered the call heard its end just now: nothing left for their resume.
-      for (const s of local.byUser(d.calleeId))
-        void ctx.enqueue(s, () => registry.clearOffered(s.data, d.callId));
-    });
+    // Ended calls, whoever ended them: every instance tells its own sockets (calls/call-ended.ts).
+    await app.subscriber.on('call.ended', (e) => fanOutCallEnded(ctx, e.data));
 
     const instances = startInstanceRegistry(ctx);
     // On start, only what THIS instance left behind (a crash with the same INSTANCE_ID) is cleaned up;
