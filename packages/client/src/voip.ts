@@ -2,6 +2,7 @@
 // server's call events to Call objects and keeps them right across reconnections.
 import type { Media } from '@voip/contracts/calls';
 import type { ServerEventPayload } from '@voip/contracts/socket';
+import { CALL_SERVER_EVENTS, type CallServerEventName } from '@voip/contracts/socket-events';
 import { AdminApi, AuthApi, CallsApi, UsersApi } from './api.js';
 import { ApiError, isApiError } from './api-error.js';
 import type { BackoffOptions } from './backoff.js';
@@ -50,19 +51,6 @@ const callReplaced = (callId: string, replacedBy: string) =>
     replacedBy,
   });
 
-const CALL_EVENTS = [
-  'call-ringing',
-  'call-accepted',
-  'call-answered-elsewhere',
-  'call-rejected',
-  'ice-candidate',
-  'renegotiate',
-  'call-ended',
-  'peer-reconnecting',
-  'peer-reconnected',
-  'peer-quality',
-] as const;
-
 export class VoipClient extends Emitter<VoipClientEvents> {
   readonly rest: RestClient;
   readonly auth: AuthApi;
@@ -102,8 +90,7 @@ export class VoipClient extends Emitter<VoipClientEvents> {
       ...(opts.heartbeat !== undefined ? { heartbeat: opts.heartbeat } : {}),
     });
     this.#transport = {
-      request: (event, payload) =>
-        this.signaling.request(event as 'heartbeat', payload as Record<string, never>),
+      request: (event, payload) => this.signaling.request(event, payload),
       ...(opts.media ? { createMedia: opts.media } : {}),
     };
 
@@ -116,12 +103,14 @@ export class VoipClient extends Emitter<VoipClientEvents> {
     this.signaling.on('session-revoked', (p) => this.emit('session-revoked', p));
     this.signaling.on('incoming-call', (p) => this.#onIncoming(p));
     this.signaling.on('reconnected', () => void this.#afterReconnect());
-    for (const name of CALL_EVENTS) {
-      this.signaling.on(name, (payload) => {
-        const p = payload as { callId: string };
-        this.#calls.get(p.callId)?.handle(name, p as unknown as Record<string, unknown>);
-      });
-    }
+    for (const name of CALL_SERVER_EVENTS) this.#routeToCall(name);
+  }
+
+  /** The server's events about one call go to that call's object, typed by the event. */
+  #routeToCall<E extends CallServerEventName>(name: E): void {
+    this.signaling.on(name, (payload: ServerEventPayload<E>) =>
+      this.#calls.get(payload.callId)?.receive(name, payload),
+    );
   }
 
   get connection(): ConnectionSnapshot {

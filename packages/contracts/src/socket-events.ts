@@ -1,0 +1,42 @@
+// The socket event names, one constant each way and no schemas: what a client bundle imports to listen and
+// send (the schemas would pull TypeBox into the WebView bundle). socket.ts's schema tables must name
+// exactly these (checked by the compiler there), so adding an event is: its schema there, its name here.
+
+/** Client → server events (API.md "Socket.io signaling"). */
+export const CLIENT_EVENTS = [
+  'call-user',
+  'accept-call',
+  'reject-call',
+  'ice-candidate',
+  'renegotiate',
+  'end-call',
+  'heartbeat',
+  'call-quality',
+] as const;
+export type ClientEventName = (typeof CLIENT_EVENTS)[number];
+
+/** Server events about one call: each payload has its `callId`, and a client routes them to that call. */
+export const CALL_SERVER_EVENTS = [
+  'call-ringing',
+  'call-accepted',
+  'call-answered-elsewhere',
+  'call-rejected',
+  'ice-candidate',
+  'renegotiate',
+  'call-ended',
+  'peer-reconnecting',
+  'peer-reconnected',
+  'peer-quality',
+] as const;
+export type CallServerEventName = (typeof CALL_SERVER_EVENTS)[number];
+
+/** Every server → client event. */
+export const SERVER_EVENTS = [
+  'session',
+  'incoming-call',
+  ...CALL_SERVER_EVENTS,
+  'presence',
+  'server-shutdown',
+  'session-revoked',
+] as const;
+export type ServerEventName = (typeof SERVER_EVENTS)[number];
