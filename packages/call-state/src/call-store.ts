@@ -4,7 +4,7 @@
 import { createEnvelope } from '@voip/bus/envelope';
 import { ENTRY_FIELD } from '@voip/bus/streams';
 import type { BusEventData, BusEventType } from '@voip/contracts/bus-events';
-import type { Call, CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
+import type { CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { channels, keys, streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
@@ -168,25 +168,6 @@ export interface CallStore {
 const MAX_ATTEMPTS = 32;
 const iso = (ms: number) => new Date(ms).toISOString();
 const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v);
-
-/** The REST shape (contracts Call) of a record, for GET /api/calls/:callId. */
-export function toCallDto(r: CallRecord): Call {
-  return {
-    callId: r.callId,
-    callerId: r.callerId,
-    calleeId: r.calleeId,
-    media: r.media,
-    state: r.state,
-    createdAt: r.createdAt,
-    expiresAt: r.expiresAt,
-    answeredAt: r.answeredAt,
-    endedAt: r.endedAt,
-    endReason: r.endReason,
-    outcome: r.outcome,
-    durationMs: r.durationMs,
-    ...(r.replacedBy ? { replacedBy: r.replacedBy } : {}),
-  };
-}
 
 export function parseCallRecord(h: Record<string, string>): CallRecord | null {
   if (!h.callId || !h.state) return null;
