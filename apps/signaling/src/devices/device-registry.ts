@@ -178,10 +178,13 @@ export function createDeviceRegistry(redis: Redis, opts: DeviceRegistryOptions) 
         ...deviceKeys(device),
         instanceClients: keys.instanceClients(instanceId),
         resumeDeadlines: keys.resumeDeadlines(),
+        replay: keys.replay(device.userId, device.clientId),
+        replayBytes: keys.replayBytes(device.userId, device.clientId),
         instanceId,
         socketId,
         member: member(device),
         clientId: device.clientId,
+        ...bounds,
       });
     },
 

@@ -165,9 +165,9 @@ return {'reconnecting', cur[3] or ''}
  */
 export const RECLAIM = defineScript({
   name: 'reclaimDevice',
-  keys: [...DEVICE_KEYS, 'instanceClients', 'resumeDeadlines'],
-  args: ['instanceId', 'socketId', 'member', 'clientId'],
-  lua: `
+  keys: [...DEVICE_KEYS, 'instanceClients', 'resumeDeadlines', 'replay', 'replayBytes'],
+  args: ['instanceId', 'socketId', 'member', 'clientId', 'maxPending', 'maxPendingBytes', 'recordTtlMs'],
+  lua: `${NUMBERED}
 local cur = redis.call('HMGET', K.client, 'instanceId', 'socketId', 'state', 'callId')
 if cur[1] ~= A.instanceId or cur[2] ~= A.socketId then return {'gone', '', {}} end
 local was = cur[3] or ''
@@ -186,6 +186,13 @@ redis.call('ZREM', K.resumeDeadlines, A.member)
 redis.call('SADD', K.instanceClients, A.member)
 local pending = redis.call('LRANGE', K.pending, 0, -1)
 redis.call('DEL', K.pending, K.pendingBytes)
+-- Handed to a socket that may be dying as the instance wakes (its client gave up on it during the
+-- lapse): numbered messages stay replayable, so the client's resume gets what this socket swallowed.
+if redis.call('HGET', K.client, 'seqOn') == '1' then
+  for _, e in ipairs(pending) do
+    if seqOf(e) then pushReplay(K.replay, K.replayBytes, e, A.maxPending, A.maxPendingBytes, A.recordTtlMs) end
+  end
+end
 return {was, cur[4] or '', pending}
 `,
   decode: (reply) => {
