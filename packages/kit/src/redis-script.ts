@@ -100,6 +100,21 @@ export function defineScript<const K extends string, const A extends string, Out
   };
 }
 
+/**
+ * Sets one field of a hash only while the hash exists (false, and nothing written, once it is gone): a bare
+ * HSET on a record that was just removed would bring it back without its other fields or its TTL.
+ */
+export const HSET_IF_EXISTS = defineScript({
+  name: 'hsetIfExists',
+  keys: ['hash'],
+  args: ['field', 'value'],
+  lua: `
+if redis.call('EXISTS', K.hash) == 0 then return 0 end
+redis.call('HSET', K.hash, A.field, A.value)
+return 1`,
+  decode: (reply) => reply === 1,
+});
+
 /** For decoders: a reply element as a string ('' for nil/false). */
 export const str = (v: unknown): string =>
   typeof v === 'string' ? v : v == null || v === false ? '' : String(v);

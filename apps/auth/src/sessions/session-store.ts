@@ -7,7 +7,7 @@
 // successor sealed with the old token (only its holder can open it).
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys } from '@voip/contracts/redis-keys';
-import { defineScript } from '@voip/kit/redis-script';
+import { defineScript, HSET_IF_EXISTS } from '@voip/kit/redis-script';
 import type { Redis } from 'ioredis';
 
 export interface SessionRecord {
@@ -100,19 +100,6 @@ for _, h in ipairs(redis.call('LRANGE', K.sessionUsed, 0, -1)) do
 end
 redis.call('DEL', K.session, K.refresh, K.sessionUsed)
 redis.call('SREM', K.userSessions, A.sid)
-return 1
-`,
-  decode: (reply) => reply === 1,
-});
-
-// A bare HSET on a revoked session would bring it back to life.
-const SET_KIND = defineScript({
-  name: 'setSessionKind',
-  keys: ['session'],
-  args: ['kind'],
-  lua: `
-if redis.call('EXISTS', K.session) == 0 then return 0 end
-redis.call('HSET', K.session, 'kind', A.kind)
 return 1
 `,
   decode: (reply) => reply === 1,
@@ -240,7 +227,8 @@ export function createSessionStore(
       return redis.smembers(keys.userSessions(userId));
     },
     async setKind(sid, kind) {
-      return SET_KIND.run(redis, { session: keys.session(sid), kind });
+      // A bare HSET on a revoked session would bring it back to life.
+      return HSET_IF_EXISTS.run(redis, { hash: keys.session(sid), field: 'kind', value: kind });
     },
   };
   return store;

@@ -48,6 +48,17 @@ end
 `;
 
 /** Queued [event, payload] messages, oldest first; a corrupt entry is dropped, never thrown at the client. */
+/** Lua: the device map entry (keys.userClients) of one device says `state` now, if it has an entry. */
+export const MAP_ENTRY = `
+local function setEntryState(userClients, clientId, state)
+  local entry = redis.call('HGET', userClients, clientId)
+  if not entry then return end
+  local e = cjson.decode(entry)
+  e.state = state
+  redis.call('HSET', userClients, clientId, cjson.encode(e))
+end
+`;
+
 export function parseMessages(raw: readonly string[] | undefined): [string, unknown][] {
   const out: [string, unknown][] = [];
   for (const entry of raw ?? []) {

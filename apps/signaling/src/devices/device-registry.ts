@@ -7,6 +7,7 @@
 import type { LiveCallDevices } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
 import { userHasConnectedDevice } from '@voip/contracts/user-clients';
+import { HSET_IF_EXISTS } from '@voip/kit/redis-script';
 import type { Redis } from 'ioredis';
 import {
   ACK,
@@ -20,7 +21,6 @@ import {
   CLEAR_OFFERED,
   DISCONNECT,
   EXPIRE,
-  MARK_OFFERED,
   MARK_OFFERED_TO_CONNECTED,
   ORPHAN,
   type PreviousState,
@@ -294,9 +294,13 @@ export function createDeviceRegistry(redis: Redis, opts: DeviceRegistryOptions) 
       });
     },
 
-    /** incoming-call went to this one device. */
-    markOffered(device: Device, callId: string): Promise<void> {
-      return MARK_OFFERED.run(redis, { client: keys.client(device.userId, device.clientId), callId });
+    /** incoming-call went to this one device (it connected or resumed while the call rings); an existing record only. */
+    async markOffered(device: Device, callId: string): Promise<void> {
+      await HSET_IF_EXISTS.run(redis, {
+        hash: keys.client(device.userId, device.clientId),
+        field: 'offeredCallId',
+        value: callId,
+      });
     },
 
     /** The device heard how the call it was offered ended. */

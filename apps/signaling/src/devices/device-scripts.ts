@@ -3,7 +3,7 @@
 // and the call it carries or was offered. Each is one step, so a device moving between instances never
 // races its own old connection. Keys and arguments are named once (@voip/kit/redis-script).
 import { defineScript, str } from '@voip/kit/redis-script';
-import { NUMBERED, PUSH_BOUNDED, parseMessages } from './device-lua.js';
+import { MAP_ENTRY, NUMBERED, PUSH_BOUNDED, parseMessages } from './device-lua.js';
 
 /** A device's own keys, as every script that changes one device names them. */
 const DEVICE_KEYS = ['client', 'userClients', 'pending', 'pendingBytes'] as const;
@@ -100,7 +100,7 @@ export const DISCONNECT = defineScript({
   name: 'disconnectDevice',
   keys: [...DEVICE_KEYS, 'instanceClients', 'resumeDeadlines'],
   args: ['socketId', 'deadlineMs', 'mode', 'member', 'disconnectedAt', 'recordTtlMs'],
-  lua: `
+  lua: `${MAP_ENTRY}
 local cur = redis.call('HMGET', K.client, 'socketId', 'callId', 'clientId')
 if cur[1] ~= A.socketId then return {'stale', ''} end
 local callId = cur[2] or ''
@@ -114,12 +114,7 @@ end
 redis.call('HSET', K.client, 'state', 'reconnecting', 'disconnectedAt', A.disconnectedAt, 'resumeDeadlineMs', A.deadlineMs)
 redis.call('PEXPIRE', K.client, A.recordTtlMs)
 redis.call('ZADD', K.resumeDeadlines, A.deadlineMs, A.member)
-local entry = redis.call('HGET', K.userClients, cur[3])
-if entry then
-  local e = cjson.decode(entry)
-  e.state = 'reconnecting'
-  redis.call('HSET', K.userClients, cur[3], cjson.encode(e))
-end
+setEntryState(K.userClients, cur[3], 'reconnecting')
 return {'reconnecting', callId}
 `,
   decode: (reply) => {
@@ -137,7 +132,7 @@ export const ORPHAN = defineScript({
   name: 'orphanDevice',
   keys: ['client', 'userClients', 'resumeDeadlines', 'instanceClients', 'instance'],
   args: ['instanceId', 'deadlineMs', 'member', 'disconnectedAt', 'recordTtlMs', 'clientId', 'onlyIfDead'],
-  lua: `
+  lua: `${MAP_ENTRY}
 if A.onlyIfDead == '1' and redis.call('EXISTS', K.instance) == 1 then return {'alive', ''} end
 redis.call('SREM', K.instanceClients, A.member)
 local cur = redis.call('HMGET', K.client, 'instanceId', 'state', 'callId')
@@ -145,12 +140,7 @@ if cur[1] ~= A.instanceId or cur[2] ~= 'connected' then return {'skip', ''} end
 redis.call('HSET', K.client, 'state', 'reconnecting', 'disconnectedAt', A.disconnectedAt, 'resumeDeadlineMs', A.deadlineMs)
 redis.call('PEXPIRE', K.client, A.recordTtlMs)
 redis.call('ZADD', K.resumeDeadlines, A.deadlineMs, A.member)
-local entry = redis.call('HGET', K.userClients, A.clientId)
-if entry then
-  local e = cjson.decode(entry)
-  e.state = 'reconnecting'
-  redis.call('HSET', K.userClients, A.clientId, cjson.encode(e))
-end
+setEntryState(K.userClients, A.clientId, 'reconnecting')
 return {'reconnecting', cur[3] or ''}
 `,
   decode: (reply) => {
@@ -167,7 +157,7 @@ export const RECLAIM = defineScript({
   name: 'reclaimDevice',
   keys: [...DEVICE_KEYS, 'instanceClients', 'resumeDeadlines', 'replay', 'replayBytes'],
   args: ['instanceId', 'socketId', 'member', 'clientId', 'maxPending', 'maxPendingBytes', 'recordTtlMs'],
-  lua: `${NUMBERED}
+  lua: `${MAP_ENTRY}${NUMBERED}
 local cur = redis.call('HMGET', K.client, 'instanceId', 'socketId', 'state', 'callId')
 if cur[1] ~= A.instanceId or cur[2] ~= A.socketId then return {'gone', '', {}} end
 local was = cur[3] or ''
@@ -175,12 +165,7 @@ if was == 'reconnecting' then
   redis.call('HSET', K.client, 'state', 'connected')
   redis.call('HDEL', K.client, 'disconnectedAt', 'resumeDeadlineMs')
   redis.call('PERSIST', K.client)
-  local entry = redis.call('HGET', K.userClients, A.clientId)
-  if entry then
-    local e = cjson.decode(entry)
-    e.state = 'connected'
-    redis.call('HSET', K.userClients, A.clientId, cjson.encode(e))
-  end
+  setEntryState(K.userClients, A.clientId, 'connected')
 end
 redis.call('ZREM', K.resumeDeadlines, A.member)
 redis.call('SADD', K.instanceClients, A.member)
@@ -257,19 +242,6 @@ for _, c in ipairs(redis.call('HKEYS', K.userClients)) do
   if redis.call('HGET', ck, 'state') == 'connected' then redis.call('HSET', ck, 'offeredCallId', A.callId) end
 end
 return 0
-`,
-  decode: () => undefined,
-});
-
-/** incoming-call to one device (it connected or resumed while the call rings); an existing record only. */
-export const MARK_OFFERED = defineScript({
-  name: 'markOffered',
-  keys: ['client'],
-  args: ['callId'],
-  lua: `
-if redis.call('EXISTS', K.client) == 0 then return 0 end
-redis.call('HSET', K.client, 'offeredCallId', A.callId)
-return 1
 `,
   decode: () => undefined,
 });
