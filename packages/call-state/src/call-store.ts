@@ -1,6 +1,8 @@
 // The live call records in Redis, shared by the call service (creates calls) and signaling (moves them
 // along): busy checks, glare, atomic transitions, the ring-timeout wheel, and the call.* stream events,
 // appended in the same atomic write as the state change so each one happens exactly once.
+// Over ~400 lines on purpose: every write of a call record and its guards in one place, read together
+// (the rules are in transitions.ts, the shared read-only view in call-fields.ts).
 import { createEnvelope } from '@voip/bus/envelope';
 import { ENTRY_FIELD } from '@voip/bus/streams';
 import type { BusEventData, BusEventType } from '@voip/contracts/bus-events';

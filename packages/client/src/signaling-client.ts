@@ -2,6 +2,8 @@
 // socket.io-client: the handshake must carry a fresh token and the latest resumeToken on every try,
 // an expired token is refreshed instead of counted as a failure, `server-shutdown` dictates the delay,
 // and the app observes one state machine (connection-state.ts) instead of socket.io's events.
+// Over ~400 lines: the connection, its request queue (resent after a resume) and numbered delivery share
+// one socket's lifetime; the pure state machine is already apart (connection-state.ts).
 import type {
   Ack,
   ClientToServerEvents,
