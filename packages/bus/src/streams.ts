@@ -3,6 +3,8 @@
 // pending is claimed by another; what cannot be parsed or keeps failing goes to the dead-letter stream.
 // A handler that fails because something it needs is away (MongoDB, Redis) is not a bad message: the
 // consumer holds the entry, pauses and retries it with back-off without spending its deliveries.
+// Over ~400 lines on purpose: the consumer's read, claim, retry, pause and dead-letter paths share its
+// state (pending entries, back-off, deliveries) and are only correct read together.
 import type { BusEventData, BusEventType } from '@voip/contracts/bus-events';
 import { streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';

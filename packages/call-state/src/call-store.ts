@@ -1,14 +1,17 @@
 // The live call records in Redis, shared by the call service (creates calls) and signaling (moves them
 // along): busy checks, glare, atomic transitions, the ring-timeout wheel, and the call.* stream events,
 // appended in the same atomic write as the state change so each one happens exactly once.
+// Over ~400 lines on purpose: every write of a call record and its guards in one place, read together
+// (the rules are in transitions.ts, the shared read-only view in call-fields.ts).
 import { createEnvelope } from '@voip/bus/envelope';
 import { ENTRY_FIELD } from '@voip/bus/streams';
 import type { BusEventData, BusEventType } from '@voip/contracts/bus-events';
-import type { Call, CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
+import type { CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { channels, keys, streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
 import { monotonicFactory } from 'ulid';
+import { roleIn } from './call-fields.js';
 import { type Guard, guardedWrite, type Op } from './guarded-write.js';
 import {
   type CallEvent,
@@ -168,25 +171,6 @@ const MAX_ATTEMPTS = 32;
 const iso = (ms: number) => new Date(ms).toISOString();
 const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v);
 
-/** The REST shape (contracts Call) of a record, for GET /api/calls/:callId. */
-export function toCallDto(r: CallRecord): Call {
-  return {
-    callId: r.callId,
-    callerId: r.callerId,
-    calleeId: r.calleeId,
-    media: r.media,
-    state: r.state,
-    createdAt: r.createdAt,
-    expiresAt: r.expiresAt,
-    answeredAt: r.answeredAt,
-    endedAt: r.endedAt,
-    endReason: r.endReason,
-    outcome: r.outcome,
-    durationMs: r.durationMs,
-    ...(r.replacedBy ? { replacedBy: r.replacedBy } : {}),
-  };
-}
-
 export function parseCallRecord(h: Record<string, string>): CallRecord | null {
   if (!h.callId || !h.state) return null;
   let offer: CallOffer | null = null;
@@ -231,8 +215,6 @@ const view = (r: CallRecord | null): LiveCallView | null =>
     state: r.state,
     fromStranger: r.fromStranger,
   };
-const roleOf = (r: CallRecord, userId: string): Role | null =>
-  userId === r.callerId ? 'caller' : userId === r.calleeId ? 'callee' : null;
 
 export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore {
   const ringTimeoutMs = opts.ringTimeoutMs ?? 30_000;
@@ -459,7 +441,7 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const r = await get(callId);
       if (!r) return { ok: false, code: 'NOT_FOUND', message: 'no such call' };
-      const role: Role | null = by.byUserId ? roleOf(r, by.byUserId) : 'system';
+      const role: Role | null = by.byUserId ? roleIn(r, by.byUserId) : 'system';
       if (!role) return { ok: false, code: 'FORBIDDEN', message: 'not a participant of this call' };
       const t = resolveCallTransition(r.state, event, {
         role,
@@ -512,7 +494,7 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const r = await get(callId);
       if (!r) return { ok: false, code: 'NOT_FOUND', message: 'no such call' };
-      const role = roleOf(r, by.byUserId);
+      const role = roleIn(r, by.byUserId);
       if (!role) return { ok: false, code: 'FORBIDDEN', message: 'not a participant of this call' };
       if (role !== 'caller')
         return { ok: false, code: 'FORBIDDEN', message: 'only the caller sends the offer', call: r };

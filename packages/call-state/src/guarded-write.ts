@@ -2,7 +2,7 @@
 // The call store decides in TypeScript (transitions.ts) on what it read, then applies with the read
 // values as guards, so "read, decide, write" is atomic without WATCH (which would need a connection
 // per operation) and the rules live in one readable place instead of in Lua.
-import { createHash } from 'node:crypto';
+import { defineScript } from '@voip/kit/redis-script';
 import type { Redis } from 'ioredis';
 
 /** `field` given: a hash field; otherwise a string key. `equals: null` means "does not exist". */
@@ -15,8 +15,13 @@ export interface Guard {
 /** A Redis command as its words, or `['DELIFEQ', key, value]`: delete a string key only if it holds value. */
 export type Op = readonly string[];
 
-const SCRIPT = `
-local spec = cjson.decode(ARGV[1])
+// A: spec = {g = guards [{k, f?, v}], o = ops}, as JSON (a variable number of each, in one argument).
+const GUARDED_WRITE = defineScript({
+  name: 'guardedWrite',
+  keys: [],
+  args: ['spec'],
+  lua: `
+local spec = cjson.decode(A.spec)
 for i, g in ipairs(spec.g) do
   local cur
   if g.f then cur = redis.call('HGET', g.k, g.f) else cur = redis.call('GET', g.k) end
@@ -33,8 +38,9 @@ for _, op in ipairs(spec.o) do
   end
 end
 return 0
-`;
-const SHA = createHash('sha1').update(SCRIPT).digest('hex');
+`,
+  decode: (failedGuard) => Number(failedGuard) === 0,
+});
 
 /**
  * Applies `ops` if all `guards` hold. Resolves true when applied, false when a guard failed (someone
@@ -49,12 +55,5 @@ export async function guardedWrite(
     g: guards.map((g) => ({ k: g.key, ...(g.field ? { f: g.field } : {}), v: g.equals })),
     o: ops,
   });
-  let failed: unknown;
-  try {
-    failed = await redis.evalsha(SHA, 0, spec);
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    failed = await redis.eval(SCRIPT, 0, spec);
-  }
-  return Number(failed) === 0;
+  return GUARDED_WRITE.run(redis, { spec });
 }

@@ -2,6 +2,7 @@
 // (ringing → accepted → ended, or ringing → ended), who may do what, the outcome a history line shows,
 // and what a new call does to the calls its two users are already in (busy, glare).
 import type { CallOutcome, CallState, EndReason } from '@voip/contracts/calls';
+import { carryingDevice } from './call-fields.js';
 
 export type CallEvent =
   | { type: 'accept' }
@@ -41,7 +42,7 @@ const end = (endReason: EndReason): Transition => ({ ok: true, next: 'ended', ch
  */
 function isOnCallDevice(role: Role, ctx: TransitionContext): boolean {
   if (role === 'system' || !ctx.clientId) return true;
-  const device = role === 'caller' ? ctx.callerClientId : ctx.answeredByClientId;
+  const device = carryingDevice(ctx, role);
   return !device || device === ctx.clientId;
 }
 

@@ -4,8 +4,10 @@
 import type { Media } from '@voip/contracts/calls';
 import type { CallQualityPayload, PeerQualityEvent } from '@voip/contracts/quality';
 import type { ServerEventPayload } from '@voip/contracts/socket';
+import type { CallServerEventName } from '@voip/contracts/socket-events';
 import { ApiError } from './api-error.js';
 import { Emitter } from './emitter.js';
+import type { AckOf, ClientEvent, ClientPayload } from './signaling-client.js';
 
 export type Offer = { type: 'offer'; sdp: string };
 export type Answer = { type: 'answer'; sdp: string };
@@ -36,7 +38,7 @@ export type MediaSessionFactory = (call: Call) => MediaSession;
 
 /** What a call needs from the client: sending events and the media plug-in. */
 export interface CallTransport {
-  request(event: string, payload: Record<string, unknown>): Promise<{ ok: true }>;
+  request<E extends ClientEvent>(event: E, payload: ClientPayload<E>): Promise<AckOf<E>>;
   createMedia?: MediaSessionFactory;
 }
 
@@ -236,68 +238,62 @@ export class Call extends Emitter<CallEvents> {
     this.#session = session;
   }
 
-  /** Routes one server event about this call (called by the client). */
-  handle(event: string, payload: Record<string, unknown>): void {
+  /** Routes one server event about this call (the client calls it with the event's own payload type). */
+  receive<E extends CallServerEventName>(event: E, payload: ServerEventPayload<E>): void {
     if (this.#status === 'ended' && event !== 'call-ended') return;
-    switch (event) {
-      case 'call-ringing':
-        if (this.#status === 'calling') this.#setStatus('ringing');
-        this.emit('ringing', { callId: this.id });
-        break;
-      case 'call-accepted': {
-        if (this.#status === 'accepted') return; // re-delivered after a resume
-        const answer = payload.answer as Answer;
-        this.#answeredAt = Date.now();
-        this.#setStatus('accepted');
-        this.#session?.applyAnswer(answer).then(
-          () => this.#remoteReady(),
-          (err) => this.#backgroundError(err),
-        );
-        this.emit('accepted', { callId: this.id, answer });
-        break;
-      }
-      case 'call-answered-elsewhere':
-        this.emit('answered-elsewhere', { callId: this.id });
-        this.#finish({ callId: this.id, reason: 'hangup', durationMs: 0 });
-        break;
-      case 'call-rejected':
-        this.emit('rejected', { callId: this.id, reason: String(payload.reason ?? 'declined') });
-        this.#finish({ callId: this.id, reason: 'rejected', durationMs: 0 });
-        break;
-      case 'call-ended':
-        this.#finish(payload as EndInfo);
-        break;
-      case 'peer-reconnecting':
-        this.#peerReconnecting = true;
-        this.emit('peer-reconnecting', { callId: this.id });
-        break;
-      case 'peer-reconnected':
-        this.#peerReconnecting = false;
-        this.emit('peer-reconnected', { callId: this.id });
-        this.#session?.onReconnected?.('peer');
-        break;
-      case 'peer-quality': {
-        const q = payload as PeerQualityEvent;
-        this.#peerQuality = { callId: this.id, step: q.step ?? null, poor: q.poor === true };
-        this.emit('peer-quality', this.#peerQuality);
-        break;
-      }
-      case 'ice-candidate': {
-        const candidate = (payload.candidate ?? null) as Candidate | null;
-        this.emit('ice-candidate', { callId: this.id, candidate });
-        if (this.#session && this.#remoteSet) {
-          this.#session.addRemoteCandidate(candidate).catch((err) => this.#backgroundError(err));
-        } else this.#early.push({ kind: 'candidate', candidate });
-        break;
-      }
-      case 'renegotiate': {
-        const description = payload.description as Description;
-        this.emit('renegotiate', { callId: this.id, description });
-        this.#session?.handleRenegotiation(description).catch((err) => this.#backgroundError(err));
-        break;
-      }
-    }
+    this.#handlers[event](payload);
   }
+
+  /** What each server event about this call does: one typed entry per event of CALL_SERVER_EVENTS. */
+  readonly #handlers: { [E in CallServerEventName]: (payload: ServerEventPayload<E>) => void } = {
+    'call-ringing': () => {
+      if (this.#status === 'calling') this.#setStatus('ringing');
+      this.emit('ringing', { callId: this.id });
+    },
+    'call-accepted': ({ answer }) => {
+      if (this.#status === 'accepted') return; // re-delivered after a resume
+      this.#answeredAt = Date.now();
+      this.#setStatus('accepted');
+      this.#session?.applyAnswer(answer).then(
+        () => this.#remoteReady(),
+        (err) => this.#backgroundError(err),
+      );
+      this.emit('accepted', { callId: this.id, answer });
+    },
+    'call-answered-elsewhere': () => {
+      this.emit('answered-elsewhere', { callId: this.id });
+      this.#finish({ callId: this.id, reason: 'hangup', durationMs: 0 });
+    },
+    'call-rejected': ({ reason }) => {
+      this.emit('rejected', { callId: this.id, reason: String(reason ?? 'declined') });
+      this.#finish({ callId: this.id, reason: 'rejected', durationMs: 0 });
+    },
+    'call-ended': (info) => this.#finish(info),
+    'peer-reconnecting': () => {
+      this.#peerReconnecting = true;
+      this.emit('peer-reconnecting', { callId: this.id });
+    },
+    'peer-reconnected': () => {
+      this.#peerReconnecting = false;
+      this.emit('peer-reconnected', { callId: this.id });
+      this.#session?.onReconnected?.('peer');
+    },
+    'peer-quality': (q) => {
+      this.#peerQuality = { callId: this.id, step: q.step ?? null, poor: q.poor === true };
+      this.emit('peer-quality', this.#peerQuality);
+    },
+    'ice-candidate': (p) => {
+      const candidate = p.candidate ?? null;
+      this.emit('ice-candidate', { callId: this.id, candidate });
+      if (this.#session && this.#remoteSet) {
+        this.#session.addRemoteCandidate(candidate).catch((err) => this.#backgroundError(err));
+      } else this.#early.push({ kind: 'candidate', candidate });
+    },
+    renegotiate: ({ description }) => {
+      this.emit('renegotiate', { callId: this.id, description });
+      this.#session?.handleRenegotiation(description).catch((err) => this.#backgroundError(err));
+    },
+  };
 
   /** Our own signaling came back after an outage. */
   onSignalingReconnected(): void {

@@ -2,7 +2,15 @@
 // socket.io-client: the handshake must carry a fresh token and the latest resumeToken on every try,
 // an expired token is refreshed instead of counted as a failure, `server-shutdown` dictates the delay,
 // and the app observes one state machine (connection-state.ts) instead of socket.io's events.
-import type { Ack, ClientToServerEvents, ServerEventName, ServerEventPayload, ServerToClientEvents } from '@voip/contracts/socket';
+// Over ~400 lines: the connection, its request queue (resent after a resume) and numbered delivery share
+// one socket's lifetime; the pure state machine is already apart (connection-state.ts).
+import type {
+  Ack,
+  ClientToServerEvents,
+  ServerEventPayload,
+  ServerToClientEvents,
+} from '@voip/contracts/socket';
+import { SERVER_EVENTS, type ServerEventName } from '@voip/contracts/socket-events';
 import { io, type Socket } from 'socket.io-client';
 import { ApiError } from './api-error.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
@@ -16,9 +24,14 @@ import { Emitter } from './emitter.js';
 
 export type Transport = 'websocket' | 'polling';
 export type SessionInfo = ServerEventPayload<'session'>;
-type ClientEvent = keyof ClientToServerEvents;
-type ClientPayload<E extends ClientEvent> = Parameters<ClientToServerEvents[E]>[0];
-type AckOf<E extends ClientEvent> = Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>;
+export type ClientEvent = keyof ClientToServerEvents;
+/** What `request(event, …)` takes for each client event (from the contract's event map). */
+export type ClientPayload<E extends ClientEvent> = Parameters<ClientToServerEvents[E]>[0];
+/** The `ok: true` ack of each client event. */
+export type AckOf<E extends ClientEvent> = Extract<
+  Parameters<Parameters<ClientToServerEvents[E]>[1]>[0],
+  { ok: true }
+>;
 
 export interface SignalingOptions {
   /** Public base URL (Nginx); socket.io's path is appended. */
@@ -58,29 +71,6 @@ interface Pending {
   sendId: number;
   timer?: ReturnType<typeof setTimeout>;
 }
-
-const SERVER_EVENTS: ServerEventName[] = [
-  'session',
-  'incoming-call',
-  'call-ringing',
-  'call-accepted',
-  'call-answered-elsewhere',
-  'call-rejected',
-  'ice-candidate',
-  'renegotiate',
-  'call-ended',
-  'peer-reconnecting',
-  'peer-reconnected',
-  'peer-quality',
-  'presence',
-  'server-shutdown',
-  'session-revoked',
-  'recording-requested',
-  'recording-started',
-  'recording-stopped',
-  'recording-failed',
-  'recording-ready',
-];
 
 /** connect_error codes that retrying with the same credentials cannot fix. */
 const FATAL_CONNECT_CODES = new Set(['UNAUTHORIZED', 'SESSION_REVOKED']);
@@ -337,7 +327,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
           },
           (refreshErr) => {
             if (gen !== this.#generation) return;
-            this.#onLost(errorOf(refreshErr, 'TOKEN_EXPIRED'), refreshErr instanceof ApiError && refreshErr.status === 401);
+            this.#onLost(
+              errorOf(refreshErr, 'TOKEN_EXPIRED'),
+              refreshErr instanceof ApiError && refreshErr.status === 401,
+            );
           },
         );
         return;
@@ -369,11 +362,15 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       payload = rest as never;
     }
     if (name === 'session') this.#onSession(payload as SessionInfo);
-    else if (name === 'server-shutdown') this.#onServerShutdown(payload as ServerEventPayload<'server-shutdown'>);
+    else if (name === 'server-shutdown')
+      this.#onServerShutdown(payload as ServerEventPayload<'server-shutdown'>);
     else if (name === 'session-revoked') {
       // The server disconnects right after: a revoked session must not reconnect.
       this.emit(name, payload);
-      this.#close({ code: 'SESSION_REVOKED', message: (payload as ServerEventPayload<'session-revoked'>).reason });
+      this.#close({
+        code: 'SESSION_REVOKED',
+        message: (payload as ServerEventPayload<'session-revoked'>).reason,
+      });
       return;
     }
     this.emit(name, payload);
@@ -399,7 +396,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     clearTimeout(this.#shutdownTimer);
     const socket = this.#socket;
     this.#shutdownTimer = setTimeout(() => {
-      if (this.#socket === socket && this.#snapshot.state === 'connected') this.dropTransport('SERVER_SHUTDOWN');
+      if (this.#socket === socket && this.#snapshot.state === 'connected')
+        this.dropTransport('SERVER_SHUTDOWN');
     }, reconnectAfterMs);
   }
 
@@ -464,7 +462,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   #listenToNetwork(on: boolean): void {
-    const w = globalThis as { addEventListener?: (t: string, l: () => void) => void; removeEventListener?: (t: string, l: () => void) => void };
+    const w = globalThis as {
+      addEventListener?: (t: string, l: () => void) => void;
+      removeEventListener?: (t: string, l: () => void) => void;
+    };
     if (typeof w.addEventListener !== 'function' || typeof w.removeEventListener !== 'function') return;
     w.removeEventListener('online', this.#onOnline);
     w.removeEventListener('offline', this.#onOffline);

@@ -30,12 +30,3 @@ export function defaultStorage(): KeyValueStorage {
   }
   return memoryStorage();
 }
-
-/** Keys under one prefix, so two SDK instances (two accounts in one page) can share a storage. */
-export function prefixedStorage(storage: KeyValueStorage, prefix: string): KeyValueStorage {
-  return {
-    getItem: (key) => storage.getItem(prefix + key),
-    setItem: (key, value) => storage.setItem(prefix + key, value),
-    removeItem: (key) => storage.removeItem(prefix + key),
-  };
-}

@@ -2,6 +2,11 @@
 // server's call events to Call objects and keeps them right across reconnections.
 import type { Media } from '@voip/contracts/calls';
 import type { ServerEventPayload } from '@voip/contracts/socket';
+import {
+  CALL_SERVER_EVENTS,
+  type CallServerEventName,
+  RECORDING_SERVER_EVENTS,
+} from '@voip/contracts/socket-events';
 import { AdminApi, AuthApi, CallsApi, RecordingsApi, UsersApi } from './api.js';
 import { ApiError, isApiError } from './api-error.js';
 import type { BackoffOptions } from './backoff.js';
@@ -56,27 +61,6 @@ const callReplaced = (callId: string, replacedBy: string) =>
     replacedBy,
   });
 
-const CALL_EVENTS = [
-  'call-ringing',
-  'call-accepted',
-  'call-answered-elsewhere',
-  'call-rejected',
-  'ice-candidate',
-  'renegotiate',
-  'call-ended',
-  'peer-reconnecting',
-  'peer-reconnected',
-  'peer-quality',
-] as const;
-
-const RECORDING_EVENTS = [
-  'recording-requested',
-  'recording-started',
-  'recording-stopped',
-  'recording-failed',
-  'recording-ready',
-] as const;
-
 export class VoipClient extends Emitter<VoipClientEvents> {
   readonly rest: RestClient;
   readonly auth: AuthApi;
@@ -119,8 +103,7 @@ export class VoipClient extends Emitter<VoipClientEvents> {
       ...(opts.heartbeat !== undefined ? { heartbeat: opts.heartbeat } : {}),
     });
     this.#transport = {
-      request: (event, payload) =>
-        this.signaling.request(event as 'heartbeat', payload as Record<string, never>),
+      request: (event, payload) => this.signaling.request(event, payload),
       ...(opts.media ? { createMedia: opts.media } : {}),
     };
 
@@ -131,16 +114,18 @@ export class VoipClient extends Emitter<VoipClientEvents> {
     this.signaling.on('state', (s) => this.emit('connection', s));
     this.signaling.on('presence', (p) => this.emit('presence', p));
     this.signaling.on('session-revoked', (p) => this.emit('session-revoked', p));
-    for (const name of RECORDING_EVENTS)
+    for (const name of RECORDING_SERVER_EVENTS)
       this.signaling.on(name, (p) => (this.emit as (e: string, p: unknown) => void)(name, p));
     this.signaling.on('incoming-call', (p) => this.#onIncoming(p));
     this.signaling.on('reconnected', () => void this.#afterReconnect());
-    for (const name of CALL_EVENTS) {
-      this.signaling.on(name, (payload) => {
-        const p = payload as { callId: string };
-        this.#calls.get(p.callId)?.handle(name, p as unknown as Record<string, unknown>);
-      });
-    }
+    for (const name of CALL_SERVER_EVENTS) this.#routeToCall(name);
+  }
+
+  /** The server's events about one call go to that call's object, typed by the event. */
+  #routeToCall<E extends CallServerEventName>(name: E): void {
+    this.signaling.on(name, (payload: ServerEventPayload<E>) =>
+      this.#calls.get(payload.callId)?.receive(name, payload),
+    );
   }
 
   get connection(): ConnectionSnapshot {

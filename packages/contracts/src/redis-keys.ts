@@ -19,7 +19,7 @@ export const keys = {
   rateLimit: (scope: string, id: string) => `${ns}:rl:${scope}:${id}`,
   /** hash: status, lastSeenAt, kind. */
   presence: (userId: string) => `${ns}:presence:${userId}`,
-  /** hash clientId → JSON {instanceId, socketId, connectedAt, state, kind}: the user's devices, connected or reconnecting (user-clients.ts reads it). */
+  /** hash clientId → JSON {instanceId, socketId, connectedAt, state, kind}: the user's devices, connected or reconnecting (written only by signaling's device registry; others read it through user-clients.ts). */
   userClients: (userId: string) => `${ns}:user-clients:${userId}`,
   /** hash: the resumable state of one client connection (resume token hash, user, instance, state, the call it carries, the ringing call it was offered). */
   client: (userId: string, clientId: string) => `${ns}:client:${userId}:${clientId}`,

@@ -1,10 +1,11 @@
 // Socket.io events of API.md: payload schemas (validated by the server) and the typed event maps
 // shared by apps/signaling and packages/client.
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { EndReason, Media } from './calls.js';
 import { Id, IsoDateTime, PrincipalKind } from './common.js';
 import { RecordingEvents } from './media.js';
 import { CallQualityPayload, PeerQualityEvent } from './quality.js';
+import type { CallServerEventName, ClientEventName, ServerEventName } from './socket-events.js';
 import { PresenceStatus } from './users.js';
 
 const Sdp = Type.String({ minLength: 1, maxLength: 60_000 });
@@ -68,8 +69,8 @@ export const ClientEventSchemas = {
   'end-call': EndCallPayload,
   heartbeat: HeartbeatPayload,
   'call-quality': CallQualityPayload,
-} as const;
-export type ClientEventName = keyof typeof ClientEventSchemas;
+} as const satisfies Record<ClientEventName, TSchema>;
+export type { CallServerEventName, ClientEventName, ServerEventName };
 
 export type AckError = { ok: false; error: { code: string; message: string } };
 export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;
@@ -139,10 +140,9 @@ export const ServerEventSchemas = {
   'peer-quality': PeerQualityEvent,
   /** Issue 18: recording with consent (apps/media, docs/RECORDING.md), to both participants' devices. */
   ...RecordingEvents,
-} as const;
+} as const satisfies Record<ServerEventName, TSchema>;
 type Payloads = { [K in keyof typeof ServerEventSchemas]: Static<(typeof ServerEventSchemas)[K]> };
 export type ServerToClientEvents = { [K in keyof Payloads]: (p: Payloads[K]) => void };
-export type ServerEventName = keyof ServerToClientEvents;
 export type ServerEventPayload<K extends ServerEventName> = Payloads[K];
 
 /** connect_error `data.code` values. */

@@ -1,6 +1,7 @@
 // The entries of keys.userClients: written by signaling, read by whoever needs to know whether a user
 // can be reached on a socket right now (signaling's call-ringing, the call service's wake-up push).
 import { type Static, Type } from '@sinclair/typebox';
+import { keys } from './redis-keys.js';
 import { validator } from './validate.js';
 
 export const UserClientEntrySchema = Type.Object({
@@ -29,4 +30,15 @@ export function isConnectedEntry(raw: string): boolean {
 /** Any of a user's entries (HVALS keys.userClients) is a device with a live socket. */
 export function hasConnectedDevice(entries: readonly string[]): boolean {
   return entries.some(isConnectedEntry);
+}
+
+/**
+ * Is any device of userId connected right now? The read other services make of signaling's device map
+ * (signaling's device registry owns it); `redis` is an ioredis client (only HVALS is used).
+ */
+export async function userHasConnectedDevice(
+  redis: { hvals(key: string): Promise<string[]> },
+  userId: string,
+): Promise<boolean> {
+  return hasConnectedDevice(await redis.hvals(keys.userClients(userId)));
 }

@@ -3,6 +3,8 @@
 // local CA's certificate, HTTP redirecting). `scripts/dev --detach` uses it to run the stack for people;
 // the e2e, client and browser tests use it to drive the stack only through Nginx's port, as the Android
 // app does.
+// Over ~400 lines: one launcher per process kind (Redis, Mongo, coturn, services, Nginx) sharing the
+// stack's ports, state dir and stop order; a split is a follow-up of issue 15.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
-// Which metrics a PromQL expression reads: the tests check each exists in the code, and the dashboard
-// preview renderer knows what to expect.
+// Which metrics a PromQL expression reads: the observability tests check each one the dashboard and the
+// alert rules use exists in the code.
 /** Metric names in a PromQL expression: label matchers, ranges, grouping clauses and functions removed. */
 export function metricNames(expr: string): string[] {
   const bare = expr

@@ -2,6 +2,7 @@
 // One INCR + PEXPIRE per hit, in a pipeline; the answer says how long to wait when over the limit.
 import { keys } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
+import { defineScript } from './redis-script.js';
 
 export interface RateDecision {
   allowed: boolean;
@@ -17,24 +18,36 @@ export interface FixedWindowLimiter {
 
 // All windows or none: counts the hit on every window only when none is full, in one step, and says per
 // window the count and its remaining time. A refused hit counts nowhere.
-const HIT_ALL_OR_NONE = `
+const HIT_ALL_OR_NONE = defineScript({
+  name: 'hitAllOrNone',
+  keys: ['windows[]'],
+  args: ['windowMs', 'limits[]'],
+  lua: `
 local full = false
-for i = 1, #KEYS do
-  if (tonumber(redis.call('GET', KEYS[i])) or 0) >= tonumber(ARGV[i]) then full = true end
+for i, w in ipairs(K.windows) do
+  if (tonumber(redis.call('GET', w)) or 0) >= tonumber(A.limits[i]) then full = true end
 end
 local out = {}
-for i = 1, #KEYS do
+for _, w in ipairs(K.windows) do
   local count
-  if full then count = tonumber(redis.call('GET', KEYS[i])) or 0
+  if full then count = tonumber(redis.call('GET', w)) or 0
   else
-    count = redis.call('INCR', KEYS[i])
-    redis.call('PEXPIRE', KEYS[i], ARGV[#KEYS + 1], 'NX')
+    count = redis.call('INCR', w)
+    redis.call('PEXPIRE', w, A.windowMs, 'NX')
   end
   out[#out + 1] = count
-  out[#out + 1] = redis.call('PTTL', KEYS[i])
+  out[#out + 1] = redis.call('PTTL', w)
 end
 out[#out + 1] = full and 1 or 0
-return out`;
+return out`,
+  decode: (reply) => {
+    const flat = (reply as number[]).map(Number);
+    const windows: { count: number; ttlMs: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      windows.push({ count: flat[i] ?? 0, ttlMs: flat[i + 1] ?? 0 });
+    return { windows, refused: flat[flat.length - 1] === 1 };
+  },
+});
 
 export interface FixedWindow {
   scope: string;
@@ -52,21 +65,18 @@ export async function hitAllOrNone(
   windows: readonly FixedWindow[],
   windowMs: number,
 ): Promise<RateDecision[]> {
-  const res = (await redis.eval(
-    HIT_ALL_OR_NONE,
-    windows.length,
-    ...windows.map((w) => keys.rateLimit(w.scope, w.id)),
-    ...windows.map((w) => w.limit),
+  const { windows: counted, refused } = await HIT_ALL_OR_NONE.run(redis, {
+    windows: windows.map((w) => keys.rateLimit(w.scope, w.id)),
+    limits: windows.map((w) => w.limit),
     windowMs,
-  )) as number[];
-  const refused = res[2 * windows.length] === 1;
+  });
   return windows.map(({ limit }, i) => {
-    const count = Number(res[2 * i]);
+    const { count, ttlMs } = counted[i] ?? { count: 0, ttlMs: 0 };
     const full = refused && count >= limit;
     return {
       allowed: !full,
       remaining: Math.max(0, limit - count),
-      retryAfterMs: full ? Math.max(Number(res[2 * i + 1]), 1) : 0,
+      retryAfterMs: full ? Math.max(ttlMs, 1) : 0,
     };
   });
 }

@@ -7,8 +7,8 @@
 // successor sealed with the old token (only its holder can open it).
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys } from '@voip/contracts/redis-keys';
+import { defineScript, HSET_IF_EXISTS } from '@voip/kit/redis-script';
 import type { Redis } from 'ioredis';
-import { redisScript } from './redis-script.js';
 
 export interface SessionRecord {
   sid: string;
@@ -42,52 +42,68 @@ export interface SessionStore {
   setKind(sid: string, kind: PrincipalKind): Promise<boolean>;
 }
 
-// KEYS: refresh(old), refreshUsed(old), refresh(new), session(sid), sessionRefreshUsed(sid)
-// ARGV: sid, oldHash, newHash, ttlSeconds (users), guestTtlSeconds, sealedNext, nowMs, usedKept, refreshUsed('')
 // The list of a session's used-token keys is trimmed here to usedKept, deleting the keys that fall off
-// (their names are built from the prefix in ARGV[9]: a single Redis, as everywhere in this backend).
-const ROTATE = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'moved'} end
-if redis.call('HGET', KEYS[4], 'refreshHash') ~= ARGV[2] then
-  redis.call('DEL', KEYS[1])
+// (their names are built from usedPrefix: a single Redis, as everywhere in this backend). 'moved': the
+// refresh key no longer names this session; 'invalid': the session's hash moved on.
+const ROTATE = defineScript({
+  name: 'rotateRefresh',
+  keys: ['oldRefresh', 'oldUsed', 'newRefresh', 'session', 'sessionUsed'],
+  args: [
+    'sid',
+    'oldHash',
+    'newHash',
+    'ttlSeconds',
+    'guestTtlSeconds',
+    'sealedNext',
+    'nowMs',
+    'usedKept',
+    'usedPrefix',
+  ],
+  lua: `
+if redis.call('GET', K.oldRefresh) ~= A.sid then return {'moved'} end
+if redis.call('HGET', K.session, 'refreshHash') ~= A.oldHash then
+  redis.call('DEL', K.oldRefresh)
   return {'invalid'}
 end
-local ttl = ARGV[4]
-if redis.call('HGET', KEYS[4], 'kind') == 'guest' then ttl = ARGV[5] end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[2], 'sid', ARGV[1], 'next', ARGV[3], 'sealed', ARGV[6], 'at', ARGV[7])
-redis.call('EXPIRE', KEYS[2], ttl)
-redis.call('SET', KEYS[3], ARGV[1], 'EX', ttl)
-redis.call('HSET', KEYS[4], 'refreshHash', ARGV[3])
-redis.call('EXPIRE', KEYS[4], ttl)
-redis.call('LPUSH', KEYS[5], ARGV[2])
-for _, h in ipairs(redis.call('LRANGE', KEYS[5], tonumber(ARGV[8]), -1)) do
-  redis.call('DEL', ARGV[9] .. h)
+local ttl = A.ttlSeconds
+if redis.call('HGET', K.session, 'kind') == 'guest' then ttl = A.guestTtlSeconds end
+redis.call('DEL', K.oldRefresh)
+redis.call('HSET', K.oldUsed, 'sid', A.sid, 'next', A.newHash, 'sealed', A.sealedNext, 'at', A.nowMs)
+redis.call('EXPIRE', K.oldUsed, ttl)
+redis.call('SET', K.newRefresh, A.sid, 'EX', ttl)
+redis.call('HSET', K.session, 'refreshHash', A.newHash)
+redis.call('EXPIRE', K.session, ttl)
+redis.call('LPUSH', K.sessionUsed, A.oldHash)
+for _, h in ipairs(redis.call('LRANGE', K.sessionUsed, tonumber(A.usedKept), -1)) do
+  redis.call('DEL', A.usedPrefix .. h)
 end
-redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[8]) - 1)
-redis.call('EXPIRE', KEYS[5], ttl)
-return {'rotated', unpack(redis.call('HGETALL', KEYS[4]))}
-`;
+redis.call('LTRIM', K.sessionUsed, 0, tonumber(A.usedKept) - 1)
+redis.call('EXPIRE', K.sessionUsed, ttl)
+return {'rotated', unpack(redis.call('HGETALL', K.session))}
+`,
+  decode: (reply) => {
+    const [status, ...flat] = reply as string[];
+    return { status: status as 'moved' | 'invalid' | 'rotated', hash: pairsToHash(flat) };
+  },
+});
 
-// KEYS: session(sid), refresh(hash), userSessions(userId), sessionRefreshUsed(sid); ARGV: sid, hash,
-// refreshUsed(''). Refuses (0) when the refresh hash moved on since it was read, so the caller reads
-// again and no refresh key is left behind. The session's remembered used tokens go with it.
-const DELETE = `
-if redis.call('HGET', KEYS[1], 'refreshHash') ~= ARGV[2] then return 0 end
-for _, h in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
-  redis.call('DEL', ARGV[3] .. h)
+// Refuses (false) when the refresh hash moved on since it was read, so the caller reads again and no
+// refresh key is left behind. The session's remembered used tokens go with it.
+const DELETE = defineScript({
+  name: 'deleteSession',
+  keys: ['session', 'refresh', 'userSessions', 'sessionUsed'],
+  args: ['sid', 'refreshHash', 'usedPrefix'],
+  lua: `
+if redis.call('HGET', K.session, 'refreshHash') ~= A.refreshHash then return 0 end
+for _, h in ipairs(redis.call('LRANGE', K.sessionUsed, 0, -1)) do
+  redis.call('DEL', A.usedPrefix .. h)
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
-redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('DEL', K.session, K.refresh, K.sessionUsed)
+redis.call('SREM', K.userSessions, A.sid)
 return 1
-`;
-
-// KEYS: session(sid); ARGV: kind. A bare HSET on a revoked session would bring it back to life.
-const SET_KIND = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'kind', ARGV[1])
-return 1
-`;
+`,
+  decode: (reply) => reply === 1,
+});
 
 const KINDS: ReadonlySet<string> = new Set(['user', 'guest', 'admin']);
 
@@ -125,9 +141,6 @@ export function createSessionStore(
 ): SessionStore {
   const ttlFor = (kind: PrincipalKind) => (kind === 'guest' ? guestTtlSeconds : ttlSeconds);
   const usedPrefix = keys.refreshUsed('');
-  const rotateScript = redisScript(redis, ROTATE);
-  const deleteScript = redisScript(redis, DELETE);
-  const setKindScript = redisScript(redis, SET_KIND);
   const store: SessionStore = {
     async create(s, refreshHash) {
       await redis
@@ -153,24 +166,30 @@ export function createSessionStore(
     async rotate(oldHash, newHash, sealedNext = '') {
       const sid = await redis.get(keys.refresh(oldHash));
       if (sid) {
-        const res = (await rotateScript(
-          [
-            keys.refresh(oldHash),
-            keys.refreshUsed(oldHash),
-            keys.refresh(newHash),
-            keys.session(sid),
-            keys.sessionRefreshUsed(sid),
-          ],
-          [sid, oldHash, newHash, ttlSeconds, guestTtlSeconds, sealedNext, Date.now(), usedKept, usedPrefix],
-        )) as string[];
-        if (res[0] === 'rotated') {
-          const session = toRecord(sid, pairsToHash(res.slice(1)));
+        const res = await ROTATE.run(redis, {
+          oldRefresh: keys.refresh(oldHash),
+          oldUsed: keys.refreshUsed(oldHash),
+          newRefresh: keys.refresh(newHash),
+          session: keys.session(sid),
+          sessionUsed: keys.sessionRefreshUsed(sid),
+          sid,
+          oldHash,
+          newHash,
+          ttlSeconds,
+          guestTtlSeconds,
+          sealedNext,
+          nowMs: Date.now(),
+          usedKept,
+          usedPrefix,
+        });
+        if (res.status === 'rotated') {
+          const session = toRecord(sid, res.hash);
           if (!session) return { status: 'invalid' };
           // The set of a user's sessions must outlive each session in it.
           await redis.expire(keys.userSessions(session.userId), ttlFor(session.kind), 'GT');
           return { status: 'rotated', session };
         }
-        if (res[0] !== 'moved') return { status: 'invalid' };
+        if (res.status !== 'moved') return { status: 'invalid' };
         // Rotated by someone else meanwhile: it is a used token now.
       }
       const used = await redis.hgetall(keys.refreshUsed(oldHash));
@@ -191,16 +210,16 @@ export function createSessionStore(
           if (Object.keys(h).length > 0) await redis.del(keys.session(sid));
           return null;
         }
-        const deleted = await deleteScript(
-          [
-            keys.session(sid),
-            keys.refresh(h.refreshHash),
-            keys.userSessions(session.userId),
-            keys.sessionRefreshUsed(sid),
-          ],
-          [sid, h.refreshHash, usedPrefix],
-        );
-        if (deleted === 1) return session;
+        const deleted = await DELETE.run(redis, {
+          session: keys.session(sid),
+          refresh: keys.refresh(h.refreshHash),
+          userSessions: keys.userSessions(session.userId),
+          sessionUsed: keys.sessionRefreshUsed(sid),
+          sid,
+          refreshHash: h.refreshHash,
+          usedPrefix,
+        });
+        if (deleted) return session;
       }
       throw new Error(`session ${sid} kept changing while being deleted`);
     },
@@ -208,7 +227,8 @@ export function createSessionStore(
       return redis.smembers(keys.userSessions(userId));
     },
     async setKind(sid, kind) {
-      return (await setKindScript([keys.session(sid)], [kind])) === 1;
+      // A bare HSET on a revoked session would bring it back to life.
+      return HSET_IF_EXISTS.run(redis, { hash: keys.session(sid), field: 'kind', value: kind });
     },
   };
   return store;

@@ -9,6 +9,7 @@
 import { keys } from '@voip/contracts/redis-keys';
 import { AppError } from '@voip/kit/errors';
 import { createFixedWindowLimiter, hitAllOrNone, type RateDecision } from '@voip/kit/rate-limit';
+import { defineScript } from '@voip/kit/redis-script';
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 
@@ -43,14 +44,20 @@ const SCOPES = {
 } as const;
 
 // Takes one attempt back without reviving an expired window (a bare DECR would create a key with no TTL).
-const FORGIVE = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0";
+const FORGIVE = defineScript({
+  name: 'forgiveHit',
+  keys: ['window'],
+  args: [],
+  lua: "if redis.call('EXISTS', K.window) == 1 then return redis.call('DECR', K.window) end return 0",
+  decode: () => undefined,
+});
 
 export function createThrottles(redis: Redis, c: ThrottleConfig): Throttles {
   const loginWindow = c.LOGIN_WINDOW_SECONDS * 1000;
   const signupWindow = c.SIGNUP_WINDOW_SECONDS * 1000;
   // An address never contains a space, so the last space splits the pair again without ambiguity.
   const pair = (u: string, ip: string) => `${u} ${ip}`;
-  const forgive = (scope: string, id: string) => redis.eval(FORGIVE, 1, keys.rateLimit(scope, id));
+  const forgive = (scope: string, id: string) => FORGIVE.run(redis, { window: keys.rateLimit(scope, id) });
   const register = createFixedWindowLimiter(redis, SCOPES.register, c.REGISTER_MAX_PER_IP, signupWindow);
   const guest = createFixedWindowLimiter(redis, SCOPES.guest, c.GUEST_MAX_PER_IP, signupWindow);
   return {

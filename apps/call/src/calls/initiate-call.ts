@@ -4,9 +4,8 @@
 import type { CallStore } from '@voip/call-state/call-store';
 import type { InitiateCallResponse, Media } from '@voip/contracts/calls';
 import type { PrincipalKind } from '@voip/contracts/common';
-import { keys } from '@voip/contracts/redis-keys';
 import type { Principal } from '@voip/contracts/tokens';
-import { hasConnectedDevice } from '@voip/contracts/user-clients';
+import { userHasConnectedDevice } from '@voip/contracts/user-clients';
 import { AppError } from '@voip/kit/errors';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -98,7 +97,7 @@ export async function initiateCall(
   // No connected device: wake the callee's phones. A device that is only `reconnecting` (a phone that
   // dropped its socket, e.g. backgrounded, within its resume window) is not in the room incoming-call
   // goes to, so it is woken too. The dispatcher runs on its own; we never wait for it.
-  const offline = !hasConnectedDevice(await deps.redis.hvals(keys.userClients(calleeId)));
+  const offline = !(await userHasConnectedDevice(deps.redis, calleeId));
   const needsPush = offline && (await deps.ringLimits.push(caller.id, calleeId, known));
   if (offline && !needsPush)
     clog.info({ calleeId }, 'wake-up push skipped: push limit for this callee reached');

@@ -1,162 +1,63 @@
-// The client → server events of API.md. Each one is rate-limited, validated against its schema from
-// @voip/contracts, run after the socket's previous events (order matters: an answer before its ICE),
-// and answered with an ack `{ok: true, ...}` or `{ok: false, error: {code, message}}`.
-import type { Static } from '@sinclair/typebox';
-import type { TransitionResult } from '@voip/call-state/call-store';
-import type { CallEvent } from '@voip/call-state/transitions';
-import { keys } from '@voip/contracts/redis-keys';
+// The client → server events of API.md, as one typed table from event name to what the socket's call
+// session does with it. Each event is rate-limited, validated against its schema from @voip/contracts, run
+// after the socket's previous events (order matters: an answer before its ICE), and answered with an ack
+// `{ok: true, ...}` or `{ok: false, error: {code, message}}`.
 import { type ClientEventName, ClientEventSchemas } from '@voip/contracts/socket';
 import { validator } from '@voip/contracts/validate';
-import { activeCalls } from '../connections/connection-lifecycle.js';
 import type { Signaling } from '../realtime/context.js';
 import type { SignalingSocket } from '../realtime/types.js';
+import { type AckBody, type CallSession, callSession, fail, ok, type Payload } from './call-session.js';
 import { handleCallQuality } from './quality.js';
 
-type AckBody = { ok: true; [k: string]: unknown } | { ok: false; error: { code: string; message: string } };
-type Payload<K extends ClientEventName> = Static<(typeof ClientEventSchemas)[K]>;
-type Handler<K extends ClientEventName> = (
-  ctx: Signaling,
-  socket: SignalingSocket,
-  payload: Payload<K>,
-) => Promise<AckBody>;
+interface Handling {
+  ctx: Signaling;
+  socket: SignalingSocket;
+  session: CallSession;
+}
+type Handlers = { [K in ClientEventName]: (h: Handling, payload: Payload<K>) => Promise<AckBody> };
 
-const ok = (extra: Record<string, unknown> = {}): AckBody => ({ ok: true, ...extra });
-const fail = (code: string, message: string): AckBody => ({ ok: false, error: { code, message } });
-const validators = Object.fromEntries(
-  Object.entries(ClientEventSchemas).map(([k, s]) => [k, validator(s)]),
-) as {
-  [K in ClientEventName]: ReturnType<typeof validator<(typeof ClientEventSchemas)[K]>>;
+const validators: { [K in ClientEventName]: ReturnType<typeof validator<(typeof ClientEventSchemas)[K]>> } = {
+  'call-user': validator(ClientEventSchemas['call-user']),
+  'accept-call': validator(ClientEventSchemas['accept-call']),
+  'reject-call': validator(ClientEventSchemas['reject-call']),
+  'ice-candidate': validator(ClientEventSchemas['ice-candidate']),
+  renegotiate: validator(ClientEventSchemas.renegotiate),
+  'end-call': validator(ClientEventSchemas['end-call']),
+  heartbeat: validator(ClientEventSchemas.heartbeat),
+  'call-quality': validator(ClientEventSchemas['call-quality']),
 };
 
-// What reaches the peer (or is stored for it) is rebuilt from the validated fields, never the sender's
-// object: the schemas are closed, and this keeps a relay from carrying whatever a sender adds even if one
-// of them is opened by mistake.
-type Description = Payload<'renegotiate'>['description'];
-type Candidate = Payload<'ice-candidate'>['candidate'];
-const descriptionOf = <D extends Description>(d: D): D => ({ type: d.type, sdp: d.sdp }) as D;
-function candidateOf(c: Candidate): Candidate {
-  if (c === null) return null;
-  return {
-    candidate: c.candidate,
-    ...(c.sdpMid !== undefined ? { sdpMid: c.sdpMid } : {}),
-    ...(c.sdpMLineIndex !== undefined ? { sdpMLineIndex: c.sdpMLineIndex } : {}),
-    ...(c.usernameFragment !== undefined ? { usernameFragment: c.usernameFragment } : {}),
-  };
-}
-
-function transitionFailure(t: Extract<TransitionResult, { ok: false }>): AckBody {
-  return fail(t.code === 'NOT_FOUND' ? 'CALL_NOT_FOUND' : t.code, t.message);
-}
-
-/** Ends a call on this participant's behalf; both sides' presence follows when it really ended now. */
-async function endBy(
-  ctx: Signaling,
-  socket: SignalingSocket,
-  callId: string,
-  event: CallEvent,
-): Promise<AckBody> {
-  const { userId, clientId } = socket.data;
-  const t = await ctx.calls.transition(callId, event, { byUserId: userId, clientId });
-  if (!t.ok) return transitionFailure(t);
-  if (t.changed)
-    await Promise.all([ctx.presence.update(t.call.callerId), ctx.presence.update(t.call.calleeId)]);
-  return ok();
-}
-
-const handlers: { [K in ClientEventName]: Handler<K> } = {
-  async 'call-user'(ctx, socket, p) {
-    const d = socket.data;
-    const offer = descriptionOf(p.offer);
-    const r = await ctx.calls.recordOffer(p.callId, {
-      byUserId: d.userId,
-      clientId: d.clientId,
-      offer,
-    });
-    if (!r.ok) return fail(r.code === 'NOT_FOUND' ? 'CALL_NOT_FOUND' : r.code, r.message);
-    const call = r.call;
-    activeCalls.set(socket, call.callId);
-    await ctx.registry.setCall(d.userId, d.clientId, call.callId);
-    // Marked before the emit: a device that drops in between is marked without having it, which its
-    // resume settles (offered again while ringing, told the end after), never the other way round.
-    await ctx.registry.markOfferedToConnected(call.calleeId, call.callId);
-    ctx.relay.toUser(call.calleeId, 'incoming-call', {
-      callId: call.callId,
-      from: { id: call.callerId, displayName: call.callerName || d.displayName, kind: call.callerKind },
-      media: call.media,
-      offer,
-      expiresAt: call.expiresAt,
-    });
-    // "Ringing" once a callee device has it; with none connected (push wakes one), it comes when one
-    // connects. Once per call: a retried call-user or a second device connecting does not repeat it.
-    if (
-      (await ctx.registry.hasConnectedClient(call.calleeId)) &&
-      (await ctx.calls.claimRingingNotice(call.callId))
-    )
-      await ctx.relay.toDevice(d.userId, d.clientId, 'call-ringing', { callId: call.callId });
-    await Promise.all([ctx.presence.update(d.userId, d.kind), ctx.presence.update(call.calleeId)]);
-    return ok();
-  },
-
-  async 'accept-call'(ctx, socket, p) {
-    const d = socket.data;
-    const t = await ctx.calls.transition(
-      p.callId,
-      { type: 'accept' },
-      { byUserId: d.userId, clientId: d.clientId },
-    );
-    if (!t.ok) return transitionFailure(t);
-    if (t.changed) {
-      if (t.call.answeredAt)
-        ctx.metrics.callSetup.observe(
-          Math.max(0, Date.parse(t.call.answeredAt) - Date.parse(t.call.createdAt)) / 1000,
-        );
-      activeCalls.set(socket, p.callId);
-      await ctx.registry.setCall(d.userId, d.clientId, p.callId);
-      await ctx.relay.toDevice(t.call.callerId, t.call.callerClientId, 'call-accepted', {
-        callId: p.callId,
-        answer: descriptionOf(p.answer),
-      });
-      // Queued for a callee device that was offered the call and is away: it stops ringing on resume.
-      await ctx.relay.toOtherDevices(d.userId, d.clientId, p.callId, 'call-answered-elsewhere', {
-        callId: p.callId,
-      });
-      await ctx.redis.del(keys.callCandidates(p.callId), keys.callCandidateBytes(p.callId));
-    }
-    return ok();
-  },
-
-  'reject-call': (ctx, socket, p) =>
-    endBy(ctx, socket, p.callId, { type: 'reject', reason: p.reason === 'busy' ? 'busy' : 'rejected' }),
-
+const handlers: Handlers = {
+  'call-user': ({ session }, p) => session.offer(p),
+  'accept-call': ({ session }, p) => session.accept(p),
+  'reject-call': ({ session }, p) =>
+    session.end(p.callId, { type: 'reject', reason: p.reason === 'busy' ? 'busy' : 'rejected' }),
   // One event covers every end: hanging up a ringing call is a cancel from the caller and a decline
   // from the callee (call-state decides by role), so `reason` only documents the client's intent.
-  'end-call': (ctx, socket, p) => endBy(ctx, socket, p.callId, { type: 'hangup' }),
-
-  async 'ice-candidate'(ctx, socket, p) {
-    const r = await ctx.relay.relay(socket.data, 'ice-candidate', {
-      callId: p.callId,
-      candidate: candidateOf(p.candidate),
-    });
-    return r.ok ? ok() : fail(r.code, r.message);
-  },
-
-  async renegotiate(ctx, socket, p) {
-    const r = await ctx.relay.relay(socket.data, 'renegotiate', {
-      callId: p.callId,
-      description: descriptionOf(p.description),
-    });
-    return r.ok ? ok() : fail(r.code, r.message);
-  },
-
-  async heartbeat(ctx, socket, p) {
+  'end-call': ({ session }, p) => session.end(p.callId, { type: 'hangup' }),
+  'ice-candidate': ({ session }, p) => session.relay('ice-candidate', p),
+  renegotiate: ({ session }, p) => session.relay('renegotiate', p),
+  async heartbeat({ ctx, socket }, p) {
     // A numbered device's cumulative ack keeps its replay buffer short on a long call.
     if (p.lastSeq !== undefined && socket.data.lastSeq !== null)
-      await ctx.registry.ack(socket.data.userId, socket.data.clientId, p.lastSeq);
+      await ctx.registry.ack(socket.data, p.lastSeq);
     return ok({ serverTime: new Date().toISOString() });
   },
-
-  'call-quality': handleCallQuality,
+  'call-quality': ({ ctx, socket }, p) => handleCallQuality(ctx, socket, p),
 };
+
+const isClientEvent = (event: string): event is ClientEventName => Object.hasOwn(handlers, event);
+
+/** Validates for the named event and runs its handler: the name types the payload end to end. */
+function checked<K extends ClientEventName>(
+  name: K,
+  payload: unknown,
+): { ok: true; run: (h: Handling) => Promise<AckBody> } | { ok: false; explain: string } {
+  const check = validators[name];
+  if (!check.check(payload)) return { ok: false, explain: check.explain(payload) || 'invalid payload' };
+  const handler: Handlers[K] = handlers[name];
+  return { ok: true, run: (h) => handler(h, payload) };
+}
 
 /** The bytes a validated payload holds, near enough: its strings and keys (the schemas bound the rest). */
 function weightOf(value: unknown, depth = 0): number {
@@ -181,18 +82,21 @@ function takeToken(ctx: Signaling, socket: SignalingSocket): boolean {
 
 export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): void {
   const { metrics, app } = ctx;
+  const session = callSession(ctx, socket);
   const reject = (reply: (a: AckBody) => void, code: string, message: string) => {
     metrics.rejected.inc({ reason: code });
     reply(fail(code, message));
   };
 
-  // One listener per socket for every event (closures per socket and event cost memory on each idle
-  // socket): onAny gets the same arguments, ack last, before any per-event listener would.
+  // One listener for every event, known or not: an unknown one costs a token like any other, so a flood
+  // of made-up names is limited like known ones.
   // A listener that throws would be an uncaught exception, i.e. the whole instance down: whatever a
   // client sends, the worst it gets is an INTERNAL ack.
   socket.onAny((event: string, ...args: unknown[]) => {
     const last = args[args.length - 1];
-    const reply = typeof last === 'function' ? (last as (a: AckBody) => void) : () => {};
+    const reply = (body: AckBody) => {
+      if (typeof last === 'function') last(body);
+    };
     try {
       admit(event, args, reply);
     } catch (err) {
@@ -204,17 +108,14 @@ export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): vo
     }
   });
 
-  function admit(event: string, args: unknown[], reply: (a: AckBody) => void) {
-    // An unknown event costs a token like any other: a flood of made-up names is limited like known ones.
+  function admit(event: string, args: unknown[], reply: (body: AckBody) => void) {
     if (!takeToken(ctx, socket)) return reject(reply, 'RATE_LIMITED', 'too many events; slow down');
-    if (!Object.hasOwn(handlers, event))
+    if (!isClientEvent(event))
       return reject(reply, 'BAD_REQUEST', `unknown event ${String(event).slice(0, 64)}`);
-    const name = event as ClientEventName;
-    const handler = handlers[name] as Handler<ClientEventName>;
-    const check = validators[name];
+    const name = event;
     const payload = typeof args[0] === 'function' ? undefined : args[0];
-    if (!check.check(payload))
-      return reject(reply, 'VALIDATION_FAILED', check.explain(payload) || 'invalid payload');
+    const valid = checked(name, payload);
+    if (!valid.ok) return reject(reply, 'VALIDATION_FAILED', valid.explain);
     socket.data.lastSeenMs = Date.now();
     // The socket's events run one after another: while Redis is slow they wait, bounded.
     const waiting = socket.data.waiting;
@@ -229,7 +130,7 @@ export function installCallHandlers(ctx: Signaling, socket: SignalingSocket): vo
     void ctx.enqueue(socket, async () => {
       let res: AckBody;
       try {
-        res = await handler(ctx, socket, payload as Payload<ClientEventName>);
+        res = await valid.run({ ctx, socket, session });
       } catch (err) {
         app.log.error({ err, event: name, userId: socket.data.userId }, 'socket event failed');
         res = fail('INTERNAL', 'something went wrong; retry');

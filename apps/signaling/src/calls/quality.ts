@@ -5,50 +5,39 @@
 // the bus's never-lost path: the history record keeps them), and a change of the sender's adaptation
 // step or of its "poor connection" state reaches the peer's device as `peer-quality`.
 import type { Static } from '@sinclair/typebox';
-import { type CallQualityPayload, estimateMos, POOR_MOS, type QualityStep } from '@voip/contracts/quality';
+import { CALL_FIELDS, type CallRole, carryingDevice, peerOf, roleIn } from '@voip/call-state/call-fields';
+import { type CallQualityPayload, estimateMos, POOR_MOS } from '@voip/contracts/quality';
 import { keys, streams } from '@voip/contracts/redis-keys';
 import type { Signaling } from '../realtime/context.js';
-import type { SignalingSocket } from '../realtime/types.js';
-
-type AckBody = { ok: true; [k: string]: unknown } | { ok: false; error: { code: string; message: string } };
-const fail = (code: string, message: string): AckBody => ({ ok: false, error: { code, message } });
-
-/** What one socket last told about one call: the rate limit, the seq order, and what the peer was told. */
-export interface QualityState {
-  lastMs: number;
-  lastSeq: number;
-  finalSeen: boolean;
-  step: QualityStep | null;
-  poor: boolean;
-}
-
-const FIELDS = ['callerId', 'calleeId', 'state', 'callerClientId', 'answeredByClientId'] as const;
+import type { QualityState, SignalingSocket } from '../realtime/types.js';
+import { type AckBody, fail } from './call-session.js';
 
 type Carrier =
-  | { ok: true; side: 'caller' | 'callee'; peerUserId: string; peerClientId: string | null; ended: boolean }
+  | { ok: true; side: CallRole; peerUserId: string; peerClientId: string | null; ended: boolean }
   | { ok: false; code: string; message: string };
 
-/** Does this socket's device carry the call? Same rules as the relay's (relay.ts), read-only. */
+/** Does this socket's device carry the call? Same rules as the relay's route (call-state's call-fields), read-only. */
 async function carrier(ctx: Signaling, socket: SignalingSocket, callId: string): Promise<Carrier> {
-  const [callerId, calleeId, state, callerClientId, answeredBy] = await ctx.redis.hmget(
+  const f = CALL_FIELDS;
+  const [callerId, calleeId, state, callerClientId, answeredByClientId] = await ctx.redis.hmget(
     keys.call(callId),
-    ...FIELDS,
+    f.callerId,
+    f.calleeId,
+    f.state,
+    f.callerClientId,
+    f.answeredByClientId,
   );
   const { userId, clientId } = socket.data;
   if (!state) return { ok: false, code: 'CALL_NOT_FOUND', message: 'no such call' };
-  const side = userId === callerId ? 'caller' : userId === calleeId ? 'callee' : null;
+  const call = { callerId: callerId ?? '', calleeId: calleeId ?? '', callerClientId, answeredByClientId };
+  const side = roleIn(call, userId);
   if (!side) return { ok: false, code: 'FORBIDDEN', message: 'not a participant of this call' };
-  if (!answeredBy) return { ok: false, code: 'INVALID_STATE', message: 'the call has not been answered' };
-  const own = side === 'caller' ? callerClientId : answeredBy;
-  if (own !== clientId)
+  if (!answeredByClientId)
+    return { ok: false, code: 'INVALID_STATE', message: 'the call has not been answered' };
+  if (carryingDevice(call, side) !== clientId)
     return { ok: false, code: 'FORBIDDEN', message: 'this call is on another of your devices' };
-  return {
-    ok: true,
-    side,
-    peerUserId: (side === 'caller' ? calleeId : callerId) as string,
-    peerClientId: (side === 'caller' ? answeredBy : callerClientId) || null,
-    ended: state === 'ended',
-  };
+  const peer = peerOf(call, userId);
+  return { ok: true, side, peerUserId: peer.userId, peerClientId: peer.clientId, ended: state === 'ended' };
 }
 
 export async function handleCallQuality(

@@ -1,7 +1,6 @@
 // The shared timing wheels every instance turns (one timer per instance, none per socket or call):
 // ringing calls past their deadline end as no-answer; reconnecting devices past their resume window are
 // removed and their call ends with connection-lost. Redis decides who wins, so each happens once.
-import { splitMember } from '../connections/client-registry.js';
 import type { Signaling } from '../realtime/context.js';
 import { endCallOfLostDevice } from './call-devices.js';
 
@@ -19,10 +18,10 @@ export function startWheels(ctx: Signaling): Wheels {
       ctx.app.log.info({ callId: call.callId }, 'call ended: no answer');
       await Promise.all([ctx.presence.update(call.callerId), ctx.presence.update(call.calleeId)]);
     }
-    for (const member of await ctx.registry.dueResumes(now)) {
-      const r = await ctx.registry.expire(member, now);
+    for (const device of await ctx.registry.dueResumes(now)) {
+      const r = await ctx.registry.expire(device, now);
       if (r.status !== 'expired') continue;
-      const [userId, clientId] = splitMember(member);
+      const { userId, clientId } = device;
       ctx.app.log.info({ userId, clientId, callId: r.callId || undefined }, 'resume window passed');
       if (r.callId) await endCallOfLostDevice(ctx, r.callId, userId, clientId);
       await ctx.presence.update(userId);

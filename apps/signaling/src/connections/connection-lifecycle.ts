@@ -2,18 +2,18 @@
 // messages queued while it was away, the end of a call it missed and any call ringing for it; on
 // disconnect, keep its calls in `reconnecting` for the resume window instead of ending them.
 import { randomBytes } from 'node:crypto';
-import type { CallRecord } from '@voip/call-state/call-store';
+import { deviceOf } from '@voip/call-state/call-fields';
 import { keys } from '@voip/contracts/redis-keys';
+import type { ServerEventPayload } from '@voip/contracts/socket';
 import { ulid } from 'ulid';
-import { deviceOf, endCallOfLostDevice, notifyPeer } from '../calls/call-devices.js';
+import { endCallOfLostDevice, notifyPeer } from '../calls/call-devices.js';
+import { callEndedPayload } from '../calls/call-ended.js';
+import { callSession } from '../calls/call-session.js';
+import type { RegisterResult } from '../devices/device-registry.js';
 import type { Signaling } from '../realtime/context.js';
 import { clientRoom, userRoom } from '../realtime/rooms.js';
 import type { SignalingSocket } from '../realtime/types.js';
-import type { RegisterResult } from './client-registry.js';
 import { sha256 } from './handshake.js';
-
-/** Sockets ask this for their current call; set when the device places or answers one. */
-export const activeCalls = new WeakMap<SignalingSocket, string>();
 
 export async function registerSocket(ctx: Signaling, socket: SignalingSocket): Promise<void> {
   const { registry, calls, config, metrics, app, io } = ctx;
@@ -60,10 +60,10 @@ export async function registerSocket(ctx: Signaling, socket: SignalingSocket): P
     if (reg.resumed) {
       if (!call || call.state === 'ended') {
         // It ended while this device was away: say so now, the pub/sub message could not reach it.
-        if (call) socket.emit('call-ended', callEnded(call));
-        await registry.setCall(d.userId, d.clientId, null);
+        if (call) socket.emit('call-ended', callEndedPayload(call));
+        await registry.setCall(d, null);
       } else {
-        activeCalls.set(socket, call.callId);
+        callSession(ctx, socket).resume(call.callId);
         if (reg.previousState === 'reconnecting')
           await notifyPeer(ctx, call.callId, d.userId, d.clientId, 'peer-reconnected');
         else if (tookOver(reg, app.instanceId, socket.id))
@@ -92,16 +92,6 @@ export async function registerSocket(ctx: Signaling, socket: SignalingSocket): P
   await ctx.presence.update(d.userId, d.kind);
 }
 
-/** What a device that was away is told about a call that ended meanwhile: what everyone else was told. */
-function callEnded(call: CallRecord) {
-  return {
-    callId: call.callId,
-    reason: call.endReason ?? 'failed',
-    durationMs: call.durationMs ?? 0,
-    ...(call.replacedBy ? { replacedBy: call.replacedBy } : {}),
-  };
-}
-
 /**
  * The call this resumed callee device was offered: still ringing, it is offered again (offerRingingCall);
  * answered on another device, the device already has call-answered-elsewhere from its queue and hears the
@@ -110,8 +100,8 @@ function callEnded(call: CallRecord) {
 async function settleOfferedCall(ctx: Signaling, socket: SignalingSocket, callId: string): Promise<void> {
   const call = await ctx.calls.get(callId);
   if (call && call.state !== 'ended') return;
-  if (call) socket.emit('call-ended', callEnded(call));
-  await ctx.registry.clearOffered(socket.data.userId, socket.data.clientId, callId);
+  if (call) socket.emit('call-ended', callEndedPayload(call));
+  await ctx.registry.clearOffered(socket.data, callId);
 }
 
 /**
@@ -124,7 +114,7 @@ async function settleWokenCall(ctx: Signaling, socket: SignalingSocket): Promise
   if (!callId) return;
   const call = await ctx.calls.get(callId);
   if (call?.state === 'ended' && call.calleeId === socket.data.userId)
-    socket.emit('call-ended', callEnded(call));
+    socket.emit('call-ended', callEndedPayload(call));
 }
 
 /** The device's record was live on another connection (a different instance or socket) when this one took it over. */
@@ -143,7 +133,7 @@ async function offerRingingCall(ctx: Signaling, socket: SignalingSocket): Promis
   const d = socket.data;
   const call = await ctx.calls.activeCallOf(d.userId);
   if (call?.state !== 'ringing' || call.calleeId !== d.userId || !call.offer) return;
-  await ctx.registry.markOffered(d.userId, d.clientId, call.callId);
+  await ctx.registry.markOffered(d, call.callId);
   socket.emit('incoming-call', {
     callId: call.callId,
     from: { id: call.callerId, displayName: call.callerName, kind: call.callerKind },
@@ -151,14 +141,8 @@ async function offerRingingCall(ctx: Signaling, socket: SignalingSocket): Promis
     offer: call.offer,
     expiresAt: call.expiresAt,
   });
-  const candidates = await ctx.redis.lrange(keys.callCandidates(call.callId), 0, -1);
-  for (const raw of candidates) {
-    try {
-      socket.emit('ice-candidate', JSON.parse(raw));
-    } catch {
-      // skip a corrupt entry
-    }
-  }
+  for (const candidate of await ctx.registry.ringingCandidates(call.callId))
+    socket.emit('ice-candidate', candidate as ServerEventPayload<'ice-candidate'>);
   if (await ctx.calls.claimRingingNotice(call.callId))
     await ctx.relay.toDevice(call.callerId, call.callerClientId, 'call-ringing', { callId: call.callId });
 }
@@ -188,10 +172,10 @@ export async function unregisterSocket(
   const mode =
     kick === 'revoked' || kick === 'guest-deleted' || kick === 'replaced'
       ? 'remove'
-      : reason === 'client namespace disconnect' && !activeCalls.has(socket)
+      : reason === 'client namespace disconnect' && !d.callId
         ? 'remove'
         : 'reconnecting';
-  const r = await ctx.registry.disconnect(d.userId, d.clientId, socket.id, ctx.app.instanceId, mode);
+  const r = await ctx.registry.disconnect(d, socket.id, ctx.app.instanceId, mode);
   ctx.app.log.debug(
     { userId: d.userId, clientId: d.clientId, reason, kick, status: r.status },
     'client disconnected',

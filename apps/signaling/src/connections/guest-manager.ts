@@ -5,10 +5,8 @@
 import { createStreamConsumer, type StreamConsumer } from '@voip/bus/streams';
 import { keys, streams } from '@voip/contracts/redis-keys';
 import { countDeadLetters } from '@voip/kit/stream-metrics';
-import { unattendedCalls } from '../calls/call-devices.js';
 import type { Signaling } from '../realtime/context.js';
 import { userRoom } from '../realtime/rooms.js';
-import { memberOf, splitMember } from './client-registry.js';
 import { revokeSocket } from './connection-lifecycle.js';
 
 export interface ConnectionStats {
@@ -48,7 +46,7 @@ export interface GuestManager {
 const BATCH = 500;
 
 export function startGuestManager(ctx: Signaling): GuestManager {
-  const { io, redis, app, config, local, calls } = ctx;
+  const { io, redis, app, config, local, calls, registry } = ctx;
   const me = app.instanceId;
 
   function stats(now = Date.now()): ConnectionStats {
@@ -140,24 +138,19 @@ export function startGuestManager(ctx: Signaling): GuestManager {
     }
 
     // Redis vs sockets: records that say "on this instance" with no socket here.
-    const members = await redis.smembers(keys.instanceClients(me));
-    for (let i = 0; i < members.length; i += BATCH) {
-      const batch = members.slice(i, i + BATCH);
-      const pipe = redis.pipeline();
-      for (const m of batch) {
-        const [u, c] = splitMember(m);
-        pipe.hmget(keys.client(u, c), 'instanceId', 'socketId', 'state');
-      }
-      const rows = (await pipe.exec()) ?? [];
-      for (const [j, m] of batch.entries()) {
-        const [instanceId, socketId, state] = (rows[j]?.[1] as (string | null)[] | undefined) ?? [];
-        if (instanceId === me && state === 'connected' && socketId && live.has(socketId)) continue;
-        const [u, c] = splitMember(m);
-        if (instanceId === me && state === 'connected') {
-          const r = await ctx.registry.orphan(u, c, me);
-          if (r.status === 'reconnecting') report.orphanedRecords++;
+    for await (const page of registry.devicesOnInstance(me)) {
+      for (let i = 0; i < page.length; i += BATCH) {
+        const batch = page.slice(i, i + BATCH);
+        const holders = await registry.holdersOf(batch);
+        for (const [j, device] of batch.entries()) {
+          const { instanceId, socketId, state } = holders[j] ?? {};
+          if (instanceId === me && state === 'connected' && socketId && live.has(socketId)) continue;
+          if (instanceId === me && state === 'connected') {
+            const r = await registry.orphan(device, me);
+            if (r.status === 'reconnecting') report.orphanedRecords++;
+          }
+          await registry.leaveInstance(device, me);
         }
-        await redis.srem(keys.instanceClients(me), m);
       }
     }
 
@@ -166,11 +159,9 @@ export function startGuestManager(ctx: Signaling): GuestManager {
     const sockets = [...local.all()].filter((s) => s.handshake.issued < settled);
     for (let i = 0; i < sockets.length; i += BATCH) {
       const batch = sockets.slice(i, i + BATCH);
-      const pipe = redis.pipeline();
-      for (const s of batch) pipe.hget(keys.client(s.data.userId, s.data.clientId), 'socketId');
-      const rows = (await pipe.exec()) ?? [];
+      const holders = await registry.holdersOf(batch.map((s) => s.data));
       for (const [j, s] of batch.entries()) {
-        if (rows[j]?.[1] === s.id) continue;
+        if (holders[j]?.socketId === s.id) continue;
         s.data.kick = 'replaced';
         s.disconnect(true);
         report.replacedSockets++;
@@ -186,7 +177,7 @@ export function startGuestManager(ctx: Signaling): GuestManager {
     // an accepted call that no device has carried for longer than the resume window ends, once.
     const reconciled = await calls.reconcileLive({
       now,
-      unattended: (batch) => unattendedCalls(ctx, batch),
+      unattended: (batch) => registry.unattendedCalls(batch),
       unattendedForMs: config.RESUME_WINDOW_MS,
     });
     report.prunedCalls = reconciled.pruned;
@@ -209,15 +200,8 @@ export function startGuestManager(ctx: Signaling): GuestManager {
           { type: 'fail', reason: 'connection-lost' },
           { endedBy: guestId },
         );
-      const clientIds = await redis.hkeys(keys.userClients(guestId));
-      const tx = redis.multi();
-      for (const c of clientIds)
-        tx.del(keys.client(guestId, c), keys.pending(guestId, c)).zrem(
-          keys.resumeDeadlines(),
-          memberOf(guestId, c),
-        );
-      tx.del(keys.userClients(guestId), keys.presence(guestId));
-      await tx.exec();
+      await registry.forgetUser(guestId);
+      await ctx.presence.forget(guestId);
       for (const s of local.byUser(guestId)) s.data.kick = 'guest-deleted';
       // Cluster-wide: the record is gone, so other instances' disconnect handlers find nothing to keep.
       io.to(userRoom(guestId)).emit('session-revoked', { reason: 'guest-deleted' });

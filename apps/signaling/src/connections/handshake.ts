@@ -108,6 +108,7 @@ export function installHandshake(ctx: Signaling, ipLimiter: FixedWindowLimiter):
         tokens: config.EVENT_BURST,
         tokensAtMs: now,
         waiting: { count: 0, bytes: 0 },
+        callId: null,
       };
       // The access and resume tokens are not kept for the socket's life (memory per idle socket, and
       // secrets need not linger): everything needed from them is in socket.data now.

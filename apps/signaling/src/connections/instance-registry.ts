@@ -5,7 +5,6 @@
 import { keys } from '@voip/contracts/redis-keys';
 import { notifyPeer } from '../calls/call-devices.js';
 import type { Signaling } from '../realtime/context.js';
-import { splitMember } from './client-registry.js';
 
 export interface InstanceRegistry {
   /** Beat once (re-claiming this instance's clients if its heartbeat had lapsed) and reap dead instances (also runs on a timer). */
@@ -25,15 +24,11 @@ export function startInstanceRegistry(ctx: Signaling): InstanceRegistry {
   const me = app.instanceId;
 
   async function orphanClientsOf(instanceId: string, { reaping = false } = {}): Promise<number> {
-    const setKey = keys.instanceClients(instanceId);
-    let cursor = '0';
     let moved = 0;
-    do {
-      const [next, members] = await redis.sscan(setKey, cursor, 'COUNT', 500);
-      cursor = next;
-      for (const member of members) {
-        const [userId, clientId] = splitMember(member);
-        const r = await ctx.registry.orphan(userId, clientId, instanceId, { onlyIfDead: reaping });
+    for await (const page of ctx.registry.devicesOnInstance(instanceId)) {
+      for (const device of page) {
+        const { userId, clientId } = device;
+        const r = await ctx.registry.orphan(device, instanceId, { onlyIfDead: reaping });
         if (r.status === 'alive') {
           // It beat again meanwhile (it was paused, not dead): it re-claims what was moved so far.
           app.log.warn({ instanceId, clients: moved }, 'reaped instance is beating again; stopped');
@@ -43,7 +38,7 @@ export function startInstanceRegistry(ctx: Signaling): InstanceRegistry {
         moved++;
         if (r.callId) await notifyPeer(ctx, r.callId, userId, clientId, 'peer-reconnecting');
       }
-    } while (cursor !== '0');
+    }
     return moved;
   }
 
@@ -66,7 +61,7 @@ export function startInstanceRegistry(ctx: Signaling): InstanceRegistry {
           ctx.enqueue(s, async () => {
             if (!s.connected) return;
             const { userId, clientId } = s.data;
-            const r = await ctx.registry.reclaim(userId, clientId, me, s.id);
+            const r = await ctx.registry.reclaim({ userId, clientId }, me, s.id);
             if (r.status === 'gone') {
               s.data.kick = 'replaced';
               s.disconnect(true);

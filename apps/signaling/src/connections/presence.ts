@@ -6,31 +6,42 @@ import type { Publisher } from '@voip/bus/pubsub';
 import type { PrincipalKind } from '@voip/contracts/common';
 import { keys } from '@voip/contracts/redis-keys';
 import type { PresenceStatus } from '@voip/contracts/users';
+import { defineScript } from '@voip/kit/redis-script';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import { luaScript } from '../realtime/lua-script.js';
 import { userRoom } from '../realtime/rooms.js';
 import type { SignalingServer } from '../realtime/types.js';
 
-const RECOMPUTE = luaScript(`
-local n = redis.call('HLEN', KEYS[2])
+// Reads the device map's size (a reader, not an owner: the device registry writes it) and the user's call
+// pointer (call-state's), in the same step as the write, so two instances never publish stale presence.
+const RECOMPUTE = defineScript({
+  name: 'recomputePresence',
+  keys: ['presence', 'userClients', 'userCall'],
+  args: ['now', 'kind'],
+  lua: `
+local n = redis.call('HLEN', K.userClients)
 local status = 'offline'
 if n > 0 then
-  if redis.call('EXISTS', KEYS[3]) == 1 then status = 'busy' else status = 'online' end
+  if redis.call('EXISTS', K.userCall) == 1 then status = 'busy' else status = 'online' end
 end
-local old = redis.call('HGET', KEYS[1], 'status')
-local last = redis.call('HGET', KEYS[1], 'lastSeenAt')
-if n > 0 or old ~= 'offline' or not last then last = ARGV[1] end
-redis.call('HSET', KEYS[1], 'status', status, 'lastSeenAt', last)
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'kind', ARGV[2]) end
+local old = redis.call('HGET', K.presence, 'status')
+local last = redis.call('HGET', K.presence, 'lastSeenAt')
+if n > 0 or old ~= 'offline' or not last then last = A.now end
+redis.call('HSET', K.presence, 'status', status, 'lastSeenAt', last)
+if A.kind ~= '' then redis.call('HSET', K.presence, 'kind', A.kind) end
 if old == status then return {0, status, last} end
 return {1, status, last}
-`);
+`,
+  decode: (reply) => {
+    const [changed, status, lastSeenAt] = reply as [number, PresenceStatus, string];
+    return { changed: changed === 1, status, lastSeenAt };
+  },
+});
 
 export interface Presence {
   /** Recomputes a user's presence; tells watchers when it changed. */
   update(userId: string, kind?: PrincipalKind): Promise<PresenceStatus>;
-  /** Forgets a user entirely (a deleted guest). */
+  /** Forgets a user's presence (a deleted guest; the device registry forgets its devices). */
   forget(userId: string): Promise<void>;
 }
 
@@ -42,12 +53,14 @@ export function createPresence(
 ): Presence {
   return {
     async update(userId, kind) {
-      const [changed, status, lastSeenAt] = (await RECOMPUTE(
-        redis,
-        [keys.presence(userId), keys.userClients(userId), keys.userCall(userId)],
-        [new Date().toISOString(), kind ?? ''],
-      )) as [number, PresenceStatus, string];
-      if (changed === 1) {
+      const { changed, status, lastSeenAt } = await RECOMPUTE.run(redis, {
+        presence: keys.presence(userId),
+        userClients: keys.userClients(userId),
+        userCall: keys.userCall(userId),
+        now: new Date().toISOString(),
+        kind: kind ?? '',
+      });
+      if (changed) {
         const watchers = await redis.smembers(keys.contactWatchers(userId));
         // One emit per watcher's room: the sharded adapter sends a single-room emit only to the instances
         // holding that room, but a multi-room one to its base channel, i.e. to every instance.
@@ -61,7 +74,7 @@ export function createPresence(
       return status;
     },
     async forget(userId) {
-      await redis.del(keys.presence(userId), keys.userClients(userId));
+      await redis.del(keys.presence(userId));
     },
   };
 }

@@ -11,22 +11,18 @@ import type { App } from '@voip/kit/app';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
+import { fanOutCallEnded } from '../calls/call-ended.js';
 import { installCallHandlers } from '../calls/call-handlers.js';
 import { createRelay } from '../calls/relay.js';
 import { startWheels, type Wheels } from '../calls/wheels.js';
 import type { Config } from '../config.js';
 import { installHttpAdmission } from '../connections/admission.js';
-import { createClientRegistry } from '../connections/client-registry.js';
-import {
-  activeCalls,
-  registerSocket,
-  revokeSocket,
-  unregisterSocket,
-} from '../connections/connection-lifecycle.js';
+import { registerSocket, revokeSocket, unregisterSocket } from '../connections/connection-lifecycle.js';
 import { type GuestManager, startGuestManager } from '../connections/guest-manager.js';
 import { installHandshake } from '../connections/handshake.js';
 import { type InstanceRegistry, startInstanceRegistry } from '../connections/instance-registry.js';
 import { createPresence } from '../connections/presence.js';
+import { createDeviceRegistry } from '../devices/device-registry.js';
 import { createSignalingMetrics, observeSocketRtt } from '../ops/metrics.js';
 import { statusRoute } from '../ops/status-route.js';
 import { createAdapterSubscriber } from '../realtime/adapter-subscriber.js';
@@ -85,19 +81,15 @@ export const signalingPlugin = fp(
       producerSource: app.instanceId,
       ringTimeoutMs: config.RING_TIMEOUT_MS,
     });
-    const registry = createClientRegistry(app.redis, {
+    const registry = createDeviceRegistry(app.redis, {
       resumeWindowMs: config.RESUME_WINDOW_MS,
-      maxPending: config.MAX_PENDING_MESSAGES,
-      maxPendingBytes: config.MAX_PENDING_BYTES,
-    });
-    const relay = createRelay(io, app.redis, registry, {
       maxPending: config.MAX_PENDING_MESSAGES,
       maxPendingBytes: config.MAX_PENDING_BYTES,
       maxCallCandidates: config.MAX_CALL_CANDIDATES,
       maxCallCandidateBytes: config.MAX_CALL_CANDIDATE_BYTES,
       ringTimeoutMs: config.RING_TIMEOUT_MS,
-      instanceId: app.instanceId,
     });
+    const relay = createRelay(io, registry, app.instanceId);
     const presence = createPresence(io, app.redis, app.bus, log);
     const metrics = createSignalingMetrics(app.metrics, local, calls, app.redis);
     const inflight = new Set<Promise<void>>();
@@ -171,27 +163,8 @@ export const signalingPlugin = fp(
     await app.subscriber.on('session.revoked', (e) => {
       for (const s of local.bySession(e.data.sessionId)) revokeSocket(s, 'revoked', e.data.reason);
     });
-    // Ended calls, whoever ended them (this or another instance, the call service, a wheel): every
-    // instance tells its own sockets of both users, so each device hears it exactly once.
-    await app.subscriber.on('call.ended', (e) => {
-      const d = e.data;
-      if (!d.answeredAt && (d.endReason === 'rejected' || d.endReason === 'busy'))
-        io.local.to(userRoom(d.callerId)).emit('call-rejected', { callId: d.callId, reason: d.endReason });
-      io.local.to([userRoom(d.callerId), userRoom(d.calleeId)]).emit('call-ended', {
-        callId: d.callId,
-        reason: d.endReason,
-        durationMs: d.durationMs,
-        ...(d.replacedBy ? { replacedBy: d.replacedBy } : {}),
-      });
-      for (const s of [...local.byUser(d.callerId), ...local.byUser(d.calleeId)]) {
-        if (activeCalls.get(s) !== d.callId) continue;
-        activeCalls.delete(s);
-        void ctx.enqueue(s, () => registry.setCall(s.data.userId, s.data.clientId, null));
-      }
-      // Callee devices that were only offered the call heard its end just now: nothing left for their resume.
-      for (const s of local.byUser(d.calleeId))
-        void ctx.enqueue(s, () => registry.clearOffered(s.data.userId, s.data.clientId, d.callId));
-    });
+    // Ended calls, whoever ended them: every instance tells its own sockets (calls/call-ended.ts).
+    await app.subscriber.on('call.ended', (e) => fanOutCallEnded(ctx, e.data));
 
     // Recording events (issue 18) from the media service: every instance tells its own sockets of the
     // call's participants, as for call-ended.

@@ -5,8 +5,8 @@ import type { App } from '@voip/kit/app';
 import type { Redis } from 'ioredis';
 import type { Relay } from '../calls/relay.js';
 import type { Config } from '../config.js';
-import type { ClientRegistry } from '../connections/client-registry.js';
 import type { Presence } from '../connections/presence.js';
+import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { SignalingMetrics } from '../ops/metrics.js';
 import type { LocalSockets } from './local-sockets.js';
 import type { SignalingServer, SignalingSocket } from './types.js';
@@ -19,7 +19,7 @@ export interface Signaling {
   /** The adapter's subscriber connection (a PING on it is a barrier after joining rooms). */
   adapterSub: Redis;
   calls: CallStore;
-  registry: ClientRegistry;
+  registry: DeviceRegistry;
   relay: Relay;
   /** Appends to the never-lost streams (call.quality summaries for the call service). */
   producer: StreamProducer;

@@ -1,9 +1,9 @@
 // The typed Socket.io server of this service: event maps from @voip/contracts and what each socket knows
 // about itself (set once at the handshake; no Redis needed to answer "who is this").
 import type { PrincipalKind } from '@voip/contracts/common';
+import type { QualityStep } from '@voip/contracts/quality';
 import type { ClientToServerEvents, ServerToClientEvents } from '@voip/contracts/socket';
 import type { Server, Socket } from 'socket.io';
-import type { QualityState } from '../calls/quality.js';
 
 export type KickReason = 'revoked' | 'guest-deleted' | 'replaced' | 'timeout' | 'shutdown';
 
@@ -27,8 +27,19 @@ export interface SocketData {
   /** Events accepted and not yet answered, and their approximate bytes (bounded, see call-handlers). */
   waiting: { count: number; bytes: number };
   kick?: KickReason;
+  /** The call this device carries (placed, answered or resumed), null when none: calls/call-session.ts owns it. */
+  callId: string | null;
   /** `call-quality` bookkeeping per call this socket reported on (calls/quality.ts). */
   quality?: Map<string, QualityState>;
+}
+
+/** What one socket last told about one call: the rate limit, the seq order, and what the peer was told. */
+export interface QualityState {
+  lastMs: number;
+  lastSeq: number;
+  finalSeen: boolean;
+  step: QualityStep | null;
+  poor: boolean;
 }
 
 // biome-ignore lint/complexity/noBannedTypes: no server-to-server events

@@ -3,17 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../src/generate.js';
 import {
   type Dashboard,
   formatValue,
   legend,
   type PanelData,
   renderDashboard,
-} from '../src/preview/render.js';
+} from '../src/render.js';
 
 const dashboard = JSON.parse(
-  readFileSync(join(repoRoot(), 'infra/grafana/dashboards/voip.json'), 'utf8'),
+  readFileSync(join(import.meta.dirname, '..', '..', '..', 'infra/grafana/dashboards/voip.json'), 'utf8'),
 ) as Dashboard;
 
 describe('preview rendering', () => {

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../generate.js';
 import { type Dashboard, type PanelData, renderDashboard, type Series } from './render.js';
 import { runTraffic } from './traffic.js';
 
@@ -21,7 +21,7 @@ const { values } = parseArgs({
     chromium: { type: 'string', default: '/usr/bin/chromium' },
   },
 });
-const root = repoRoot();
+const root = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 const stateDir = resolve(process.env.VOIP_STATE ?? join(root, '.voip'));
 const log = (line: string) => process.stdout.write(`preview: ${line}\n`);
 const SCRAPE_SECONDS = 5;
