@@ -3,7 +3,7 @@
 // `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` (everything outside the markers is hand-written and kept).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { writeChart } from './png.ts';
 import { repoDir } from './proc.ts';
@@ -18,6 +18,8 @@ export function machine() {
     kernel: release(),
     node: process.version,
     openFilesPerProcess: Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()),
+    /** 1, 5 and 15 min load averages when the result was written: other work on the same cores. */
+    loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
   };
 }
 
@@ -86,7 +88,7 @@ function updateBenchmarksMd(
     : '';
   const body = [
     `<!-- bench:${s.name} -->`,
-    `_${full.at.slice(0, 16).replace('T', ' ')} UTC · commit \`${full.commit}\` · ${m.cores}× ${m.cpu} · ${m.memGiB} GiB · Node ${m.node} · ${full.elapsedS} s · \`pnpm bench ${s.name}\` · [JSON](bench/results/${s.name}.json)_`,
+    `_${full.at.slice(0, 16).replace('T', ' ')} UTC · commit \`${full.commit}\` · ${m.cores}× ${m.cpu} · ${m.memGiB} GiB · load ${m.loadAverage.join('/')} · Node ${m.node} · ${full.elapsedS} s · \`pnpm bench ${s.name}\` · [JSON](bench/results/${s.name}.json)_`,
     '',
     r.markdown.trim(),
     targets,

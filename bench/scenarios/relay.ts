@@ -4,6 +4,7 @@
 // one and across two instances, and the PeerJS server. First the highest sustained rate of each
 // (every pair keeps a window of messages in flight), then open-loop latency at fixed fractions of bare's
 // maximum (same instance: bare-same's; across instances: bare-cross's).
+import { cpus, loadavg } from 'node:os';
 import { createCallStore } from '@voip/call-state/call-store';
 import { spread } from '../lib/hdr.ts';
 import type { ChartSpec } from '../lib/png.ts';
@@ -184,6 +185,13 @@ async function run(ctx: RunContext) {
         v: med('ours-cross') / med('bare-cross'),
       },
     ].map((t) => ({ name: t.name, target: t.target, value: `${t.v.toFixed(2)}×`, met: t.v >= 0.7 }));
+    // Latency on a machine whose run queue is longer than its cores measures the other work: not judged.
+    const load = loadavg()[0]!;
+    const busy = load > cpus().length;
+    const judged = (value: string, met: boolean) =>
+      busy
+        ? { value: `${value} (not judged: load ${load.toFixed(1)} on ${cpus().length} cores)`, met: false }
+        : { value, met };
     for (const f of [0.5, 0.8]) {
       for (const [o, bb] of [
         ['ours-same', 'bare-same'],
@@ -193,8 +201,7 @@ async function run(ctx: RunContext) {
         targets.push({
           name: `p50 ${o} − ${bb} at ${f * 100}% of bare max`,
           target: '≤ +0.5 ms',
-          value: `${d >= 0 ? '+' : ''}${d.toFixed(3)} ms`,
-          met: d <= 0.5,
+          ...judged(`${d >= 0 ? '+' : ''}${d.toFixed(3)} ms`, d <= 0.5),
         });
       }
     }
@@ -202,8 +209,7 @@ async function run(ctx: RunContext) {
     targets.push({
       name: 'p50 ours cross-instance − same-instance (50%)',
       target: '≤ +0.5 ms',
-      value: `${dx >= 0 ? '+' : ''}${dx.toFixed(3)} ms`,
-      met: dx <= 0.5,
+      ...judged(`${dx >= 0 ? '+' : ''}${dx.toFixed(3)} ms`, dx <= 0.5),
     });
     targets.push({
       name: 'ours-same max vs PeerJS',
