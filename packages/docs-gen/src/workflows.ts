@@ -61,21 +61,35 @@ export function actionlint(files: string[], cwd: string): LintResult {
 
 /**
  * What image each app in apps/ ships in: an app with src/server.ts is a service (its own image, target
- * `service`, SERVICE=<app>); apps/web is the demo client, the static site of the Nginx image.
+ * `service`, SERVICE=<app>, or the Dockerfile stage named after it when it has one, e.g. media with its
+ * post-processing tools); apps/web is the demo client, the static site of the Nginx image.
  */
 export function expectedImages(root: string): Map<string, MatrixEntry> {
   const out = new Map<string, MatrixEntry>();
+  const stages = dockerfileStages(root);
   for (const app of readdirSync(join(root, 'apps')).sort()) {
     if (!existsSync(join(root, 'apps', app, 'package.json'))) continue;
     if (existsSync(join(root, 'apps', app, 'src', 'server.ts')))
-      out.set(app, { image: app, target: 'service', service: app });
+      out.set(app, { image: app, target: stages.has(app) ? app : 'service', service: app });
     else if (app === 'web') out.set(app, { image: 'nginx', target: 'nginx', service: 'web' });
     else out.set(app, { image: '?', target: '?', service: app });
   }
   return out;
 }
 
-/** Every way the image matrix of `job` disagrees with apps/, one line each. */
+/** The stage names of infra/docker/Dockerfile (`FROM … AS name`). */
+function dockerfileStages(root: string): Set<string> {
+  const file = join(root, 'infra', 'docker', 'Dockerfile');
+  if (!existsSync(file)) return new Set();
+  return new Set(
+    [...readFileSync(file, 'utf8').matchAll(/^FROM\s+\S+\s+AS\s+(\S+)/gim)].map((m) => m[1] ?? ''),
+  );
+}
+
+/**
+ * Every way the image matrix of `job` disagrees with apps/, one line each. An entry for a server of
+ * infra/ (Janus: infra/janus, its own Dockerfile stage) is no app's and is fine.
+ */
 export function matrixProblems(workflow: Workflow, job: string, root: string): string[] {
   const problems: string[] = [];
   const include = workflow.jobs[job]?.strategy?.matrix?.include ?? [];
@@ -93,7 +107,7 @@ export function matrixProblems(workflow: Workflow, job: string, root: string): s
   }
   const known = new Set([...expectedImages(root).keys()]);
   for (const e of include)
-    if (!known.has(e.service))
+    if (!known.has(e.service) && !(existsSync(join(root, 'infra', e.service)) && e.target === e.image))
       problems.push(`${job}: matrix entry ${e.image} builds ${e.service}, which is not in apps/`);
   const images = include.map((e) => e.image);
   for (const dup of new Set(images.filter((x, i) => images.indexOf(x) !== i)))

@@ -84,6 +84,7 @@ describe('.github/workflows', () => {
       'auth',
       'call',
       'gateway',
+      'media',
       'signaling',
       'user',
       'web',
