@@ -28,17 +28,8 @@ export const TURN_MODES = ['rest', 'call-scoped'] as const;
 export type TurnMode = (typeof TURN_MODES)[number];
 /** The order the stack stops in (stopAll, and stack-cli --stop): services, then the servers they use. */
 export const STOP_ORDER = [
-  'gateway',
-  'signaling',
-  'media',
-  'call',
-  'user',
-  'auth',
-  'nginx',
-  'janus',
-  'coturn',
-  'mongo',
-  'redis',
+  ...['gateway', 'signaling', 'media', 'call', 'user', 'auth'],
+  ...['nginx', 'janus', 'coturn', 'mongo', 'redis'],
 ];
 
 /** TURN_MODE as given (rest when unset); anything else is an error naming the variable. */
