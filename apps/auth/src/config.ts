@@ -1,20 +1,9 @@
 // The auth service's configuration, read once from the environment. Auth is the only service that
 // holds the JWT private key; it verifies tokens with JWT_PUBLIC_KEY like every other service.
-import {
-  baseConfigSpec,
-  type ConfigOf,
-  env,
-  jwtVerifyConfigSpec,
-  mongoConfigSpec,
-  redisConfigSpec,
-} from '@voip/kit/config';
+import { type ConfigOf, env, serviceConfigSpec } from '@voip/kit/config';
 
 export const configSpec = {
-  ...baseConfigSpec,
-  PORT: env.port(3001),
-  ...redisConfigSpec,
-  ...mongoConfigSpec,
-  ...jwtVerifyConfigSpec,
+  ...serviceConfigSpec(3001),
   /** PEM EC P-256 private key that signs access tokens (or a file holding it). */
   JWT_PRIVATE_KEY: env.optionalString(),
   JWT_PRIVATE_KEY_FILE: env.optionalString(),

@@ -3,24 +3,17 @@
 // checked here too, so a bad combination stops the process at start-up with one line instead of failing
 // the first call.
 import {
-  baseConfigSpec,
   ConfigError,
   type ConfigOf,
   env,
-  jwtVerifyConfigSpec,
   loadConfig,
-  mongoConfigSpec,
   parseConfig,
-  redisConfigSpec,
+  serviceConfigSpec,
   streamOutageConfigSpec,
 } from '@voip/kit/config';
 
 export const configSpec = {
-  ...baseConfigSpec,
-  PORT: env.port(3003),
-  ...redisConfigSpec,
-  ...mongoConfigSpec,
-  ...jwtVerifyConfigSpec,
+  ...serviceConfigSpec(3003),
 
   /** Base URL of the user service (reachability, devices, push-token clean-up). */
   USER_SERVICE_URL: env.url('http://127.0.0.1:3002', ['http', 'https']),

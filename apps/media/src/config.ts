@@ -1,22 +1,15 @@
 // The media service's configuration, read once from the environment (apps/media/README.md lists it).
 import {
-  baseConfigSpec,
   type ConfigOf,
   env,
-  jwtVerifyConfigSpec,
   loadConfig,
-  mongoConfigSpec,
   parseConfig,
-  redisConfigSpec,
+  serviceConfigSpec,
   streamOutageConfigSpec,
 } from '@voip/kit/config';
 
 export const configSpec = {
-  ...baseConfigSpec,
-  PORT: env.port(3010),
-  ...redisConfigSpec,
-  ...mongoConfigSpec,
-  ...jwtVerifyConfigSpec,
+  ...serviceConfigSpec(3010),
   ...streamOutageConfigSpec,
   /** Janus's HTTP API (infra/janus: the HTTP transport, loopback or the private network). */
   JANUS_URL: env.url('http://127.0.0.1:8088/janus', ['http', 'https']),

@@ -1,20 +1,8 @@
 // The user service's configuration, read once from the environment.
-import {
-  baseConfigSpec,
-  type ConfigOf,
-  env,
-  jwtVerifyConfigSpec,
-  mongoConfigSpec,
-  redisConfigSpec,
-  streamOutageConfigSpec,
-} from '@voip/kit/config';
+import { type ConfigOf, env, serviceConfigSpec, streamOutageConfigSpec } from '@voip/kit/config';
 
 export const configSpec = {
-  ...baseConfigSpec,
-  PORT: env.port(3002),
-  ...redisConfigSpec,
-  ...mongoConfigSpec,
-  ...jwtVerifyConfigSpec,
+  ...serviceConfigSpec(3002),
   /** Most ids one GET /presence may ask about (one Redis pipeline per request). */
   PRESENCE_MAX_IDS: env.int(200, { min: 1, max: 1000 }),
   /** Most contacts one account may keep (GET /me/contacts is not paginated). */

@@ -26,9 +26,8 @@ export interface SelectedPath {
   relayProtocol?: PathTransport;
 }
 
-/** One interval between two snapshots. Rates in kbit/s, times in ms, loss in percent (0-100). */
-export interface QualityInterval {
-  durationMs: number;
+/** The four quality metrics, null where unknown: of one interval, or a call's averages or worst values. */
+export interface QualityMetrics {
   /** Round trip on the selected pair (STUN consent checks), else from RTCP (remote-inbound-rtp). */
   rttMs: number | null;
   /** Inbound audio jitter (else video), ms. */
@@ -37,12 +36,21 @@ export interface QualityInterval {
   lossInPct: number | null;
   /** The peer's view of our packets (remote-inbound-rtp fractionLost, max over streams). */
   lossOutPct: number | null;
+}
+
+/** Media rates (kbit/s) and frame counts: of one interval, or over a call. */
+export interface MediaVolumes {
   audioInKbps: number;
   audioOutKbps: number;
   videoInKbps: number;
   videoOutKbps: number;
   framesDecoded: number;
   framesDropped: number;
+}
+
+/** One interval between two snapshots. Rates in kbit/s, times in ms, loss in percent (0-100). */
+export interface QualityInterval extends QualityMetrics, MediaVolumes {
+  durationMs: number;
   /** The bandwidth estimate for sending (availableOutgoingBitrate on the selected pair). */
   availableOutKbps: number | null;
   path: SelectedPath | null;
@@ -181,25 +189,14 @@ export function summarizeInterval(prev: StatsSnapshot | undefined, curr: StatsSn
 }
 
 /** Averages and the worst interval over a call (what the final summary carries). */
-export interface QualityAggregate {
+export interface QualityAggregate extends MediaVolumes {
   intervals: number;
   durationMs: number;
-  avg: { rttMs: number | null; jitterMs: number | null; lossInPct: number | null; lossOutPct: number | null };
-  worst: {
-    rttMs: number | null;
-    jitterMs: number | null;
-    lossInPct: number | null;
-    lossOutPct: number | null;
-  };
-  audioInKbps: number;
-  audioOutKbps: number;
-  videoInKbps: number;
-  videoOutKbps: number;
-  framesDecoded: number;
-  framesDropped: number;
+  avg: QualityMetrics;
+  worst: QualityMetrics;
 }
 
-type Metric = 'rttMs' | 'jitterMs' | 'lossInPct' | 'lossOutPct';
+type Metric = keyof QualityMetrics;
 const METRICS: Metric[] = ['rttMs', 'jitterMs', 'lossInPct', 'lossOutPct'];
 
 /** Time-weighted averages of the intervals and the worst value of each metric. */

@@ -61,6 +61,22 @@ export interface InboundStats {
   framesDecoded: number;
 }
 
+/** The inbound-rtp counters of a connection's stats, one entry a stream (none without a connection). */
+async function inboundStatsOf(pc: RTCPeerConnection | null): Promise<InboundStats[]> {
+  if (!pc) return [];
+  const out: InboundStats[] = [];
+  (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+    if (s.type !== 'inbound-rtp') return;
+    out.push({
+      kind: String(s.kind ?? s.mediaType ?? ''),
+      packetsReceived: Number(s.packetsReceived ?? 0),
+      bytesReceived: Number(s.bytesReceived ?? 0),
+      framesDecoded: Number(s.framesDecoded ?? 0),
+    });
+  });
+  return out;
+}
+
 /** An RTCPeerConnection-backed MediaSession per call. */
 export function webRtcMedia(opts: WebRtcOptions = {}): MediaSessionFactory {
   return (call) => {
@@ -179,20 +195,8 @@ export class WebRtcSession extends Emitter<WebRtcSessionEvents> implements Media
   }
 
   /** Inbound RTP counters per media kind (what tests and quality indicators read). */
-  async inboundStats(): Promise<InboundStats[]> {
-    if (!this.pc) return [];
-    const report = await this.pc.getStats();
-    const out: InboundStats[] = [];
-    report.forEach((s: Record<string, unknown>) => {
-      if (s.type !== 'inbound-rtp') return;
-      out.push({
-        kind: String(s.kind ?? s.mediaType ?? ''),
-        packetsReceived: Number(s.packetsReceived ?? 0),
-        bytesReceived: Number(s.bytesReceived ?? 0),
-        framesDecoded: Number(s.framesDecoded ?? 0),
-      });
-    });
-    return out;
+  inboundStats(): Promise<InboundStats[]> {
+    return inboundStatsOf(this.pc);
   }
 
   close(): void {
@@ -408,19 +412,8 @@ export class RecordingMedia extends Emitter<RecordingMediaEvents> {
   }
 
   /** Inbound stats of the room's connection (same shape as WebRtcSession.inboundStats). */
-  async inboundStats(): Promise<InboundStats[]> {
-    if (!this.sub) return [];
-    const out: InboundStats[] = [];
-    (await this.sub.getStats()).forEach((s: Record<string, unknown>) => {
-      if (s.type !== 'inbound-rtp') return;
-      out.push({
-        kind: String(s.kind ?? s.mediaType ?? ''),
-        packetsReceived: Number(s.packetsReceived ?? 0),
-        bytesReceived: Number(s.bytesReceived ?? 0),
-        framesDecoded: Number(s.framesDecoded ?? 0),
-      });
-    });
-    return out;
+  inboundStats(): Promise<InboundStats[]> {
+    return inboundStatsOf(this.sub);
   }
 
   close(): void {

@@ -2,7 +2,7 @@
 // Consumers only ever add types; a type they do not know is skipped, never a crash.
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { CallOutcome, EndReason, Media } from './calls.js';
-import { Id, IsoDateTime, PrincipalKind } from './common.js';
+import { Id, IsoDateTime, OneOf, PrincipalKind } from './common.js';
 import { RecordingEvents } from './media.js';
 import { CallQualityPayload } from './quality.js';
 import { PresenceStatus } from './users.js';
@@ -45,7 +45,7 @@ export const BusEvents = {
   /** One `call-quality` summary signaling accepted from the device carrying `side` (issue 19). */
   'call.quality': Type.Object({
     callId: Id,
-    side: Type.Union([Type.Literal('caller'), Type.Literal('callee')]),
+    side: OneOf('caller', 'callee'),
     userId: Id,
     clientId: Type.String(),
     receivedAt: IsoDateTime,

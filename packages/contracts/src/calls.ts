@@ -1,31 +1,31 @@
 // REST DTOs of the call service (/api/calls) and the call vocabulary shared with signaling.
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, IsoDateTime } from './common.js';
+import { Id, IsoDateTime, OneOf } from './common.js';
 import { Recording } from './media.js';
 import { CallQuality } from './quality.js';
 
-export const Media = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
+export const Media = OneOf('audio', 'video');
 export type Media = Static<typeof Media>;
-export const CallState = Type.Union([Type.Literal('ringing'), Type.Literal('accepted'), Type.Literal('ended')]);
+export const CallState = OneOf('ringing', 'accepted', 'ended');
 export type CallState = Static<typeof CallState>;
-export const CallOutcome = Type.Union([
-  Type.Literal('answered'),
-  Type.Literal('missed'),
-  Type.Literal('rejected'),
-  Type.Literal('busy'),
-  Type.Literal('cancelled'),
-  Type.Literal('failed'),
-]);
+export const CallOutcome = OneOf(
+  'answered',
+  'missed',
+  'rejected',
+  'busy',
+  'cancelled',
+  'failed',
+);
 export type CallOutcome = Static<typeof CallOutcome>;
-export const EndReason = Type.Union([
-  Type.Literal('hangup'),
-  Type.Literal('cancelled'),
-  Type.Literal('no-answer'),
-  Type.Literal('rejected'),
-  Type.Literal('busy'),
-  Type.Literal('connection-lost'),
-  Type.Literal('failed'),
-]);
+export const EndReason = OneOf(
+  'hangup',
+  'cancelled',
+  'no-answer',
+  'rejected',
+  'busy',
+  'connection-lost',
+  'failed',
+);
 export type EndReason = Static<typeof EndReason>;
 
 export const IceServer = Type.Object({
@@ -61,7 +61,7 @@ export const Call = Type.Object({
   outcome: Type.Union([CallOutcome, Type.Null()]),
   durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   replacedBy: Type.Optional(Id),
-  push: Type.Optional(Type.Union([Type.Literal('sent'), Type.Literal('failed'), Type.Literal('none'), Type.Literal('pending')])),
+  push: Type.Optional(OneOf('sent', 'failed', 'none', 'pending')),
   /** Media quality per side (issue 19), once a side has sent a `call-quality` summary. */
   quality: Type.Optional(CallQuality),
   /** The call's recordings (issue 18), when the media service runs and any were asked for. */
@@ -71,7 +71,7 @@ export type Call = Static<typeof Call>;
 
 export const HistoryItem = Type.Object({
   callId: Id,
-  direction: Type.Union([Type.Literal('outgoing'), Type.Literal('incoming')]),
+  direction: OneOf('outgoing', 'incoming'),
   peerId: Id,
   media: Media,
   outcome: CallOutcome,

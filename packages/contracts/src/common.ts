@@ -1,11 +1,15 @@
 // Building blocks shared by every schema: ids, timestamps and the one error shape of API.md.
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 
 /** Ids are opaque strings (ULIDs for everything this backend creates). */
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IsoDateTime = Type.String({ format: 'date-time' });
 export const DisplayName = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' });
-export const PrincipalKind = Type.Union([Type.Literal('user'), Type.Literal('guest'), Type.Literal('admin')]);
+/** A closed set of strings: the union of their literals (JSON Schema `anyOf` of `const`s), as Type.Union writes it. */
+export function OneOf<const T extends readonly string[]>(...values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
+  return Type.Union(values.map((v) => Type.Literal(v))) as never;
+}
+export const PrincipalKind = OneOf('user', 'guest', 'admin');
 export type PrincipalKind = Static<typeof PrincipalKind>;
 
 /** Every error code a client may see, with the HTTP status it travels with. */

@@ -3,7 +3,7 @@
 // gateway), socket events pushed by signaling from the bus (`recording.changed`). The flow and the states
 // are described in apps/media/README.md; docs/RECORDING.md is the API extension.
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, IsoDateTime } from './common.js';
+import { Id, IsoDateTime, OneOf } from './common.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -14,42 +14,42 @@ const closed = { additionalProperties: false } as const;
  * the asker withdrew before consent), `failed` (the media server failed, or post-processing did), and
  * `deleted` (by a participant, an admin, or retention).
  */
-export const RecordingState = Type.Union([
-  Type.Literal('requested'),
-  Type.Literal('recording'),
-  Type.Literal('processing'),
-  Type.Literal('ready'),
-  Type.Literal('declined'),
-  Type.Literal('cancelled'),
-  Type.Literal('failed'),
-  Type.Literal('deleted'),
-]);
+export const RecordingState = OneOf(
+  'requested',
+  'recording',
+  'processing',
+  'ready',
+  'declined',
+  'cancelled',
+  'failed',
+  'deleted',
+);
 export type RecordingState = Static<typeof RecordingState>;
 
 /** Why a recording stopped (`recording-stopped`). */
-export const RecordingStopReason = Type.Union([
+export const RecordingStopReason = OneOf(
   /** A participant stopped it. */
-  Type.Literal('stopped'),
+  'stopped',
   /** The call ended. */
-  Type.Literal('call-ended'),
+  'call-ended',
   /** The other participant refused consent. */
-  Type.Literal('declined'),
+  'declined',
   /** The asker withdrew before the other consented. */
-  Type.Literal('cancelled'),
+  'cancelled',
   /** Janus went away mid-recording (or a participant's media never reached it): back to P2P. */
-  Type.Literal('media-server-lost'),
-]);
+  'media-server-lost',
+);
 export type RecordingStopReason = Static<typeof RecordingStopReason>;
 
 /** Why a recording failed (`recording-failed`). */
-export const RecordingFailReason = Type.Union([
+export const RecordingFailReason = OneOf(
   /** Janus was not reachable when recording should start: nothing recorded, the call goes on P2P. */
-  Type.Literal('media-server-unavailable'),
+  'media-server-unavailable',
   /** Janus went away while recording. */
-  Type.Literal('media-server-lost'),
+  'media-server-lost',
   /** janus-pp-rec or ffmpeg could not turn Janus's files into a playable one. */
-  Type.Literal('post-processing-failed'),
-]);
+  'post-processing-failed',
+);
 export type RecordingFailReason = Static<typeof RecordingFailReason>;
 
 export const Recording = Type.Object(
@@ -88,7 +88,7 @@ export const RecordingList = Type.Object({ items: Type.Array(Recording) }, close
 /** A session description, as RTCPeerConnection gives it (non-trickle: every candidate inside). */
 export const SessionDescription = Type.Object(
   {
-    type: Type.Union([Type.Literal('offer'), Type.Literal('answer')]),
+    type: OneOf('offer', 'answer'),
     sdp: Type.String({ minLength: 1, maxLength: 64 * 1024 }),
   },
   closed,

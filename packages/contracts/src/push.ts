@@ -3,10 +3,10 @@
 // string maps; the app's FirebaseMessagingService parses them (packages/android-client does it for Java).
 import { type Static, Type } from '@sinclair/typebox';
 import { EndReason, Media } from './calls.js';
-import { Id, IsoDateTime } from './common.js';
+import { Id, IsoDateTime, OneOf } from './common.js';
 
 /** `data.type` of each push; an app ignores types it does not know (later versions may add some). */
-export const PushType = Type.Union([Type.Literal('incoming-call'), Type.Literal('call-cancelled')]);
+export const PushType = OneOf('incoming-call', 'call-cancelled');
 export type PushType = Static<typeof PushType>;
 
 /** Sent to every registered device of a callee with no connected device when a call starts ringing. */

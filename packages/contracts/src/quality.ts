@@ -3,25 +3,15 @@
 // call's history record carries (GET /api/calls/:id, the operator's worst-calls route). Every number is
 // bounded: a summary is a stranger's input and ends up in metrics and in MongoDB.
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, IsoDateTime } from './common.js';
+import { Id, IsoDateTime, OneOf } from './common.js';
 
 /** Sending steps of the SDK's adaptation, best first. */
-export const QualityStep = Type.Union([
-  Type.Literal('1080p'),
-  Type.Literal('720p'),
-  Type.Literal('480p'),
-  Type.Literal('audio-only'),
-]);
+export const QualityStep = OneOf('1080p', '720p', '480p', 'audio-only');
 export type QualityStep = Static<typeof QualityStep>;
 /** ICE candidate types (RTCIceCandidateType). */
-export const CandidateType = Type.Union([
-  Type.Literal('host'),
-  Type.Literal('srflx'),
-  Type.Literal('prflx'),
-  Type.Literal('relay'),
-]);
+export const CandidateType = OneOf('host', 'srflx', 'prflx', 'relay');
 export type CandidateType = Static<typeof CandidateType>;
-export const TransportProtocol = Type.Union([Type.Literal('udp'), Type.Literal('tcp'), Type.Literal('tls')]);
+export const TransportProtocol = OneOf('udp', 'tcp', 'tls');
 export type TransportProtocol = Static<typeof TransportProtocol>;
 
 const Ms = Type.Number({ minimum: 0, maximum: 600_000 });

@@ -2,7 +2,7 @@
 // shared by apps/signaling and packages/client.
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { EndReason, Media } from './calls.js';
-import { Id, IsoDateTime, PrincipalKind } from './common.js';
+import { Id, IsoDateTime, OneOf, PrincipalKind } from './common.js';
 import { RecordingEvents } from './media.js';
 import { CallQualityPayload, PeerQualityEvent } from './quality.js';
 import type { CallServerEventName, ClientEventName, ServerEventName } from './socket-events.js';
@@ -10,7 +10,7 @@ import { PresenceStatus } from './users.js';
 
 const Sdp = Type.String({ minLength: 1, maxLength: 60_000 });
 export const SessionDescription = Type.Object({
-  type: Type.Union([Type.Literal('offer'), Type.Literal('answer'), Type.Literal('pranswer'), Type.Literal('rollback')]),
+  type: OneOf('offer', 'answer', 'pranswer', 'rollback'),
   sdp: Type.String({ maxLength: 60_000 }),
 }, { additionalProperties: false });
 export const Offer = Type.Object({ type: Type.Literal('offer'), sdp: Sdp }, { additionalProperties: false });
@@ -43,7 +43,7 @@ export type HandshakeAuth = Static<typeof HandshakeAuth>;
 export const CallUserPayload = Type.Object({ callId: Id, offer: Offer }, { additionalProperties: false });
 export const AcceptCallPayload = Type.Object({ callId: Id, answer: Answer }, { additionalProperties: false });
 export const RejectCallPayload = Type.Object(
-  { callId: Id, reason: Type.Optional(Type.Union([Type.Literal('declined'), Type.Literal('busy')])) },
+  { callId: Id, reason: Type.Optional(OneOf('declined', 'busy')) },
   { additionalProperties: false },
 );
 export const IceCandidatePayload = Type.Object(
@@ -52,7 +52,7 @@ export const IceCandidatePayload = Type.Object(
 );
 export const RenegotiatePayload = Type.Object({ callId: Id, description: SessionDescription }, { additionalProperties: false });
 export const EndCallPayload = Type.Object(
-  { callId: Id, reason: Type.Optional(Type.Union([Type.Literal('hangup'), Type.Literal('cancelled')])) },
+  { callId: Id, reason: Type.Optional(OneOf('hangup', 'cancelled')) },
   { additionalProperties: false },
 );
 /** `lastSeq`: a cumulative ack of numbered delivery (see HandshakeAuth): the server forgets what it kept to replay up to it. */

@@ -1,6 +1,7 @@
 // The entries of keys.userClients: written by signaling, read by whoever needs to know whether a user
 // can be reached on a socket right now (signaling's call-ringing, the call service's wake-up push).
 import { type Static, Type } from '@sinclair/typebox';
+import { OneOf } from './common.js';
 import { keys } from './redis-keys.js';
 import { validator } from './validate.js';
 
@@ -9,7 +10,7 @@ export const UserClientEntrySchema = Type.Object({
   socketId: Type.String(),
   connectedAt: Type.String(),
   /** `reconnecting`: the socket dropped and the device may resume within the window; nothing reaches it meanwhile. */
-  state: Type.Optional(Type.Union([Type.Literal('connected'), Type.Literal('reconnecting')])),
+  state: Type.Optional(OneOf('connected', 'reconnecting')),
   kind: Type.Optional(Type.String()),
 });
 export type UserClientEntry = Static<typeof UserClientEntrySchema>;

@@ -1,8 +1,8 @@
 // REST DTOs of the user service (/api/users).
 import { type Static, Type } from '@sinclair/typebox';
-import { DisplayName, Id, IsoDateTime, PrincipalKind } from './common.js';
+import { DisplayName, Id, IsoDateTime, OneOf, PrincipalKind } from './common.js';
 
-export const PresenceStatus = Type.Union([Type.Literal('online'), Type.Literal('busy'), Type.Literal('offline')]);
+export const PresenceStatus = OneOf('online', 'busy', 'offline');
 export type PresenceStatus = Static<typeof PresenceStatus>;
 export const Presence = Type.Object({ status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) }, { additionalProperties: false });
 export type Presence = Static<typeof Presence>;
@@ -22,12 +22,12 @@ export type Profile = Static<typeof Profile>;
  * guests the user has added as contacts: "invited"), `contacts` (only the user's contacts, guests among
  * them), `nobody`. Default: `registered` for accounts, `everyone` for guests (see apps/user README).
  */
-export const IncomingCalls = Type.Union([
-  Type.Literal('everyone'),
-  Type.Literal('registered'),
-  Type.Literal('contacts'),
-  Type.Literal('nobody'),
-]);
+export const IncomingCalls = OneOf(
+  'everyone',
+  'registered',
+  'contacts',
+  'nobody',
+);
 export type IncomingCalls = Static<typeof IncomingCalls>;
 
 /** Only https avatars: a client puts this URL in an <img> or a WebView; no javascript:, data: or http:. */
@@ -82,7 +82,7 @@ export const ContactsResponse = Type.Object({ items: Type.Array(Contact) }, { ad
 export const Block = Type.Object({ userId: Id, blockedAt: IsoDateTime }, { additionalProperties: false });
 export const BlocksResponse = Type.Object({ items: Type.Array(Block) }, { additionalProperties: false });
 
-export const DevicePlatform = Type.Union([Type.Literal('android'), Type.Literal('ios'), Type.Literal('web')]);
+export const DevicePlatform = OneOf('android', 'ios', 'web');
 export const DeviceParams = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }) }, { additionalProperties: false });
 export const PutDeviceBody = Type.Object(
   { platform: DevicePlatform, pushToken: Type.String({ minLength: 1, maxLength: 4096 }) },
@@ -94,8 +94,8 @@ export const DevicesResponse = Type.Object({ items: Type.Array(Device) }, { addi
 
 export const SyncQuery = Type.Object({ since: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false });
 export const SyncChange = Type.Object({
-  entity: Type.Union([Type.Literal('contact'), Type.Literal('block'), Type.Literal('profile'), Type.Literal('call')]),
-  op: Type.Union([Type.Literal('upsert'), Type.Literal('delete')]),
+  entity: OneOf('contact', 'block', 'profile', 'call'),
+  op: OneOf('upsert', 'delete'),
   id: Type.String(),
   data: Type.Optional(Type.Unknown()),
   at: IsoDateTime,

@@ -124,20 +124,27 @@ function niceTicks(min: number, max: number, count = 4): number[] {
 
 const hhmm = (t: number) => new Date(t * 1000).toISOString().slice(11, 16);
 
-function timeseries(
+/** How a panel draws its queries' series into a w×h box over the time range. */
+type PanelRenderer = (
   p: DashboardPanel,
   data: Series[][],
   w: number,
   h: number,
   range: [number, number],
-): string {
+) => string;
+
+/** Every series of every query of the panel, named by the query's legend. */
+const panelSeries = (p: DashboardPanel, data: Series[][]) =>
+  data.flatMap((series, ti) =>
+    series.map((s) => ({ name: legend(p.targets?.[ti]?.legendFormat, s.labels), points: s.points })),
+  );
+
+const timeseries: PanelRenderer = (p, data, w, h, range) => {
   const d = p.fieldConfig?.defaults ?? {};
   const unit = d.unit ?? 'short';
   const stacked = d.custom?.stacking?.mode === 'normal';
   const bars = d.custom?.drawStyle === 'bars';
-  const lines = data.flatMap((series, ti) =>
-    series.map((s) => ({ name: legend(p.targets?.[ti]?.legendFormat, s.labels), points: s.points })),
-  );
+  const lines = panelSeries(p, data);
   lines.sort((a, b) => a.name.localeCompare(b.name));
   const legendRows = Math.min(3, Math.ceil(lines.length / 3));
   const plot = { x: 72, y: 8, w: w - 86, h: h - 34 - legendRows * 16 };
@@ -225,9 +232,9 @@ function timeseries(
       `<text x="${plot.x + plot.w}" y="${legendY + 45}" class="legend" text-anchor="end">+${drawn.length - 9} more</text>`,
     );
   return `<svg width="${w}" height="${h}">${out.join('')}</svg>`;
-}
+};
 
-function stat(p: DashboardPanel, data: Series[][], w: number, h: number, range: [number, number]): string {
+const stat: PanelRenderer = (p, data, w, h, range) => {
   const d = p.fieldConfig?.defaults ?? {};
   const s = data[0]?.[0];
   const last = s?.points.at(-1)?.[1];
@@ -244,19 +251,11 @@ function stat(p: DashboardPanel, data: Series[][], w: number, h: number, range: 
     )
     .join(' ');
   return `<svg width="${w}" height="${h}"><polyline points="${spark}" fill="none" stroke="${c}" stroke-opacity="0.45" stroke-width="2"/><text x="${w / 2}" y="${h * 0.55}" class="stat" fill="${c}" text-anchor="middle">${esc(formatValue(last, d.unit, d.decimals))}</text></svg>`;
-}
+};
 
-function stateTimeline(
-  p: DashboardPanel,
-  data: Series[][],
-  w: number,
-  h: number,
-  range: [number, number],
-): string {
+const stateTimeline: PanelRenderer = (p, data, w, h, range) => {
   const d = p.fieldConfig?.defaults ?? {};
-  const rows = data.flatMap((series, ti) =>
-    series.map((s) => ({ name: legend(p.targets?.[ti]?.legendFormat, s.labels), points: s.points })),
-  );
+  const rows = panelSeries(p, data);
   if (rows.length === 0) return noData(w, h);
   rows.sort((a, b) => a.name.localeCompare(b.name));
   const mapping = d.mappings?.[0]?.options ?? {};
@@ -293,7 +292,7 @@ function stateTimeline(
     `<text x="${w / 2}" y="${y}" class="legend" text-anchor="middle">${legendItems.join('   ')}   <tspan fill="#2c3235">■</tspan> no data</text>`,
   );
   return `<svg width="${w}" height="${h}">${out.join('')}</svg>`;
-}
+};
 
 function noData(w: number, h: number): string {
   return `<svg width="${w}" height="${h}"><text x="${w / 2}" y="${h / 2}" class="nodata" text-anchor="middle">No data</text></svg>`;

@@ -83,28 +83,37 @@ export interface CoturnOptions {
   tls: LocalTls;
 }
 
+/**
+ * A bash script under infra/ run with the environment plus `env`, in a state folder made first; `bin` not on
+ * PATH is an error naming `what` and ./scripts/setup.
+ */
+function infraScript(
+  o: { root: string; dir: string },
+  bin: string,
+  what: string,
+  script: string[],
+  env: NodeJS.ProcessEnv,
+): Command {
+  if (!which(bin)) throw new Error(`${what} not found: run ./scripts/setup`);
+  mkdirSync(o.dir, { recursive: true });
+  return { cmd: 'bash', args: [join(o.root, 'infra', ...script)], env: { ...process.env, ...env } };
+}
+
 /** coturn through infra/coturn/start-dev.sh (turnserver.dev.conf: loopback only, loopback peers allowed). */
 export function coturnCommand(o: CoturnOptions): Command {
-  if (!which('turnserver')) throw new Error('coturn (turnserver) not found: run ./scripts/setup');
-  mkdirSync(o.dir, { recursive: true });
-  return {
-    cmd: 'bash',
-    args: [join(o.root, 'infra', 'coturn', 'start-dev.sh')],
-    env: {
-      ...process.env,
-      TURN_MODE: o.mode,
-      TURN_PORT: String(o.port),
-      TURN_TLS_PORT: String(o.tlsPort),
-      TURN_CERT: o.tls.certFile,
-      TURN_PKEY: o.tls.keyFile,
-      TURN_REALM: o.realm,
-      TURN_SECRET: o.secret,
-      TURN_REDIS_URL: o.redisUrl,
-      TURN_PID_FILE: join(o.dir, 'turnserver.pid'),
-      // Its own SQLite file: REST mode stores nothing, but coturn opens one (the default is shared).
-      TURN_USERDB: join(o.dir, 'turndb'),
-    },
-  };
+  return infraScript(o, 'turnserver', 'coturn (turnserver)', ['coturn', 'start-dev.sh'], {
+    TURN_MODE: o.mode,
+    TURN_PORT: String(o.port),
+    TURN_TLS_PORT: String(o.tlsPort),
+    TURN_CERT: o.tls.certFile,
+    TURN_PKEY: o.tls.keyFile,
+    TURN_REALM: o.realm,
+    TURN_SECRET: o.secret,
+    TURN_REDIS_URL: o.redisUrl,
+    TURN_PID_FILE: join(o.dir, 'turnserver.pid'),
+    // Its own SQLite file: REST mode stores nothing, but coturn opens one (the default is shared).
+    TURN_USERDB: join(o.dir, 'turndb'),
+  });
 }
 
 /** Per-address limits for a stack whose every client is on loopback (tests, `turbo dev`): out of the way. */
@@ -233,21 +242,14 @@ export interface JanusOptions {
 
 /** Janus through infra/janus/start.sh (HTTP transport and admin API on loopback, VideoRoom only). */
 export function janusCommand(o: JanusOptions): Command {
-  if (!which('janus')) throw new Error('janus not found: run ./scripts/setup');
-  mkdirSync(o.dir, { recursive: true });
-  return {
-    cmd: 'bash',
-    args: [join(o.root, 'infra', 'janus', 'start.sh')],
-    env: {
-      ...process.env,
-      JANUS_CONFIG_DIR: join(o.dir, 'conf'),
-      JANUS_HTTP_IP: '127.0.0.1',
-      JANUS_HTTP_PORT: String(o.httpPort),
-      JANUS_ADMIN_PORT: String(o.adminPort),
-      JANUS_RTP_PORTS: o.rtpPorts,
-      JANUS_API_SECRET: o.apiSecret,
-      JANUS_ADMIN_SECRET: o.adminSecret,
-      JANUS_DEBUG_LEVEL: process.env.JANUS_DEBUG_LEVEL ?? '3',
-    },
-  };
+  return infraScript(o, 'janus', 'janus', ['janus', 'start.sh'], {
+    JANUS_CONFIG_DIR: join(o.dir, 'conf'),
+    JANUS_HTTP_IP: '127.0.0.1',
+    JANUS_HTTP_PORT: String(o.httpPort),
+    JANUS_ADMIN_PORT: String(o.adminPort),
+    JANUS_RTP_PORTS: o.rtpPorts,
+    JANUS_API_SECRET: o.apiSecret,
+    JANUS_ADMIN_SECRET: o.adminSecret,
+    JANUS_DEBUG_LEVEL: process.env.JANUS_DEBUG_LEVEL ?? '3',
+  });
 }

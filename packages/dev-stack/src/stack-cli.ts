@@ -3,7 +3,7 @@
 // (`--stop`). The daily loop is `turbo dev` (dev.ts); this is for a stack that outlives the terminal.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseTurnMode, startStack } from './stack.js';
+import { parseTurnMode, STOP_ORDER, startStack } from './stack.js';
 
 const args = new Set(process.argv.slice(2));
 const stateDir = resolve(process.env.VOIP_STATE ?? '.voip');
@@ -17,21 +17,6 @@ const envInt = (name: string, fallback: number) => {
   }
   return n;
 };
-
-/** The order the foreground stack stops in (stack.ts stopAll): services, then the servers they use. */
-const STOP_ORDER = [
-  'gateway',
-  'signaling',
-  'media',
-  'call',
-  'user',
-  'auth',
-  'nginx',
-  'janus',
-  'coturn',
-  'mongo',
-  'redis',
-];
 
 /**
  * Live (not zombie) processes of these ids or process groups (each detached child leads its own group,

@@ -26,6 +26,11 @@ export const SERVICE_NAMES = ['auth', 'user', 'call', 'media', 'signaling', 'gat
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const TURN_MODES = ['rest', 'call-scoped'] as const;
 export type TurnMode = (typeof TURN_MODES)[number];
+/** The order the stack stops in (stopAll, and stack-cli --stop): services, then the servers they use. */
+export const STOP_ORDER = [
+  ...['gateway', 'signaling', 'media', 'call', 'user', 'auth'],
+  ...['nginx', 'janus', 'coturn', 'mongo', 'redis'],
+];
 
 /** TURN_MODE as given (rest when unset); anything else is an error naming the variable. */
 export function parseTurnMode(value: string | undefined): TurnMode {
@@ -351,20 +356,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
 
   const stopAll = async () => {
-    const order = [
-      'gateway',
-      'signaling',
-      'media',
-      'call',
-      'user',
-      'auth',
-      'nginx',
-      'janus',
-      'coturn',
-      'mongo',
-      'redis',
-    ];
-    for (const name of order) {
+    for (const name of STOP_ORDER) {
       await Promise.all(
         running.filter((r) => r.spec.name === name).map((r) => stopChild(r.child, 'SIGTERM')),
       );

@@ -166,6 +166,19 @@ export const jwtVerifyConfigSpec = {
   JWT_PUBLIC_KEY_FILE: env.optionalString(),
   INTERNAL_TOKEN: env.secret(24),
 };
+/**
+ * What a service with its own database reads first (auth, user, call, media): the base variables, its
+ * PORT, Redis, MongoDB and token verification. Spread it and add the service's own.
+ */
+export function serviceConfigSpec(defaultPort: number) {
+  return {
+    ...baseConfigSpec,
+    PORT: env.port(defaultPort),
+    ...redisConfigSpec,
+    ...mongoConfigSpec,
+    ...jwtVerifyConfigSpec,
+  };
+}
 
 /**
  * For a process entry point: awaits what builds the app and, when a ConfigError surfaces only then (a key

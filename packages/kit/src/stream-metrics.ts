@@ -6,7 +6,7 @@
 // - watchConsumerReadiness(app.readiness, 'history-consumer', consumer): /ready 503 with
 //   "paused: mongo unavailable" while the consumer waits for a dependency.
 import type { ConsumerOutcome, DeadLetterReason, OutcomeInfo, StreamConsumer } from '@voip/bus/streams';
-import { streamBacklog } from '@voip/bus/streams';
+import { type StreamBacklog, streamBacklog } from '@voip/bus/streams';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -86,29 +86,30 @@ export function registerStreamBacklogGauges(
     });
     return inflight;
   };
-  const pending = new Gauge({
-    name: 'bus_stream_pending',
-    help: 'Stream entries delivered to the consumer group and not yet acked',
-    labelNames: ['stream', 'group'] as const,
-    registers: [registry],
-    async collect() {
-      const rows = await readOnce();
-      this.reset();
-      for (const { stream, group, backlog } of rows)
-        if (backlog?.exists) this.set({ stream, group }, backlog.pending);
+  const gauge = (metric: { name: string; help: string }, value: (backlog: StreamBacklog) => number | null) =>
+    new Gauge({
+      ...metric,
+      labelNames: ['stream', 'group'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await readOnce();
+        this.reset();
+        for (const { stream, group, backlog } of rows) {
+          const v = backlog?.exists ? value(backlog) : null;
+          if (v !== null) this.set({ stream, group }, v);
+        }
+      },
+    });
+  const pending = gauge(
+    { name: 'bus_stream_pending', help: 'Stream entries delivered to the consumer group and not yet acked' },
+    (b) => b.pending,
+  );
+  const lag = gauge(
+    {
+      name: 'bus_stream_lag',
+      help: 'Stream entries not yet delivered to the consumer group (Redis 7 XINFO lag)',
     },
-  });
-  const lag = new Gauge({
-    name: 'bus_stream_lag',
-    help: 'Stream entries not yet delivered to the consumer group (Redis 7 XINFO lag)',
-    labelNames: ['stream', 'group'] as const,
-    registers: [registry],
-    async collect() {
-      const rows = await readOnce();
-      this.reset();
-      for (const { stream, group, backlog } of rows)
-        if (backlog?.exists && backlog.lag !== null) this.set({ stream, group }, backlog.lag);
-    },
-  });
+    (b) => b.lag,
+  );
   return { pending, lag };
 }

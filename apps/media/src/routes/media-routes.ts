@@ -59,70 +59,55 @@ export async function mediaRoutes(app: App, deps: MediaRoutesDeps) {
     }
   };
 
-  app.post(
+  /**
+   * POST /calls/:callId/recording… (the recording flow): its schema from the route table, the caller
+   * authenticated, the handler given the call id, the caller's id and the body the schema admitted.
+   */
+  const callRoute = <B>(
+    url: string,
+    handler: (callId: string, me: string, body: B, reply: FastifyReply) => Promise<unknown>,
+    preHandler: typeof auth | (typeof auth)[] = auth,
+  ) =>
+    app.post(url, { schema: row('POST', url), preHandler }, async (request, reply) =>
+      handler((request.params as CallP).callId, principalOf(request).id, request.body as B, reply),
+    );
+
+  callRoute(
     '/calls/:callId/recording',
-    { schema: row('POST', '/calls/:callId/recording'), preHandler: [auth, askLimit] },
-    async (request, reply) => {
-      const { callId } = request.params as CallP;
-      const rec = await flow.ask(callId, principalOf(request).id);
-      return reply.code(202).send(toRecordingView(rec));
-    },
+    async (callId, me, _body, reply) => reply.code(202).send(toRecordingView(await flow.ask(callId, me))),
+    [auth, askLimit],
   );
 
-  app.post(
+  callRoute<{ recordingId: string; consent: boolean }>(
     '/calls/:callId/recording/consent',
-    { schema: row('POST', '/calls/:callId/recording/consent'), preHandler: auth },
-    async (request) => {
-      const { callId } = request.params as CallP;
-      const body = request.body as { recordingId: string; consent: boolean };
-      return toRecordingView(
-        await flow.consent(callId, principalOf(request).id, body.recordingId, body.consent),
-      );
-    },
+    async (callId, me, body) =>
+      toRecordingView(await flow.consent(callId, me, body.recordingId, body.consent)),
   );
 
-  app.post(
-    '/calls/:callId/recording/stop',
-    { schema: row('POST', '/calls/:callId/recording/stop'), preHandler: auth },
-    async (request) => {
-      const { callId } = request.params as CallP;
-      const body = request.body as { recordingId: string };
-      return toRecordingView(await flow.stop(callId, principalOf(request).id, body.recordingId));
-    },
+  callRoute<{ recordingId: string }>('/calls/:callId/recording/stop', async (callId, me, body) =>
+    toRecordingView(await flow.stop(callId, me, body.recordingId)),
   );
 
-  app.post(
+  callRoute<{ recordingId: string; offer: Desc }>(
     '/calls/:callId/recording/publish',
-    { schema: row('POST', '/calls/:callId/recording/publish'), preHandler: auth },
-    async (request) => {
-      const { callId } = request.params as CallP;
-      const body = request.body as { recordingId: string; offer: Desc };
+    async (callId, me, body) => {
       if (body.offer.type !== 'offer') throw new AppError('VALIDATION_FAILED', 'offer.type must be offer');
-      const answer = await flow.publish(callId, principalOf(request).id, body.recordingId, body.offer);
+      const answer = await flow.publish(callId, me, body.recordingId, body.offer);
       return { answer: { type: 'answer', sdp: answer.sdp } };
     },
   );
 
-  app.post(
-    '/calls/:callId/recording/subscribe',
-    { schema: row('POST', '/calls/:callId/recording/subscribe'), preHandler: auth },
-    async (request) => {
-      const { callId } = request.params as CallP;
-      const body = request.body as { recordingId: string };
-      const offer = await flow.subscribe(callId, principalOf(request).id, body.recordingId);
-      return { offer: { type: 'offer', sdp: offer.sdp } };
-    },
-  );
+  callRoute<{ recordingId: string }>('/calls/:callId/recording/subscribe', async (callId, me, body) => {
+    const offer = await flow.subscribe(callId, me, body.recordingId);
+    return { offer: { type: 'offer', sdp: offer.sdp } };
+  });
 
-  app.post(
+  callRoute<{ recordingId: string; answer: Desc }>(
     '/calls/:callId/recording/subscribe/answer',
-    { schema: row('POST', '/calls/:callId/recording/subscribe/answer'), preHandler: auth },
-    async (request, reply) => {
-      const { callId } = request.params as CallP;
-      const body = request.body as { recordingId: string; answer: Desc };
+    async (callId, me, body, reply) => {
       if (body.answer.type !== 'answer')
         throw new AppError('VALIDATION_FAILED', 'answer.type must be answer');
-      await flow.answer(callId, principalOf(request).id, body.recordingId, body.answer);
+      await flow.answer(callId, me, body.recordingId, body.answer);
       return reply.code(204).send();
     },
   );

@@ -3,37 +3,38 @@
 import type { BusEnvelope } from '@voip/bus/envelope';
 import type { UserDomain } from '../domain.js';
 import { refreshReachMirror } from '../mirrors/reach-mirror.js';
+import type { NewProfile } from '../profiles/profile-repository.js';
 import { removeGuests } from './guest-removal.js';
 
 export type AccountEvent = BusEnvelope<'user.registered' | 'guest.created' | 'guest.deleted'>;
 
+/** The profile an event announces: inserted, or a provisional (lazy) one completed; then its reach mirror. */
+async function makeProfile(domain: UserDomain, p: NewProfile): Promise<void> {
+  const { inserted, profile } = await domain.profiles.insertIfAbsent(p);
+  if (!inserted && profile.provisional) await domain.profiles.completeFromEvent(p);
+  // Idempotent like the rest: a repeat rewrites the same mirror.
+  await refreshReachMirror(domain, p.id);
+}
+
 export async function applyAccountEvent(domain: UserDomain, event: AccountEvent): Promise<void> {
   switch (event.type) {
     case 'user.registered': {
-      const p = {
+      await makeProfile(domain, {
         id: event.data.userId,
-        kind: 'user' as const,
+        kind: 'user',
         username: event.data.username,
         displayName: event.data.displayName,
         createdAt: new Date(event.data.createdAt),
-      };
-      const { inserted, profile } = await domain.profiles.insertIfAbsent(p);
-      if (!inserted && profile.provisional) await domain.profiles.completeFromEvent(p);
-      // Idempotent like the rest: a repeat rewrites the same mirror.
-      await refreshReachMirror(domain, p.id);
+      });
       return;
     }
     case 'guest.created': {
-      const p = {
+      await makeProfile(domain, {
         id: event.data.guestId,
-        kind: 'guest' as const,
+        kind: 'guest',
         displayName: event.data.displayName,
         createdAt: new Date(event.data.createdAt),
-      };
-      const { inserted, profile } = await domain.profiles.insertIfAbsent(p);
-      if (!inserted && profile.provisional) await domain.profiles.completeFromEvent(p);
-      // Idempotent like the rest: a repeat rewrites the same mirror.
-      await refreshReachMirror(domain, p.id);
+      });
       return;
     }
     case 'guest.deleted': {

@@ -5,6 +5,7 @@ import { errorResponses } from '@voip/contracts/common';
 import { Block, BlocksResponse, UserIdParams } from '@voip/contracts/users';
 import type { App } from '@voip/kit/app';
 import { setRelation } from '../../relations/relation-service.js';
+import { relationDeleteRoute } from '../relation-delete.js';
 
 const MAX_LISTED = 10_000;
 
@@ -39,15 +40,5 @@ export default async function blockRoutes(app: App) {
     },
   );
 
-  app.delete(
-    '/me/blocks/:userId',
-    {
-      preHandler: app.requireAuth(),
-      schema: { params: UserIdParams, response: errorResponses(400, 401, 404, 503) },
-    },
-    async (request, reply) => {
-      await setRelation(app.domain, 'block', request.principal!.id, request.params.userId, false);
-      return reply.code(204).send();
-    },
-  );
+  relationDeleteRoute(app, 'block', '/me/blocks/:userId');
 }

@@ -7,6 +7,7 @@ import { Contact, ContactsResponse, UserIdParams } from '@voip/contracts/users';
 import type { App } from '@voip/kit/app';
 import { readPresence } from '../../presence/presence-reader.js';
 import { setRelation } from '../../relations/relation-service.js';
+import { relationDeleteRoute } from '../relation-delete.js';
 
 export default async function contactRoutes(app: App) {
   app.get(
@@ -66,15 +67,5 @@ export default async function contactRoutes(app: App) {
     },
   );
 
-  app.delete(
-    '/me/contacts/:userId',
-    {
-      preHandler: app.requireAuth(),
-      schema: { params: UserIdParams, response: errorResponses(400, 401, 404, 503) },
-    },
-    async (request, reply) => {
-      await setRelation(app.domain, 'contact', request.principal!.id, request.params.userId, false);
-      return reply.code(204).send();
-    },
-  );
+  relationDeleteRoute(app, 'contact', '/me/contacts/:userId');
 }
