@@ -94,16 +94,23 @@ export async function startFaultStack(opts: Omit<StackOptions, 'stateDir'> = {})
 /**
  * Waits until the gateway routes to auth, user and call: with a token, until each answers 200 (an
  * anonymous request can be refused by the gateway itself); without one, until none is 502/503/504.
+ * Each path must answer several times in a row: Nginx spreads requests over the gateways, and each
+ * gateway sees a restarted service come back at its own next probe.
  */
 export async function untilApiAnswers(url: string, token?: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const IN_A_ROW = 6;
   for (const path of ['/api/auth/me', '/api/users/me', '/api/calls']) {
-    for (;;) {
+    for (let ok = 0; ok < IN_A_ROW; ) {
       const res = await fetch(url + path, {
         headers: token ? { authorization: `Bearer ${token}` } : {},
         signal: AbortSignal.timeout(3000),
       }).catch(() => null);
-      if (res && (token ? res.ok : ![502, 503, 504].includes(res.status))) break;
+      if (res && (token ? res.ok : ![502, 503, 504].includes(res.status))) {
+        ok += 1;
+        continue;
+      }
+      ok = 0;
       if (Date.now() > deadline) throw new Error(`${path} still unavailable through ${url}: ${res?.status}`);
       await sleep(100);
     }

@@ -12,8 +12,13 @@ export type AccountEvent = BusEnvelope<'user.registered' | 'guest.created' | 'gu
 async function makeProfile(domain: UserDomain, p: NewProfile): Promise<void> {
   const { inserted, profile } = await domain.profiles.insertIfAbsent(p);
   if (!inserted && profile.provisional) await domain.profiles.completeFromEvent(p);
-  // Idempotent like the rest: a repeat rewrites the same mirror.
-  await refreshReachMirror(domain, p.id);
+  // Idempotent like the rest: a repeat rewrites the same mirror. Not awaited: the account stream is read
+  // by one consumer, in order, and a burst of sign-ups must not wait behind each other's mirror rounds
+  // (the profile is what makes the user callable; a reader that misses the mirror asks this service,
+  // which answers from MongoDB and repairs it).
+  void refreshReachMirror(domain, p.id).catch((err: unknown) =>
+    domain.log.warn({ err, userId: p.id }, 'reach mirror refresh after an account event failed'),
+  );
 }
 
 export async function applyAccountEvent(domain: UserDomain, event: AccountEvent): Promise<void> {
