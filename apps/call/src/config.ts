@@ -46,7 +46,7 @@ export const configSpec = {
   HISTORY_CLAIM_IDLE_MS: env.int(30_000, { min: 10 }),
   HISTORY_MAX_DELIVERIES: env.int(5, { min: 1, max: 100 }),
   /** Consumers of the group per instance (database writes in flight at once; entries of one call may be handled out of order, which every write tolerates). */
-  HISTORY_CONSUMERS: env.int(4, { min: 1, max: 64 }),
+  HISTORY_CONSUMERS: env.int(1, { min: 1, max: 64 }),
   /** While MongoDB or Redis is away the consumer pauses and retries with this back-off, spending no deliveries. */
   ...streamOutageConfigSpec,
 

@@ -27,7 +27,7 @@ export const configSpec = {
   /** Deliveries that fail on a healthy database before an entry is dead-lettered. */
   STREAM_MAX_DELIVERIES: env.int(5, { min: 1, max: 100 }),
   /** Consumers of the "user-sync" group per instance (account events stay one: their order matters). */
-  SYNC_CONSUMERS: env.int(4, { min: 1, max: 64 }),
+  SYNC_CONSUMERS: env.int(1, { min: 1, max: 64 }),
   ...streamOutageConfigSpec,
 };
 export type Config = ConfigOf<typeof configSpec>;
