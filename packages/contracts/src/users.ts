@@ -4,17 +4,23 @@ import { DisplayName, Id, IsoDateTime, OneOf, PrincipalKind } from './common.js'
 
 export const PresenceStatus = OneOf('online', 'busy', 'offline');
 export type PresenceStatus = Static<typeof PresenceStatus>;
-export const Presence = Type.Object({ status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) }, { additionalProperties: false });
+export const Presence = Type.Object(
+  { status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) },
+  { additionalProperties: false },
+);
 export type Presence = Static<typeof Presence>;
 
-export const Profile = Type.Object({
-  id: Id,
-  username: Type.Optional(Type.String()),
-  displayName: Type.String(),
-  avatarUrl: Type.Union([Type.String(), Type.Null()]),
-  kind: PrincipalKind,
-  presence: Type.Optional(Presence),
-}, { additionalProperties: false });
+export const Profile = Type.Object(
+  {
+    id: Id,
+    username: Type.Optional(Type.String()),
+    displayName: Type.String(),
+    avatarUrl: Type.Union([Type.String(), Type.Null()]),
+    kind: PrincipalKind,
+    presence: Type.Optional(Presence),
+  },
+  { additionalProperties: false },
+);
 export type Profile = Static<typeof Profile>;
 
 /**
@@ -22,12 +28,7 @@ export type Profile = Static<typeof Profile>;
  * guests the user has added as contacts: "invited"), `contacts` (only the user's contacts, guests among
  * them), `nobody`. Default: `registered` for accounts, `everyone` for guests (see apps/user README).
  */
-export const IncomingCalls = OneOf(
-  'everyone',
-  'registered',
-  'contacts',
-  'nobody',
-);
+export const IncomingCalls = OneOf('everyone', 'registered', 'contacts', 'nobody');
 export type IncomingCalls = Static<typeof IncomingCalls>;
 
 /** Only https avatars: a client puts this URL in an <img> or a WebView; no javascript:, data: or http:. */
@@ -70,34 +71,66 @@ export const SearchQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export const SearchResponse = Type.Object({ items: Type.Array(Profile), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false });
+export const SearchResponse = Type.Object(
+  { items: Type.Array(Profile), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+  { additionalProperties: false },
+);
 
 /** `ids` is a comma-separated list; room for 200 ids of the maximum Id length (the service caps the count). */
-export const PresenceQuery = Type.Object({ ids: Type.String({ minLength: 1, maxLength: 13_000 }) }, { additionalProperties: false });
+export const PresenceQuery = Type.Object(
+  { ids: Type.String({ minLength: 1, maxLength: 13_000 }) },
+  { additionalProperties: false },
+);
 export const PresenceMap = Type.Record(Type.String(), Presence);
 
-export const Contact = Type.Object({ userId: Id, displayName: Type.String(), addedAt: IsoDateTime, presence: Type.Optional(Presence) }, { additionalProperties: false });
+export const Contact = Type.Object(
+  { userId: Id, displayName: Type.String(), addedAt: IsoDateTime, presence: Type.Optional(Presence) },
+  { additionalProperties: false },
+);
 export const ContactsResponse = Type.Object({ items: Type.Array(Contact) }, { additionalProperties: false });
 
 export const Block = Type.Object({ userId: Id, blockedAt: IsoDateTime }, { additionalProperties: false });
 export const BlocksResponse = Type.Object({ items: Type.Array(Block) }, { additionalProperties: false });
 
 export const DevicePlatform = OneOf('android', 'ios', 'web');
-export const DeviceParams = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }) }, { additionalProperties: false });
+export const DeviceParams = Type.Object(
+  { deviceId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }) },
+  { additionalProperties: false },
+);
 export const PutDeviceBody = Type.Object(
-  { platform: DevicePlatform, pushToken: Type.String({ minLength: 1, maxLength: 4096 }) },
+  // A push token (FCM, APNs) is printable ASCII: control characters (a NUL PostgreSQL's jsonb cannot
+  // store) are refused as a 400 here, not found as a 500 by the store.
+  {
+    platform: DevicePlatform,
+    pushToken: Type.String({ minLength: 1, maxLength: 4096, pattern: '^[\\x21-\\x7E]+$' }),
+  },
   { additionalProperties: false },
 );
 export type PutDeviceBody = Static<typeof PutDeviceBody>;
-export const Device = Type.Object({ deviceId: Type.String(), platform: DevicePlatform, pushToken: Type.String(), updatedAt: IsoDateTime }, { additionalProperties: false });
+export const Device = Type.Object(
+  { deviceId: Type.String(), platform: DevicePlatform, pushToken: Type.String(), updatedAt: IsoDateTime },
+  { additionalProperties: false },
+);
 export const DevicesResponse = Type.Object({ items: Type.Array(Device) }, { additionalProperties: false });
 
-export const SyncQuery = Type.Object({ since: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false });
-export const SyncChange = Type.Object({
-  entity: OneOf('contact', 'block', 'profile', 'call'),
-  op: OneOf('upsert', 'delete'),
-  id: Type.String(),
-  data: Type.Optional(Type.Unknown()),
-  at: IsoDateTime,
-}, { additionalProperties: false });
-export const SyncResponse = Type.Object({ changes: Type.Array(SyncChange), cursor: Type.String(), hasMore: Type.Boolean() }, { additionalProperties: false });
+export const SyncQuery = Type.Object(
+  {
+    since: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  },
+  { additionalProperties: false },
+);
+export const SyncChange = Type.Object(
+  {
+    entity: OneOf('contact', 'block', 'profile', 'call'),
+    op: OneOf('upsert', 'delete'),
+    id: Type.String(),
+    data: Type.Optional(Type.Unknown()),
+    at: IsoDateTime,
+  },
+  { additionalProperties: false },
+);
+export const SyncResponse = Type.Object(
+  { changes: Type.Array(SyncChange), cursor: Type.String(), hasMore: Type.Boolean() },
+  { additionalProperties: false },
+);

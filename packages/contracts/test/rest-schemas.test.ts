@@ -113,6 +113,8 @@ describe('user bodies', () => {
     refuses(PatchMeBody, { displayName: 'A', isAdmin: true });
     refuses(PutDeviceBody, { platform: 'symbian', pushToken: 'x' });
     refuses(PutDeviceBody, { platform: 'android', pushToken: '' });
+    refuses(PutDeviceBody, { platform: 'ios', pushToken: 'abc\u0000def' });
+    refuses(PutDeviceBody, { platform: 'ios', pushToken: 'abc def' });
     refuses(SearchQuery, { q: '' });
     refuses(SearchQuery, { q: 'a', limit: 500 });
     refuses(PresenceMap, { [ULID]: { status: 'away', lastSeenAt: null } });
