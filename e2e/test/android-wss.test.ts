@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Stack, startStack } from '@voip/dev-stack/stack';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Account, call, register } from './support/public-client.js';
+import { type Account, call, register } from '@voip/testkit/public-client';
 
 const run = promisify(execFile);
 const PROJECT = resolve(

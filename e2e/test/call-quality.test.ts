@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Stack, startStack } from '@voip/dev-stack/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, type ClientSocket, call, connect, register } from './support/public-client.js';
+import { type Account, type ClientSocket, call, connect, register } from '@voip/testkit/public-client';
 
 describe('call quality through the public door', () => {
   let stack: Stack;

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { type Stack, startStack } from '@voip/dev-stack/stack';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newClientId } from './support/public-client.js';
+import { newClientId } from '@voip/testkit/public-client';
 
 const NGINX_CONN_PER_IP = 6;
 const UNAUTHENTICATED_PER_IP = 3;

@@ -14,7 +14,7 @@ import {
   rawGet,
   register,
   type Transport,
-} from './support/public-client.js';
+} from '@voip/testkit/public-client';
 
 describe('the public door (Nginx in front of gateway and signaling)', () => {
   let stack: Stack;

@@ -16,7 +16,7 @@ import {
   waitForPort,
 } from '@voip/testkit/servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, register } from './support/public-client.js';
+import { connect, register } from '@voip/testkit/public-client';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVICES = ['auth', 'user', 'call', 'signaling', 'gateway'] as const;

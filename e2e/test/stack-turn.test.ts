@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Stack, startStack, type TurnMode } from '@voip/dev-stack/stack';
 import { freePort } from '@voip/testkit/servers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Account, call, register } from './support/public-client.js';
+import { type Account, call, register } from '@voip/testkit/public-client';
 
 type Ice = { urls: string | string[]; username?: string; credential?: string };
 

@@ -10,7 +10,14 @@ import { promisify } from 'node:util';
 import { type Stack, startStack } from '@voip/dev-stack/stack';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, type ClientSocket, call, connect, rawGet, register } from './support/public-client.js';
+import {
+  type Account,
+  type ClientSocket,
+  call,
+  connect,
+  rawGet,
+  register,
+} from '@voip/testkit/public-client';
 import { launchChromium, openRoomPage, room } from './support/room-page.js';
 
 const run = promisify(execFile);

@@ -1,4 +1,4 @@
-// What a client of the public door does: JSON over HTTP to /api/..., Socket.io to /socket.io/, and
+// What a client of the public door does (e2e/ and apps/media tests): JSON over HTTP to /api/..., Socket.io to /socket.io/, and
 // nothing else — the tests act only through Nginx's port, like the Android app.
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
