@@ -1,21 +1,7 @@
 // A device speaking our protocol (lib/sio.ts underneath) as the SDKs do, for generators: events are kept
 // until someone waits for them (bounded), and `callFlow` runs one complete call between two devices.
+import { SERVER_EVENTS } from '@voip/contracts/socket-events';
 import { type ConnectOpts, connectSio, type SioClient } from './sio.ts';
-
-const EVENTS = [
-  'session',
-  'incoming-call',
-  'call-ringing',
-  'call-accepted',
-  'call-answered-elsewhere',
-  'call-rejected',
-  'ice-candidate',
-  'renegotiate',
-  'call-ended',
-  'peer-reconnecting',
-  'peer-reconnected',
-  'presence',
-];
 
 type Ack = { ok: boolean; error?: { code: string; message: string } };
 
@@ -29,7 +15,7 @@ export class Device {
 
   private constructor(sio: SioClient) {
     this.sio = sio;
-    for (const ev of EVENTS) sio.on(ev, (d: unknown) => this.deliver(ev, d));
+    for (const ev of SERVER_EVENTS) sio.on(ev, (d: unknown) => this.deliver(ev, d));
   }
 
   static async connect(

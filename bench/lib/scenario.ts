@@ -47,3 +47,15 @@ export function knob(name: string, fallback: number, quick?: number): number {
   }
   return process.env.BENCH_QUICK === '1' && quick !== undefined ? quick : fallback;
 }
+
+/** A comma-separated list of positive numbers (offered rates, fractions of a maximum), like `knob`. */
+export function knobList(name: string, fallback: number[], quick?: number[]): number[] {
+  const raw = process.env[name];
+  if (raw !== undefined) {
+    const v = raw.split(',').map(Number);
+    if (v.length === 0 || v.some((x) => !Number.isFinite(x) || x <= 0))
+      throw new Error(`${name} must be a comma-separated list of positive numbers`);
+    return v;
+  }
+  return process.env.BENCH_QUICK === '1' && quick !== undefined ? quick : fallback;
+}

@@ -19,7 +19,7 @@ import { ulid } from 'ulid';
 import { histogram, type LatencySummary, spread } from '../lib/hdr.ts';
 import type { ChartSpec } from '../lib/png.ts';
 import { cores, cpuMsOf, sleep, spawnWorker } from '../lib/proc.ts';
-import { knob, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { knob, knobList, type RunContext, type Scenario } from '../lib/scenario.ts';
 import type { PairSpec, Person, StepResult } from './call-setup.gen.ts';
 
 const SETUP_P99_GOAL_MS = 100;
@@ -196,9 +196,7 @@ interface Step extends StepResult {
 async function run(ctx: RunContext) {
   const PAIRS = knob('BENCH_CALL_PAIRS', 300, 20);
   const STEP_MS = knob('BENCH_CALL_STEP_MS', 10_000, 2000);
-  const rates = (process.env.BENCH_CALL_RATES ?? (ctx.quick ? '10,20' : '25,50,100,150,200,300,400'))
-    .split(',')
-    .map(Number);
+  const rates = knobList('BENCH_CALL_RATES', [25, 50, 100, 150, 200, 300, 400], [10, 20]);
   const pin = process.env.BENCH_CALL_PIN !== '0';
   // Children inherit the affinity: every process of the stack runs on the server core.
   if (pin) spawnSync('taskset', ['-acp', cores.server, String(process.pid)], { stdio: 'ignore' });

@@ -9,14 +9,10 @@ import { freePort } from '@voip/testkit/servers';
 import { spread } from '../lib/hdr.ts';
 import type { ChartSpec } from '../lib/png.ts';
 import { cores, cpuMsOf, repoDir, spawnNode, spawnWorker, waitFor } from '../lib/proc.ts';
-import { knob, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { knob, knobList, type RunContext, type Scenario } from '../lib/scenario.ts';
 import { benchRedis, internalToken, principals } from '../lib/stack.ts';
 
-const FRACTIONS = (
-  process.env.BENCH_GATEWAY_FRACTIONS ?? (process.env.BENCH_QUICK === '1' ? '0.5' : '0.25,0.5,0.8')
-)
-  .split(',')
-  .map(Number);
+const FRACTIONS = knobList('BENCH_GATEWAY_FRACTIONS', [0.25, 0.5, 0.8], [0.5]);
 
 async function run(ctx: RunContext) {
   const USERS = knob('BENCH_GATEWAY_USERS', 20_000, 100);

@@ -6,7 +6,7 @@
 import WebSocket from 'ws';
 import { histogram } from '../lib/hdr.ts';
 import { openLoop as schedule } from '../lib/openloop.ts';
-import { connectSio, sourceAddresses } from '../lib/sio.ts';
+import { connectSio, type SioClient, sourceAddresses } from '../lib/sio.ts';
 
 export interface PairSpec {
   callId: string;
@@ -32,6 +32,12 @@ const seqOf = (c: { candidate: string } | undefined) =>
   c ? Number(c.candidate.slice(10, c.candidate.indexOf(' '))) : -1;
 let nextSeq = 0;
 
+/** Sends an event with an ack and fails the set-up unless the server said ok. */
+async function okAck(s: SioClient, event: string, payload: unknown): Promise<void> {
+  const ack = (await s.emitWithAck(event, payload)) as { ok: boolean };
+  if (!ack.ok) throw new Error(`${event}: ${JSON.stringify(ack)}`);
+}
+
 async function oursPair(p: PairSpec): Promise<Pair> {
   const x = await connectSio(p.caller.url, {
     auth: { token: p.caller.token, clientId: p.caller.clientId, lastSeq: 0 },
@@ -42,22 +48,10 @@ async function oursPair(p: PairSpec): Promise<Pair> {
     localAddress: source(),
   });
   const incoming = y.once('incoming-call');
-  const callUser = (await x.emitWithAck('call-user', {
-    callId: p.callId,
-    offer: { type: 'offer', sdp: 'v=0' },
-  })) as {
-    ok: boolean;
-  };
-  if (!callUser.ok) throw new Error(`call-user: ${JSON.stringify(callUser)}`);
+  await okAck(x, 'call-user', { callId: p.callId, offer: { type: 'offer', sdp: 'v=0' } });
   await incoming;
   const accepted = x.once('call-accepted');
-  const acc = (await y.emitWithAck('accept-call', {
-    callId: p.callId,
-    answer: { type: 'answer', sdp: 'v=0' },
-  })) as {
-    ok: boolean;
-  };
-  if (!acc.ok) throw new Error(`accept-call: ${JSON.stringify(acc)}`);
+  await okAck(y, 'accept-call', { callId: p.callId, answer: { type: 'answer', sdp: 'v=0' } });
   await accepted;
   let ackId = 1;
   const pair: Pair = {

@@ -9,7 +9,7 @@ import { createCallStore } from '@voip/call-state/call-store';
 import { spread } from '../lib/hdr.ts';
 import type { ChartSpec } from '../lib/png.ts';
 import { cpuMsOf, spawnWorker } from '../lib/proc.ts';
-import { knob, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { knob, knobList, type RunContext, type Scenario } from '../lib/scenario.ts';
 import { benchRedis, principals, type Server, startBaseline, startSignaling } from '../lib/stack.ts';
 import type { PairSpec } from './relay.gen.ts';
 
@@ -20,11 +20,7 @@ function add<T>(m: Record<string, T[]>, k: string, v: T) {
   m[k].push(v);
 }
 
-const FRACTIONS = (
-  process.env.BENCH_RELAY_FRACTIONS ?? (process.env.BENCH_QUICK === '1' ? '0.5' : '0.1,0.25,0.5,0.8')
-)
-  .split(',')
-  .map(Number);
+const FRACTIONS = knobList('BENCH_RELAY_FRACTIONS', [0.1, 0.25, 0.5, 0.8], [0.5]);
 
 async function run(ctx: RunContext) {
   const PAIRS = knob('BENCH_RELAY_PAIRS', 16, 2);
