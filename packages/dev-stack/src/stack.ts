@@ -334,7 +334,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const fd = openSync(spec.logFile, 'a');
     const child = spawn(spec.cmd, spec.args, {
       cwd: root,
-      env: spec.env,
+      // A detached stack outlives the launcher that returns once it is ready: a server that watches its
+      // parent (testkit's bin/ferretdb-pg, so a dead test runner leaves no cluster behind) must not here.
+      env: opts.detached ? { ...spec.env, VOIP_STOP_WITH_PARENT: '0' } : spec.env,
       stdio: ['ignore', fd, fd],
       detached: Boolean(opts.detached),
     });

@@ -1,9 +1,21 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { describe, expect, it } from 'vitest';
 import setup from '../src/global-setup.js';
-import { mongoUriFor, startMongo, startRedis } from '../src/servers.js';
+import {
+  ferretBackend,
+  ferretdbPgScript,
+  freePort,
+  mongoUriFor,
+  startMongo,
+  startRedis,
+  waitForPort,
+} from '../src/servers.js';
 
 describe('testkit servers', () => {
   it('starts a real redis-server on a free port and removes it after', async () => {
@@ -76,4 +88,44 @@ describe('testkit servers', () => {
       }
     }
   }, 30_000);
+});
+
+describe('bin/ferretdb-pg and its parent', () => {
+  // A launcher that starts the server in the background and exits at once, as `./scripts/dev --detach`
+  // does: with VOIP_STOP_WITH_PARENT=0 the server stays; by default (a test runner that died) it stops.
+  async function launchedThenOrphaned(stopWithParent: '0' | '1') {
+    if (ferretBackend() !== 'pg') throw new Error('postgresql-15 is not installed: run ./scripts/setup');
+    const dir = mkdtempSync(join(tmpdir(), 'voip-pg-parent-'));
+    const port = await freePort();
+    const launcher = spawnSync(
+      'sh',
+      // The launcher lives a second, so the script knows it as its parent, then exits.
+      ['-c', `"$0" "$1" "$2" >/dev/null 2>&1 & echo $!; sleep 1`, ferretdbPgScript, dir, String(port)],
+      { env: { ...process.env, VOIP_STOP_WITH_PARENT: stopWithParent }, encoding: 'utf8' },
+    );
+    const pid = Number(launcher.stdout.trim());
+    // Up (the launcher is gone by now), then 3 s: the script looks at its parent every second.
+    await waitForPort(port, 30_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const alive = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    rmSync(dir, { recursive: true, force: true });
+    return alive;
+  }
+
+  it('outlives a launcher that exits when told to (a detached dev stack), and stops with it otherwise', async () => {
+    expect(await launchedThenOrphaned('0')).toBe(true);
+    expect(await launchedThenOrphaned('1')).toBe(false);
+  }, 90_000);
 });
