@@ -98,8 +98,8 @@ export const DeviceParams = Type.Object(
   { additionalProperties: false },
 );
 export const PutDeviceBody = Type.Object(
-  // A push token (FCM, APNs) is printable ASCII: control characters (a NUL PostgreSQL's jsonb cannot
-  // store) are refused as a 400 here, not found as a 500 by the store.
+  // A push token (FCM, APNs) is printable ASCII, no spaces or control characters (a NUL, like in any
+  // input, is refused before this by nulPath in validate.ts).
   {
     platform: DevicePlatform,
     pushToken: Type.String({ minLength: 1, maxLength: 4096, pattern: '^[\\x21-\\x7E]+$' }),

@@ -235,3 +235,12 @@ describe('bus events', () => {
     ).toBe(false);
   });
 });
+
+describe('NUL (U+0000) in a socket payload or bus data', () => {
+  it('fails validation with a path that names it, like any other schema error', () => {
+    const v = validator(ClientEventSchemas['end-call']);
+    expect(v.check({ callId: 'c1' })).toBe(true);
+    expect(v.check({ callId: 'c\u00001' })).toBe(false);
+    expect(v.explain({ callId: 'c\u00001' })).toContain('/callId: must not contain NUL');
+  });
+});
