@@ -340,7 +340,9 @@ export function rawHandshake(
         }
       : {};
   return new Promise((resolve, reject) => {
-    const req = httpRequest(target, { headers });
+    // A new connection, as a new client opens: Node's default agent would reuse a kept-alive one, which a
+    // draining server closes as idle (every 50 ms), and the request would die with "socket hang up".
+    const req = httpRequest(target, { headers, agent: false });
     req.once('error', reject);
     req.once('upgrade', (res, socket) => {
       socket.destroy();
