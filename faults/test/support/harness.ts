@@ -214,7 +214,10 @@ export async function onlineOn(
   want: number,
   opts: Partial<VoipClientOptions> = {},
 ): Promise<Online> {
-  for (let i = 0; i < 16; i++) {
+  // Each clientId lands on a given instance with a chance of about 1/n; 40 tries miss one of three
+  // with a chance of (2/3)^40, about 1e-7 (16 tries, 1.5e-3, missed once in CI).
+  const landed: number[] = [];
+  for (let i = 0; i < 40; i++) {
     const pre = await connectionsPerInstance(stack);
     const who = await people.online(`${name}${i}`, opts);
     let at = -1;
@@ -226,6 +229,7 @@ export async function onlineOn(
       },
       { timeout: 5000, interval: 100 },
     );
+    landed.push(at);
     if (at === want) return who;
     who.client.disconnect();
     await vi.waitFor(async () => expect(await connectionsPerInstance(stack)).toEqual(pre), {
@@ -233,7 +237,10 @@ export async function onlineOn(
       interval: 100,
     });
   }
-  throw new Error(`no clientId landed on signaling instance ${want}`);
+  throw new Error(
+    `no clientId landed on signaling instance ${want}; they landed on ${landed.join(',')}; ` +
+      `connections now ${(await connectionsPerInstance(stack)).join(',')}`,
+  );
 }
 
 /** The /ready status code of one process (0 when it does not answer). */
