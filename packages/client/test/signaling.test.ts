@@ -495,9 +495,10 @@ describe('signaling client (through Nginx → three signaling instances)', () =>
 
   it('resumes a call after the caller’s signaling instance is SIGKILLed: peer-reconnected, ICE still delivered', async () => {
     const { who: caller, instance: callerInstance } = await onlineAt('Gus');
-    // Find a callee device that Nginx sends to the other instance (it hashes on clientId).
+    // Find a callee device that Nginx sends to the other instance (it hashes on clientId; 24 tries miss
+    // with a chance of 2^-24).
     let callee: Online | undefined;
-    for (let i = 0; i < 12 && !callee; i++) {
+    for (let i = 0; i < 24 && !callee; i++) {
       const tried = await onlineAt(`Hal${i}`, { storage: memoryStorage({ 'voip.clientId': ulid() }) });
       if (tried.instance !== callerInstance) callee = tried.who;
       else {
