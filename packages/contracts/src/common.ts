@@ -4,7 +4,17 @@ import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@si
 /** Ids are opaque strings (ULIDs for everything this backend creates). */
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IsoDateTime = Type.String({ format: 'date-time' });
-export const DisplayName = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' });
+/** Control characters: C0, DEL, C1 (JSON Schema pattern syntax, the same with or without the `u` flag). */
+const CONTROL = '\\u0000-\\u001F\\u007F-\\u009F';
+/**
+ * A name other people see (the incoming-call screen, contacts): 1–64 characters, not only white space, and
+ * no control character (a line break, an escape or a C1 code in a caller's name spoofs the screen).
+ */
+export const DisplayName = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: `^[^${CONTROL}]*[^\\s${CONTROL}][^${CONTROL}]*$`,
+});
 /** A closed set of strings: the union of their literals (JSON Schema `anyOf` of `const`s), as Type.Union writes it. */
 export function OneOf<const T extends readonly string[]>(...values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
   return Type.Union(values.map((v) => Type.Literal(v))) as never;

@@ -60,6 +60,10 @@ describe('auth bodies', () => {
     refuses(RegisterBody, { ...register, password: 'short' });
     refuses(RegisterBody, { ...register, displayName: '   ' });
     refuses(RegisterBody, { ...register, displayName: '' });
+    // Control characters (C0, DEL, C1) anywhere in a name others see; other scripts and emoji are names.
+    for (const name of ['Al\nice', 'Bob\u0001', '\u001b[2JEve', 'x\u007f', 'A\u0085B', 'Zoe\u009b', '\t'])
+      refuses(GuestBody, { displayName: name });
+    for (const name of ['Zoë 李', '  Ana  Maria ', 'عمر', '🙂', 'x'.repeat(64)]) accepts(GuestBody, { displayName: name });
     refuses(LoginBody, { username: '', password: 'x' });
     refuses(LoginBody, { username: 'alice' });
     refuses(RefreshBody, { refreshToken: 'short' });

@@ -111,6 +111,8 @@ describe('bad input never reaches a query, and bad tokens are refused', () => {
       );
       expectValidation(await post('/guest', { displayName: '   ' }));
       expectValidation(await post('/guest', { displayName: 'x'.repeat(65) }));
+      expectValidation(await post('/guest', { displayName: 'Bob\u0001' }));
+      expectValidation(await post('/guest', { displayName: 'Caller\nID: Your Bank' }));
     });
 
     it('an oversized body is 413 PAYLOAD_TOO_LARGE', async () => {

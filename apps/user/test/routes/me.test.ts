@@ -148,6 +148,7 @@ describe('PATCH /api/users/me', () => {
     ['an operator object', { displayName: { $ne: null } }],
     ['a too long name', { displayName: 'x'.repeat(65) }],
     ['a blank name', { displayName: '   ' }],
+    ['a name with a control character', { displayName: 'Eve\u001b[2J' }],
     ['a non-URL avatar', { avatarUrl: 'javascript-alert' }],
     ['a javascript: avatar', { avatarUrl: 'javascript:alert(document.cookie)' }],
     ['a data: avatar', { avatarUrl: 'data:text/html;base64,PHNjcmlwdD4=' }],
