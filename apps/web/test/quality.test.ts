@@ -42,6 +42,9 @@ const logged = (p: Person, name: string) =>
   );
 const reports = async (p: Person) => (await logged(p, 'quality-report')) as Report[];
 
+/** A step that sends video (not audio-only). */
+const VIDEO_STEP = /^(1080p|720p|480p)$/;
+
 describe('call quality in headless Chromium', () => {
   let stack: Stack;
   let stateDir: string;
@@ -175,10 +178,12 @@ describe('call quality in headless Chromium', () => {
     const callId = await call(ann, ben, 'video');
     await Promise.all([expectMediaFlowing(ann, true), expectMediaFlowing(ben, true)]);
     await Promise.all([untilReported(ann, 2), untilReported(ben, 2)]);
-    // The demo shows the sending step and the path.
+    // The demo shows the sending step and the path. The step is a video one; which depends on Chromium's
+    // bandwidth estimate for a fake camera that sends ~450 kbit/s (a loaded machine may not probe it
+    // past 1080p's 1500): the adaptation itself is tested in packages/client and below.
     const line = ann.page.locator('[data-test="call-quality"]');
     expect(await line.getAttribute('data-path')).toBe('direct');
-    expect(await line.getAttribute('data-step')).toBe('1080p');
+    expect(await line.getAttribute('data-step')).toMatch(VIDEO_STEP);
     await screenshot(ann, 'quality-direct.png');
     const [annSent, benSent] = await hangUp(ann, ben);
     expectSummaries(annSent, { path: 'direct', video: true });
@@ -268,12 +273,12 @@ describe('call quality in headless Chromium', () => {
         )
         .toBeGreaterThan(0);
       const q = await p.page.evaluate(() => (window as unknown as Api).VoipUtils.quality());
-      expect(q).toMatchObject({ step: '1080p', path: { kind: 'direct' } });
+      expect(q).toMatchObject({ step: expect.stringMatching(VIDEO_STEP), path: { kind: 'direct' } });
     }
     // The first summary with a step reaches the other side as peer-quality, through AndroidVoip.onEvent.
     await expect
       .poll(() => bridged(b.page, 'peer-quality'), { timeout: 15_000 })
-      .toContainEqual({ callId, step: '1080p', poor: false });
+      .toContainEqual({ callId, step: expect.stringMatching(VIDEO_STEP), poor: false });
     await a.page.evaluate(() => (window as unknown as Api).VoipUtils.hangUp());
     await expect.poll(async () => (await bridged(b.page, 'call-ended')).length, { timeout: 10_000 }).toBe(1);
     await expect

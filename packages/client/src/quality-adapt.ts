@@ -29,6 +29,12 @@ export interface AdaptationConfig {
   upAfter: number;
   /** Index of the step a call starts at (default 0, the highest). */
   initialStep: number;
+  /**
+   * For this long after the first timed sample, a bandwidth estimate under the step's `minKbps` is not a bad
+   * sample (loss still is): a sender's estimate starts low (Chromium: 300 kbit/s) and climbs by probing
+   * over the first seconds, so judging it then would step every call down at its start.
+   */
+  warmupMs: number;
 }
 
 export const DEFAULT_STEPS: QualityStep[] = [
@@ -46,6 +52,7 @@ export const DEFAULT_ADAPTATION: AdaptationConfig = {
   downAfter: 2,
   upAfter: 4,
   initialStep: 0,
+  warmupMs: 5000,
 };
 
 export interface AdaptationSample {
@@ -53,6 +60,8 @@ export interface AdaptationSample {
   availableOutKbps: number | null;
   /** The worse of inbound and outbound loss, percent; null when unknown. */
   lossPct: number | null;
+  /** When it was taken (ms); the warm-up counts from the first sample that has it. Without it, none. */
+  atMs?: number;
 }
 
 export type AdaptationVerdict = 'bad' | 'good' | 'neutral';
@@ -70,6 +79,7 @@ export function resolveAdaptation(config: Partial<AdaptationConfig> = {}): Adapt
   const c = { ...DEFAULT_ADAPTATION, ...config };
   if (!c.steps.length) throw new Error('adaptation needs at least one step');
   if (c.downAfter < 1 || c.upAfter < 1) throw new Error('downAfter and upAfter must be at least 1');
+  if (!(c.warmupMs >= 0)) throw new Error('warmupMs must be 0 or more');
   c.initialStep = Math.min(Math.max(0, c.initialStep), c.steps.length - 1);
   return c;
 }
@@ -79,6 +89,7 @@ export class QualityAdapter {
   #index: number;
   #bad = 0;
   #good = 0;
+  #firstAtMs: number | undefined;
 
   constructor(config: Partial<AdaptationConfig> = {}) {
     this.config = resolveAdaptation(config);
@@ -92,13 +103,14 @@ export class QualityAdapter {
     return this.#index;
   }
 
-  /** Classifies one sample against the current step (pure). */
-  classify(sample: AdaptationSample): AdaptationVerdict {
+  /** Classifies one sample against the current step (pure; `warmingUp`: a low estimate is not bad yet). */
+  classify(sample: AdaptationSample, warmingUp = false): AdaptationVerdict {
     const { steps, badLossPct, goodLossPct, upHeadroom } = this.config;
     const current = steps[this.#index]!;
     const loss = sample.lossPct;
     const bw = sample.availableOutKbps;
-    if ((loss !== null && loss >= badLossPct) || (bw !== null && bw < current.minKbps)) return 'bad';
+    if (loss !== null && loss >= badLossPct) return 'bad';
+    if (bw !== null && bw < current.minKbps) return warmingUp ? 'neutral' : 'bad';
     const higher = steps[this.#index - 1];
     if (!higher) return 'neutral';
     const lossOk = loss === null || loss < goodLossPct;
@@ -109,7 +121,12 @@ export class QualityAdapter {
 
   /** Feeds one sample: counts it and steps down after `downAfter` bad ones, up after `upAfter` good ones. */
   observe(sample: AdaptationSample): AdaptationDecision {
-    const verdict = this.classify(sample);
+    if (sample.atMs !== undefined) this.#firstAtMs ??= sample.atMs;
+    const warmingUp =
+      sample.atMs !== undefined &&
+      this.#firstAtMs !== undefined &&
+      sample.atMs - this.#firstAtMs < this.config.warmupMs;
+    const verdict = this.classify(sample, warmingUp);
     const from = this.step.name;
     if (verdict === 'bad') {
       this.#good = 0;

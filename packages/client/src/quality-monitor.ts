@@ -140,7 +140,11 @@ export class QualityMonitor extends Emitter<QualityMonitorEvents> {
     let change: StepChange | undefined;
     if (this.#adapter && interval.path && this.#sendsVideo) {
       const lossPct = interval.lossOutPct ?? interval.lossInPct;
-      const decision = this.#adapter.observe({ availableOutKbps: interval.availableOutKbps, lossPct });
+      const decision = this.#adapter.observe({
+        availableOutKbps: interval.availableOutKbps,
+        lossPct,
+        atMs: snap.at,
+      });
       if (decision.changed) {
         change = { ...decision.changed, availableOutKbps: interval.availableOutKbps, lossPct };
         await this.#apply(decision.step);

@@ -109,7 +109,24 @@ describe('QualityAdapter', () => {
     expect(q.observe(sample(500)).step.name).toBe('480p');
   });
 
-  it('loss alone is bad, whatever the bandwidth', () => {
+  it('a low estimate in the first warmupMs of a call is not bad (it climbs by probing); loss is', () => {
+    const q = new QualityAdapter(); // warmupMs 5000
+    const at = (atMs: number, kbps: number, loss = 0) => ({ availableOutKbps: kbps, lossPct: loss, atMs });
+    // Chromium starts its estimate at 300 kbit/s: the first seconds keep 1080p.
+    for (const t of [10_000, 11_000, 12_000, 13_000, 14_999])
+      expect(q.observe(at(t, 300))).toMatchObject({ verdict: 'neutral', step: { name: '1080p' } });
+    // Loss counts from the first sample: two lossy ones in the warm-up step down.
+    const lossy = new QualityAdapter();
+    expect(lossy.observe(at(0, 5000, 20)).verdict).toBe('bad');
+    expect(lossy.observe(at(1000, 5000, 20)).changed?.to).toBe('720p');
+    // Once it is over, a low estimate is bad again.
+    expect(q.observe(at(15_000, 300)).verdict).toBe('bad');
+    expect(q.observe(at(16_000, 300)).changed).toEqual({ from: '1080p', to: '720p', direction: 'down' });
+    expect(new QualityAdapter({ warmupMs: 0 }).observe(at(0, 300)).verdict).toBe('bad');
+    expect(() => new QualityAdapter({ warmupMs: -1 })).toThrow(/warmupMs/);
+  });
+
+    it('loss alone is bad, whatever the bandwidth', () => {
     const q = new QualityAdapter();
     expect(q.classify(sample(10_000, 12))).toBe('bad');
     expect(q.classify(sample(10_000, 5))).toBe('neutral'); // at the top: nowhere higher to go
