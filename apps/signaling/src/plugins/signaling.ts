@@ -5,7 +5,6 @@
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { createStreamProducer } from '@voip/bus/streams';
 import { createCallStore } from '@voip/call-state/call-store';
-import type { RecordingEventName } from '@voip/contracts/media';
 import { channels } from '@voip/contracts/redis-keys';
 import type { App } from '@voip/kit/app';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
@@ -13,6 +12,7 @@ import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
 import { fanOutCallEnded } from '../calls/call-ended.js';
 import { installCallHandlers } from '../calls/call-handlers.js';
+import { fanOutRecordingChanged } from '../calls/recording-events.js';
 import { createRelay } from '../calls/relay.js';
 import { startWheels, type Wheels } from '../calls/wheels.js';
 import type { Config } from '../config.js';
@@ -166,12 +166,8 @@ export const signalingPlugin = fp(
     // Ended calls, whoever ended them: every instance tells its own sockets (calls/call-ended.ts).
     await app.subscriber.on('call.ended', (e) => fanOutCallEnded(ctx, e.data));
 
-    // Recording events (issue 18) from the media service: every instance tells its own sockets of the
-    // call's participants, as for call-ended.
-    await app.subscriber.on('recording.changed', (e) => {
-      const event = e.data.event as RecordingEventName;
-      io.local.to(e.data.userIds.map(userRoom)).emit(event, e.data.payload as never);
-    });
+    // Recording events from the media service, the same way (calls/recording-events.ts).
+    await app.subscriber.on('recording.changed', (e) => fanOutRecordingChanged(ctx, e.data));
 
     const instances = startInstanceRegistry(ctx);
     // On start, only what THIS instance left behind (a crash with the same INSTANCE_ID) is cleaned up;
