@@ -19,6 +19,7 @@ import {
   register,
 } from '@voip/testkit/public-client';
 import { launchChromium, openRoomPage, room } from './support/room-page.js';
+import { type SlowJanus, startSlowJanus } from './support/slow-janus.js';
 
 const run = promisify(execFile);
 
@@ -63,6 +64,7 @@ describe('call recording through Janus', () => {
   let stack: Stack;
   let stateDir: string;
   let browser: Browser;
+  let slowJanus: SlowJanus;
   const people: Person[] = [];
   const pages: Page[] = [];
 
@@ -72,6 +74,9 @@ describe('call recording through Janus', () => {
     const slowPp = join(stateDir, 'slow-janus-pp-rec');
     writeFileSync(slowPp, '#!/bin/sh\nsleep 1\nexec janus-pp-rec "$@"\n');
     chmodSync(slowPp, 0o755);
+    // Every room takes 1.5 s to create, longer than the sweep interval below: the sweep must not take a
+    // room still being opened for one a restart lost (it did, and stopped the recording it had just started).
+    slowJanus = await startSlowJanus({ target: () => stack?.janus && new URL(stack.janus.url).origin, delayMs: 1500 });
     stack = await startStack({
       stateDir,
       services: ['auth', 'user', 'call', 'media', 'signaling', 'gateway'],
@@ -87,6 +92,7 @@ describe('call recording through Janus', () => {
           RECORDING_SWEEP_INTERVAL_MS: '1000',
           RECORDING_JOB_CLAIM_IDLE_MS: '1500',
           JANUS_PP_REC: slowPp,
+          JANUS_URL: slowJanus.url,
         },
       },
     });
@@ -97,6 +103,7 @@ describe('call recording through Janus', () => {
     for (const p of people) p.socket.disconnect();
     await browser?.close();
     await stack?.stopAll();
+    await slowJanus?.close();
     if (stateDir && !process.env.VOIP_KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
   });
 
@@ -226,6 +233,7 @@ describe('call recording through Janus', () => {
     const [alice, bob, carol] = await Promise.all([person('Alice'), person('Bob'), person('Carol')]);
     const callId = await answeredCall(alice, bob);
     const recordingId = await startRecording(alice, bob, callId);
+    expect(slowJanus.held(), 'the room was created through the slow proxy').toBeGreaterThan(0);
     const [pa, pb] = await Promise.all([openRoomPage(browser, stack.url), openRoomPage(browser, stack.url)]);
     pages.push(pa, pb);
     const t0 = await mediaThroughRoom(pa, pb, alice, bob, callId, recordingId);

@@ -50,6 +50,9 @@ const activeKey = (callId: string) => keys.jobClaim(`recording-active:${callId}`
 const ACTIVE_TTL_S = 24 * 3600;
 
 export function createRecordingFlow(d: RecordingFlowDeps) {
+  // Recordings whose room this instance is opening: already `recording` in the store, not yet in
+  // d.rooms. The sweep must not take them for rooms a restart lost.
+  const opening = new Set<string>();
   const emit = async <K extends RecordingEventName>(
     rec: Pick<RecordingDoc, 'participants'>,
     event: K,
@@ -164,11 +167,14 @@ export function createRecordingFlow(d: RecordingFlowDeps) {
       { $addToSet: { consentedBy: me } },
     );
     if (!starting) throw new AppError('INVALID_STATE', 'the recording is no longer requested');
+    opening.add(recordingId);
     try {
       await d.rooms.open(recordingId, rec.participants as [string, string]);
     } catch (err) {
       d.log.warn({ err: (err as Error).message, callId, recordingId }, 'janus refused the room');
       return fail(starting, 'media-server-unavailable');
+    } finally {
+      opening.delete(recordingId);
     }
     // The call may have ended while the room was being made.
     const call = await d.calls.get(callId);
@@ -331,7 +337,7 @@ export function createRecordingFlow(d: RecordingFlowDeps) {
     for (const rec of await d.repo.inStates(['recording'])) {
       const mine = rec.owner === d.instanceId;
       const call = await d.calls.get(rec.callId);
-      if (mine && !d.rooms.has(rec._id)) await stopRecording(rec, 'media-server-lost');
+      if (mine && !d.rooms.has(rec._id) && !opening.has(rec._id)) await stopRecording(rec, 'media-server-lost');
       else if (!call || call.state === 'ended') await stopRecording(rec, 'call-ended');
       else if (rec.startedAt && now.getTime() - rec.startedAt.getTime() > d.maxDurationMs)
         await stopRecording(rec, 'stopped');
