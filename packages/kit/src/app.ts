@@ -55,11 +55,15 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** A refused body up to this size is read and discarded, keeping the connection (Nginx caps bodies at 128k). */
+const DRAIN_LIMIT_BYTES = 1024 * 1024;
+
 export function createApp(opts: AppOptions): App {
   const instanceId = opts.instanceId ?? `${opts.service}-${randomUUID().slice(0, 8)}`;
+  const bodyLimit = opts.bodyLimit ?? 64 * 1024;
   const app = Fastify({
     logger: loggerOptions(opts.service, opts.logLevel ?? 'info', instanceId),
-    bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    bodyLimit,
     trustProxy: opts.trustProxy ?? '127.0.0.1/8,::1/128',
     requestIdHeader: false,
     // A client-supplied x-request-id is kept when it is sane, so one id follows a request everywhere.
@@ -130,6 +134,16 @@ export function createApp(opts: AppOptions): App {
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // A body declared over the limit is refused before it is read, and the connection is kept: Node reads
+    // the rest of the body and discards it. Fastify's own refusal closes the connection instead, and a
+    // socket closed with unread bytes in its receive queue sends a reset, which can destroy the 413 before
+    // the proxy in front (Nginx) has read it: the client then saw 503 "try again". A body too big to be
+    // worth reading (over DRAIN_LIMIT_BYTES) still closes the connection.
+    const declared = Number(request.headers['content-length']);
+    if (declared > (request.routeOptions.bodyLimit ?? bodyLimit)) {
+      if (declared > DRAIN_LIMIT_BYTES) reply.header('connection', 'close');
+      throw new AppError('PAYLOAD_TOO_LARGE', 'request body is too large');
+    }
   });
   // Before any route's schema: a NUL anywhere in the input is a 400 for every service (nulPath says why).
   app.addHook('preValidation', async (request) => {

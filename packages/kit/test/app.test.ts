@@ -39,6 +39,36 @@ describe('createApp request handling', () => {
     expect(res.json()).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
   });
 
+  it('refuses a body declared over the limit with 413 and keeps the connection (no reset for a proxy to meet)', async () => {
+    const server = createApp({ service: 'body-limit-test', logLevel: 'silent', bodyLimit: 1024 });
+    server.post('/echo', async (request) => request.body);
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = server.server.address() as AddressInfo;
+    try {
+      // Two requests on one connection: a 70 KB body (refused), then a small one (answered).
+      const big = JSON.stringify({ name: 'x'.repeat(70 * 1024) });
+      const small = '{"name":"a"}';
+      const request = (body: string) =>
+        `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(request(big) + request(small)));
+        let got = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (d: string) => {
+          got += d;
+          if (got.includes('{"name":"a"}')) socket.end();
+        });
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+      });
+      expect([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(['413', '200']);
+      expect(text.split('\r\n\r\n')[0]).not.toMatch(/connection: close/i);
+      expect(text).toContain('"code":"PAYLOAD_TOO_LARGE"');
+    } finally {
+      await server.close();
+    }
+  });
+
   it.each(['{"name":', '{name: "alice"}', '{"name":"a"}}'])(
     'answers invalid JSON %j with 400 BAD_REQUEST',
     async (payload) => {
