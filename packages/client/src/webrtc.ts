@@ -1,6 +1,8 @@
 // The browser's media side of a call: an RTCPeerConnection wired to a Call's signaling (trickle ICE
 // with end-of-candidates, STUN/TURN from the call's iceServers, remote tracks, and ICE restarts through
 // `renegotiate` when the path breaks or the network changes). Browser-only: needs RTCPeerConnection.
+// Just over ~400 lines: one class whose ICE, restart and track paths share the connection's state; the
+// quality sampling and its adaptation already live apart (quality-monitor.ts, quality-adapt.ts).
 import type {
   Answer,
   Call,

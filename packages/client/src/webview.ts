@@ -4,6 +4,7 @@
 // in a store the app provides (`window.AndroidVoipTokens`: load/save/clear, backed by the Keystore).
 // Events go back to the native side through a JavaScript interface (`window.AndroidVoip.onEvent(name,
 // json)`) and as DOM events.
+// Just over ~400 lines: the bundle's whole global surface in one file, as the Android side sees it.
 import type { Media } from '@voip/contracts/calls';
 import { ApiError } from './api-error.js';
 import type { Call } from './call.js';

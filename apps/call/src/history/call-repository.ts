@@ -1,6 +1,8 @@
 // The calls collection: one document per call, created at initiation and completed from the call-events
 // stream. Every write is an idempotent upsert keyed by callId, so the initiating request and the history
 // consumer may arrive in either order, and a re-delivered event changes nothing.
+// Just over ~400 lines: the schema, its indexes and every query on the collection, so each index sits
+// beside the queries it serves; the quality fold is apart (quality-summary.ts).
 import type { CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
 import type { CallQualityPayload } from '@voip/contracts/quality';
 import type { Connection, Model } from 'mongoose';

@@ -4,6 +4,7 @@
 // instance sets and resume deadlines, and a ringing call's kept candidates: no other code reads or writes
 // those keys (the layout is in @voip/contracts/redis-keys; other services read the device map only through
 // @voip/contracts/user-clients). Every change is one script of device-scripts.ts or delivery-scripts.ts.
+// Just over ~400 lines on purpose: being the only owner of those keys is the point of the file.
 import type { LiveCallDevices } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
 import { userHasConnectedDevice } from '@voip/contracts/user-clients';
