@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Stack, startStack } from '@voip/dev-stack/stack';
 import type { Browser, Page } from 'playwright-core';
+import { type HoldingProxy, startHoldingProxy } from '@voip/testkit/holding-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Account,
@@ -19,7 +20,6 @@ import {
   register,
 } from '@voip/testkit/public-client';
 import { launchChromium, openRoomPage, room } from './support/room-page.js';
-import { type SlowJanus, startSlowJanus } from './support/slow-janus.js';
 
 const run = promisify(execFile);
 
@@ -64,7 +64,7 @@ describe('call recording through Janus', () => {
   let stack: Stack;
   let stateDir: string;
   let browser: Browser;
-  let slowJanus: SlowJanus;
+  let slowJanus: HoldingProxy;
   const people: Person[] = [];
   const pages: Page[] = [];
 
@@ -74,9 +74,17 @@ describe('call recording through Janus', () => {
     const slowPp = join(stateDir, 'slow-janus-pp-rec');
     writeFileSync(slowPp, '#!/bin/sh\nsleep 1\nexec janus-pp-rec "$@"\n');
     chmodSync(slowPp, 0o755);
-    // Every room takes 1.5 s to create, longer than the sweep interval below: the sweep must not take a
-    // room still being opened for one a restart lost (it did, and stopped the recording it had just started).
-    slowJanus = await startSlowJanus({ target: () => stack?.janus && new URL(stack.janus.url).origin, delayMs: 1500 });
+    // Janus, as seen by the media service, is slow in two ways: every room takes 1.5 s to create, longer
+    // than the sweep interval below (the sweep must not take a room still being opened for one a restart
+    // lost: it did, and stopped the recording it had just started), and see holdAnswerMs.
+    slowJanus = await startHoldingProxy({
+      target: () => stack?.janus && new URL(stack.janus.url).origin,
+      holdMs: (body) => (/"request"\s*:\s*"create"/.test(body) ? 1500 : 0),
+      // A subscriber's join is answered on Janus's long poll before its POST's own answer comes back:
+      // an error there ("no such feed" while the other side has not published) must be a 409, not an
+      // unhandled rejection that takes the media service down (it did).
+      holdAnswerMs: (body) => (/"ptype"\s*:\s*"subscriber"/.test(body) ? 500 : 0),
+    });
     stack = await startStack({
       stateDir,
       services: ['auth', 'user', 'call', 'media', 'signaling', 'gateway'],
@@ -92,7 +100,7 @@ describe('call recording through Janus', () => {
           RECORDING_SWEEP_INTERVAL_MS: '1000',
           RECORDING_JOB_CLAIM_IDLE_MS: '1500',
           JANUS_PP_REC: slowPp,
-          JANUS_URL: slowJanus.url,
+          JANUS_URL: `${slowJanus.origin}/janus`,
         },
       },
     });
@@ -236,6 +244,8 @@ describe('call recording through Janus', () => {
     expect(slowJanus.held(), 'the room was created through the slow proxy').toBeGreaterThan(0);
     const [pa, pb] = await Promise.all([openRoomPage(browser, stack.url), openRoomPage(browser, stack.url)]);
     pages.push(pa, pb);
+    // The other side's media before anyone has published: 409, twice (the service is still there).
+    for (let i = 0; i < 2; i++) expect(await room.subscribe(pa, alice.accessToken, callId, recordingId)).toBe(409);
     const t0 = await mediaThroughRoom(pa, pb, alice, bob, callId, recordingId);
     await until(
       'both publishing',

@@ -162,6 +162,9 @@ export function createJanusClient(opts: JanusClientOptions) {
         const reply = new Promise<PluginReply>((resolve, reject) => {
           waiting.set(tx, { resolve, reject });
         });
+        // Janus may send the request's event on the long poll before the POST's own answer is back: a
+        // rejection then must not count as unhandled (it would take the process down); it is awaited below.
+        reply.catch(() => {});
         const timer = setTimeout(() => {
           const w = waiting.get(tx);
           waiting.delete(tx);
