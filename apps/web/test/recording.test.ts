@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Stack, startStack } from '@voip/dev-stack/stack';
+import { type HoldingProxy, startHoldingProxy } from '@voip/testkit/holding-proxy';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -31,17 +32,28 @@ describe('recording a call in the demo', () => {
   let stack: Stack;
   let stateDir: string;
   let browser: Browser;
+  let slowJanus: HoldingProxy;
   const people: Person[] = [];
 
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'voip-web-rec-'));
+    // The first publish to Janus is held 6 s, past the media service's Janus timeout (5 s): that side's
+    // publish is answered 503 "try again", and the demo tries again (it once gave up there).
+    let publishes = 0;
+    slowJanus = await startHoldingProxy({
+      target: () => stack?.janus && new URL(stack.janus.url).origin,
+      holdMs: (body) => (/"request"\s*:\s*"publish"/.test(body) && publishes++ === 0 ? 6000 : 0),
+    });
     stack = await startStack({
       stateDir,
       services: ['auth', 'user', 'call', 'media', 'signaling', 'gateway'],
       signalingInstances: 1,
       coturn: false,
       logLevel: process.env.VOIP_TEST_LOG_LEVEL ?? 'warn',
-      serviceEnv: { gateway: { HEALTH_CHECK_INTERVAL_MS: '200', RATE_LIMIT_CREDENTIALS_MAX: '500' } },
+      serviceEnv: {
+        gateway: { HEALTH_CHECK_INTERVAL_MS: '200', RATE_LIMIT_CREDENTIALS_MAX: '500' },
+        media: { JANUS_URL: `${slowJanus.origin}/janus`, JANUS_TIMEOUT_MS: '5000' },
+      },
     });
     await untilApiAnswers(stack.url);
     browser = await launchChromium({ trustSpki: stack.tls.spki });
@@ -55,6 +67,7 @@ describe('recording a call in the demo', () => {
   afterAll(async () => {
     await browser?.close();
     await stack?.stopAll();
+    await slowJanus?.close();
     if (stateDir && !process.env.VOIP_KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
   });
 
@@ -88,6 +101,7 @@ describe('recording a call in the demo', () => {
       await expect
         .poll(() => demo<string | null>(p, 'recordingConnectionState'), { timeout: 30_000 })
         .toBe('connected');
+    expect(slowJanus.held(), 'one publish was held past the Janus timeout').toBe(1);
     const startedAt = Date.now();
     let last = [await videoFrames(alice), await videoFrames(bob)];
     while (Date.now() - startedAt < 5000) {

@@ -361,22 +361,37 @@ export class RecordingMedia extends Emitter<RecordingMediaEvents> {
     super();
   }
 
-  /** Publishes, then subscribes (retrying while the other side has not published yet, up to `waitMs`). */
+  /**
+   * Publishes, then subscribes, each retried up to `waitMs` while the answer says to try again: the media
+   * server slow to answer (503, 504), or, for the subscription, the other side not published yet (409).
+   */
   async start(waitMs = 20_000): Promise<void> {
+    const deadline = Date.now() + waitMs;
     const pub = new RTCPeerConnection(this.rtcConfig);
     this.pub = pub;
     for (const t of this.local.getTracks())
       pub.addTransceiver(t, { direction: 'sendonly', streams: [this.local] });
     await pub.setLocalDescription(await pub.createOffer());
     await gathered(pub);
-    const { answer } = await this.api.publish(this.callId, this.recordingId, {
-      type: 'offer',
-      sdp: pub.localDescription!.sdp,
-    });
+    let answer: { type: 'answer'; sdp: string };
+    for (;;) {
+      try {
+        // The same offer again: the media server replaces a publisher it may have half made.
+        ({ answer } = await this.api.publish(this.callId, this.recordingId, {
+          type: 'offer',
+          sdp: pub.localDescription!.sdp,
+        }));
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        const retry = code === 'UNAVAILABLE' || code === 'UPSTREAM_TIMEOUT';
+        if (this.#closed || !retry || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
     if (this.#closed) return;
     await pub.setRemoteDescription(answer);
     this.#watch(pub);
-    const deadline = Date.now() + waitMs;
     for (;;) {
       try {
         const { offer } = await this.api.subscribe(this.callId, this.recordingId);
