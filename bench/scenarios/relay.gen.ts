@@ -53,14 +53,16 @@ async function oursPair(p: PairSpec): Promise<Pair> {
   const accepted = x.once('call-accepted');
   await okAck(y, 'accept-call', { callId: p.callId, answer: { type: 'answer', sdp: 'v=0' } });
   await accepted;
+  // With an ack id, as every client of ours sends it (the answer is read and dropped).
+  return pairOf(x, y, (seq) => ['ice-candidate', { callId: p.callId, candidate: candidate(seq) }]);
+}
+
+/** The pair's sending side (`x`, each message with an ack id) and receiving side (`y`'s ice-candidate). */
+function pairOf(x: SioClient, y: SioClient, message: (seq: number) => [string, unknown]): Pair {
   let ackId = 1;
   const pair: Pair = {
-    // With an ack id, as every client of ours sends it (the answer is read and dropped).
     send: (seq) => {
-      if (x.ws.readyState === 1)
-        x.ws.send(
-          `42${ackId++}${JSON.stringify(['ice-candidate', { callId: p.callId, candidate: candidate(seq) }])}`,
-        );
+      if (x.ws.readyState === 1) x.ws.send(`42${ackId++}${JSON.stringify(message(seq))}`);
     },
     onReceive: () => {},
     close: () => {
@@ -83,22 +85,7 @@ async function barePair(p: PairSpec): Promise<Pair> {
   });
   await new Promise((r) => setTimeout(r, 50));
   const to = `client:${p.callee.userId}:${p.callee.clientId}`;
-  let ackId = 1;
-  const pair: Pair = {
-    send: (seq) => {
-      if (x.ws.readyState === 1)
-        x.ws.send(
-          `42${ackId++}${JSON.stringify(['relay', { to, data: { callId: p.callId, candidate: candidate(seq) } }])}`,
-        );
-    },
-    onReceive: () => {},
-    close: () => {
-      x.close();
-      y.close();
-    },
-  };
-  y.on('ice-candidate', (d: { candidate: { candidate: string } }) => pair.onReceive(seqOf(d.candidate)));
-  return pair;
+  return pairOf(x, y, (seq) => ['relay', { to, data: { callId: p.callId, candidate: candidate(seq) } }]);
 }
 
 function peerSocket(url: string, id: string): Promise<WebSocket> {
