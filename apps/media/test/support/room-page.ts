@@ -3,26 +3,11 @@
 // connection publishing to the call's Janus room and a receive-only one subscribing to the other
 // participant, both negotiated through the public door (/api/media/...) with the page's own fetch.
 import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, chromiumArgs } from '@voip/testkit/chromium';
 import { chromium } from 'playwright-core';
 
-export const CHROMIUM = process.env.VOIP_CHROMIUM ?? '/usr/bin/chromium';
-
 export function launchChromium(trustSpki: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      `--ignore-certificate-errors-spki-list=${trustSpki}`,
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs(trustSpki) });
 }
 
 /** A page on the stack's origin (so fetch reaches /api/ same-origin) with the room helpers installed. */

@@ -5,35 +5,23 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { CHROMIUM, chromiumArgs } from '@voip/testkit/chromium';
 
-export const CHROMIUM = process.env.VOIP_CHROMIUM ?? '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery';
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results');
 
-/**
- * `trustSpki`: the stack's `tls.spki`, so Chromium accepts the local CA's certificate on HTTPS, WSS and
- * turns: (its verifier skips the chain check for a certificate with that key, and only for it).
- */
+/** `trustSpki`: the stack's `tls.spki` (see @voip/testkit/chromium). */
 export async function launchChromium(opts: { trustSpki?: string } = {}): Promise<Browser> {
   // launch() gives every run a fresh, temporary user data dir.
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      '--disable-quic',
-      // Real host addresses in ICE candidates (no .local mDNS names nobody here can resolve).
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      ...(opts.trustSpki ? [`--ignore-certificate-errors-spki-list=${opts.trustSpki}`] : []),
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs(opts.trustSpki) });
+}
+
+/** Prints what each page logged when the test just run failed (its first thing to read); for `afterEach`. */
+export function printLogsOnFailure(people: readonly Person[]) {
+  return (ctx: { task: { result?: { state?: string } } }) => {
+    if (ctx.task.result?.state === 'fail')
+      for (const p of people) if (p.logs.length) process.stderr.write(`[${p.name}]\n${p.logs.join('\n')}\n`);
+  };
 }
 
 export interface Person {

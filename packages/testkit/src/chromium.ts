@@ -1,0 +1,28 @@
+// How the browser tests start Debian's Chromium (driven by playwright-core, which downloads no browser):
+// headless, fake camera and microphone granted without a prompt, real host addresses in ICE candidates,
+// and the stack's local CA trusted by its key. One list for the web demo's and the media service's tests.
+
+/** The Chromium binary (`VOIP_CHROMIUM`, else Debian's). */
+export const CHROMIUM = process.env.VOIP_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Command-line flags for a test browser. `trustSpki`: the stack's `tls.spki`, so Chromium accepts the
+ * local CA's certificate on HTTPS, WSS and turns: (its verifier skips the chain check for a certificate
+ * with that key, and only for it).
+ */
+export function chromiumArgs(trustSpki?: string): string[] {
+  return [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    '--disable-quic',
+    // Real host addresses in ICE candidates (no .local mDNS names nobody here can resolve).
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ...(trustSpki ? [`--ignore-certificate-errors-spki-list=${trustSpki}`] : []),
+  ];
+}
