@@ -14,6 +14,7 @@ import {
   events,
   expectMediaFlowing,
   launchChromium,
+  printLogsOnFailure,
   localTracks,
   openDemo,
   openPage,
@@ -50,11 +51,7 @@ describe('the demo in headless Chromium, through Nginx', () => {
     browser = await launchChromium({ trustSpki: stack.tls.spki });
   });
 
-  afterEach((ctx) => {
-    // On failure, what the pages said is the first thing to read.
-    if (ctx.task.result?.state === 'fail')
-      for (const p of people) if (p.logs.length) process.stderr.write(`[${p.name}]\n${p.logs.join('\n')}\n`);
-  });
+  afterEach(printLogsOnFailure(people));
 
   afterAll(async () => {
     await browser?.close();

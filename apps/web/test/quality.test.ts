@@ -20,6 +20,7 @@ import {
   addContact,
   expectMediaFlowing,
   launchChromium,
+  printLogsOnFailure,
   openDemo,
   type Person,
   pcState,
@@ -64,10 +65,7 @@ describe('call quality in headless Chromium', () => {
     browser = await launchChromium({ trustSpki: stack.tls.spki });
   });
 
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail')
-      for (const p of people) if (p.logs.length) process.stderr.write(`[${p.name}]\n${p.logs.join('\n')}\n`);
-  });
+  afterEach(printLogsOnFailure(people));
 
   afterAll(async () => {
     await browser?.close();

@@ -16,6 +16,7 @@ import {
   addContact,
   inbound,
   launchChromium,
+  printLogsOnFailure,
   openDemo,
   type Person,
   pcState,
@@ -59,10 +60,7 @@ describe('recording a call in the demo', () => {
     browser = await launchChromium({ trustSpki: stack.tls.spki });
   }, 180_000);
 
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail')
-      for (const p of people) if (p.logs.length) process.stderr.write(`[${p.name}]\n${p.logs.join('\n')}\n`);
-  });
+  afterEach(printLogsOnFailure(people));
 
   afterAll(async () => {
     await browser?.close();
