@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { RECORDING_SERVER_EVENTS } from '@voip/contracts/socket-events';
 import { type Stack, startStack } from '@voip/dev-stack/stack';
 import type { Browser, Page } from 'playwright-core';
 import { type HoldingProxy, startHoldingProxy } from '@voip/testkit/holding-proxy';
@@ -41,14 +42,6 @@ interface Person extends Account {
   socket: ClientSocket;
   events: { name: string; payload: Record<string, unknown> }[];
 }
-
-const RECORDING_EVENTS = [
-  'recording-requested',
-  'recording-started',
-  'recording-stopped',
-  'recording-failed',
-  'recording-ready',
-] as const;
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -119,7 +112,7 @@ describe('call recording through Janus', () => {
     const account = await register(stack.url, name);
     const { socket } = await connect(stack.url, account, 'websocket');
     const p: Person = { ...account, socket, events: [] };
-    for (const e of RECORDING_EVENTS)
+    for (const e of RECORDING_SERVER_EVENTS)
       (socket.on as (e: string, fn: (p: Record<string, unknown>) => void) => void)(e, (payload) =>
         p.events.push({ name: e, payload }),
       );
