@@ -328,6 +328,9 @@ export interface RecordingMediaEvents {
   failed: Error;
 }
 
+/** Answers that mean the media server was slow or briefly away: worth the same request again. */
+const SLOW_SERVER = ['UNAVAILABLE', 'UPSTREAM_TIMEOUT'] as const;
+
 const gathered = (pc: RTCPeerConnection, timeoutMs = 5000) =>
   new Promise<void>((resolve) => {
     if (pc.iceGatheringState === 'complete') return resolve();
@@ -373,49 +376,45 @@ export class RecordingMedia extends Emitter<RecordingMediaEvents> {
       pub.addTransceiver(t, { direction: 'sendonly', streams: [this.local] });
     await pub.setLocalDescription(await pub.createOffer());
     await gathered(pub);
-    let answer: { type: 'answer'; sdp: string };
-    for (;;) {
-      try {
-        // The same offer again: the media server replaces a publisher it may have half made.
-        ({ answer } = await this.api.publish(this.callId, this.recordingId, {
-          type: 'offer',
-          sdp: pub.localDescription!.sdp,
-        }));
-        break;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        const retry = code === 'UNAVAILABLE' || code === 'UPSTREAM_TIMEOUT';
-        if (this.#closed || !retry || Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    }
+    // The same offer again on a retry: the media server replaces a publisher it may have half made.
+    const { answer } = await this.#retrying(deadline, SLOW_SERVER, () =>
+      this.api.publish(this.callId, this.recordingId, { type: 'offer', sdp: pub.localDescription!.sdp }),
+    );
     if (this.#closed) return;
     await pub.setRemoteDescription(answer);
     this.#watch(pub);
+    await this.#retrying(deadline, [...SLOW_SERVER, 'INVALID_STATE'], () => this.#subscribe());
+  }
+
+  /** Janus's offer of the other participant's media, answered by a new receive-only connection. */
+  async #subscribe(): Promise<void> {
+    const { offer } = await this.api.subscribe(this.callId, this.recordingId);
+    if (this.#closed) return;
+    this.sub?.close(); // a previous attempt's
+    const sub = new RTCPeerConnection(this.rtcConfig);
+    this.sub = sub;
+    sub.ontrack = (e) => {
+      if (!this.remoteStream.getTracks().includes(e.track)) this.remoteStream.addTrack(e.track);
+      this.emit('remote-stream', this.remoteStream);
+    };
+    this.#watch(sub);
+    await sub.setRemoteDescription(offer);
+    await sub.setLocalDescription(await sub.createAnswer());
+    await gathered(sub);
+    await this.api.answerSubscription(this.callId, this.recordingId, {
+      type: 'answer',
+      sdp: sub.localDescription!.sdp,
+    });
+  }
+
+  /** `attempt` again every 300 ms while it fails with one of `codes`, until `deadline` or close(). */
+  async #retrying<T>(deadline: number, codes: readonly string[], attempt: () => Promise<T>): Promise<T> {
     for (;;) {
       try {
-        const { offer } = await this.api.subscribe(this.callId, this.recordingId);
-        if (this.#closed) return;
-        const sub = new RTCPeerConnection(this.rtcConfig);
-        this.sub = sub;
-        sub.ontrack = (e) => {
-          if (!this.remoteStream.getTracks().includes(e.track)) this.remoteStream.addTrack(e.track);
-          this.emit('remote-stream', this.remoteStream);
-        };
-        this.#watch(sub);
-        await sub.setRemoteDescription(offer);
-        await sub.setLocalDescription(await sub.createAnswer());
-        await gathered(sub);
-        await this.api.answerSubscription(this.callId, this.recordingId, {
-          type: 'answer',
-          sdp: sub.localDescription!.sdp,
-        });
-        return;
+        return await attempt();
       } catch (err) {
         const code = (err as { code?: string }).code;
-        // Not published yet (409), or the media server slow to answer (503): try again until the deadline.
-        const retry = code === 'INVALID_STATE' || code === 'UNAVAILABLE' || code === 'UPSTREAM_TIMEOUT';
-        if (this.#closed || !retry || Date.now() > deadline) throw err;
+        if (this.#closed || !code || !codes.includes(code) || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, 300));
       }
     }
