@@ -2,7 +2,7 @@
 // Consumers only ever add types; a type they do not know is skipped, never a crash.
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { CallOutcome, EndReason, Media } from './calls.js';
-import { Id, IsoDateTime, OneOf, PrincipalKind } from './common.js';
+import { Id, IsoDateTime, Nullable, OneOf, PrincipalKind } from './common.js';
 import { RecordingEvents } from './media.js';
 import { CallQualityPayload } from './quality.js';
 import { PresenceStatus } from './users.js';
@@ -25,10 +25,10 @@ export const CallEndedData = Type.Object({
   outcome: CallOutcome,
   endReason: EndReason,
   createdAt: IsoDateTime,
-  answeredAt: Type.Union([IsoDateTime, Type.Null()]),
+  answeredAt: Nullable(IsoDateTime),
   endedAt: IsoDateTime,
   durationMs: Type.Integer({ minimum: 0 }),
-  endedBy: Type.Optional(Type.Union([Id, Type.Null()])),
+  endedBy: Type.Optional(Nullable(Id)),
   replacedBy: Type.Optional(Id),
 });
 
@@ -40,7 +40,7 @@ export const BusEvents = {
   'call.created': Type.Object({ callId: Id, callerId: Id, calleeId: Id, media: Media, createdAt: IsoDateTime, expiresAt: IsoDateTime }),
   'call.accepted': Type.Object({ callId: Id, answeredAt: IsoDateTime, clientId: Type.Optional(Type.String()) }),
   'call.ended': CallEndedData,
-  'presence.changed': Type.Object({ userId: Id, kind: Type.Optional(PrincipalKind), status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) }),
+  'presence.changed': Type.Object({ userId: Id, kind: Type.Optional(PrincipalKind), status: PresenceStatus, lastSeenAt: Nullable(IsoDateTime) }),
   'user.updated': Type.Object({ userId: Id, displayName: Type.Optional(Type.String()) }),
   /** One `call-quality` summary signaling accepted from the device carrying `side` (issue 19). */
   'call.quality': Type.Object({

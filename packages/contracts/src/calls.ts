@@ -1,6 +1,6 @@
 // REST DTOs of the call service (/api/calls) and the call vocabulary shared with signaling.
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, IsoDateTime, OneOf } from './common.js';
+import { Id, IsoDateTime, Nullable, OneOf } from './common.js';
 import { Recording } from './media.js';
 import { CallQuality } from './quality.js';
 
@@ -8,24 +8,9 @@ export const Media = OneOf('audio', 'video');
 export type Media = Static<typeof Media>;
 export const CallState = OneOf('ringing', 'accepted', 'ended');
 export type CallState = Static<typeof CallState>;
-export const CallOutcome = OneOf(
-  'answered',
-  'missed',
-  'rejected',
-  'busy',
-  'cancelled',
-  'failed',
-);
+export const CallOutcome = OneOf('answered', 'missed', 'rejected', 'busy', 'cancelled', 'failed');
 export type CallOutcome = Static<typeof CallOutcome>;
-export const EndReason = OneOf(
-  'hangup',
-  'cancelled',
-  'no-answer',
-  'rejected',
-  'busy',
-  'connection-lost',
-  'failed',
-);
+export const EndReason = OneOf('hangup', 'cancelled', 'no-answer', 'rejected', 'busy', 'connection-lost', 'failed');
 export type EndReason = Static<typeof EndReason>;
 
 export const IceServer = Type.Object({
@@ -55,11 +40,11 @@ export const Call = Type.Object({
   state: CallState,
   createdAt: IsoDateTime,
   expiresAt: Type.Optional(IsoDateTime),
-  answeredAt: Type.Union([IsoDateTime, Type.Null()]),
-  endedAt: Type.Union([IsoDateTime, Type.Null()]),
-  endReason: Type.Union([EndReason, Type.Null()]),
-  outcome: Type.Union([CallOutcome, Type.Null()]),
-  durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  answeredAt: Nullable(IsoDateTime),
+  endedAt: Nullable(IsoDateTime),
+  endReason: Nullable(EndReason),
+  outcome: Nullable(CallOutcome),
+  durationMs: Nullable(Type.Integer({ minimum: 0 })),
   replacedBy: Type.Optional(Id),
   push: Type.Optional(OneOf('sent', 'failed', 'none', 'pending')),
   /** Media quality per side (issue 19), once a side has sent a `call-quality` summary. */
@@ -76,13 +61,13 @@ export const HistoryItem = Type.Object({
   media: Media,
   outcome: CallOutcome,
   startedAt: IsoDateTime,
-  answeredAt: Type.Union([IsoDateTime, Type.Null()]),
+  answeredAt: Nullable(IsoDateTime),
   endedAt: IsoDateTime,
   durationMs: Type.Integer({ minimum: 0 }),
   endReason: EndReason,
 }, { additionalProperties: false });
 export type HistoryItem = Static<typeof HistoryItem>;
-export const HistoryResponse = Type.Object({ items: Type.Array(HistoryItem), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false });
+export const HistoryResponse = Type.Object({ items: Type.Array(HistoryItem), nextCursor: Nullable(Type.String()) }, { additionalProperties: false });
 
 export const IceServersQuery = Type.Object({ callId: Type.Optional(Id) }, { additionalProperties: false });
 export const IceServersResponse = Type.Object({ iceServers: Type.Array(IceServer), ttlSeconds: Type.Integer() }, { additionalProperties: false });

@@ -1,5 +1,5 @@
 // Building blocks shared by every schema: ids, timestamps and the one error shape of API.md.
-import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { type Static, type TLiteral, type TNull, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 
 /** Ids are opaque strings (ULIDs for everything this backend creates). */
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
@@ -18,6 +18,10 @@ export const DisplayName = Type.String({
 /** A closed set of strings: the union of their literals (JSON Schema `anyOf` of `const`s), as Type.Union writes it. */
 export function OneOf<const T extends readonly string[]>(...values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
   return Type.Union(values.map((v) => Type.Literal(v))) as never;
+}
+/** A value or `null` (JSON Schema `anyOf: [schema, {type: 'null'}]`): a field that is always present but may be empty. */
+export function Nullable<T extends TSchema>(schema: T): TUnion<[T, TNull]> {
+  return Type.Union([schema, Type.Null()]);
 }
 export const PrincipalKind = OneOf('user', 'guest', 'admin');
 export type PrincipalKind = Static<typeof PrincipalKind>;

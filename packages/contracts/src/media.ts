@@ -3,7 +3,7 @@
 // gateway), socket events pushed by signaling from the bus (`recording.changed`). The flow and the states
 // are described in apps/media/README.md; docs/RECORDING.md is the API extension.
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, IsoDateTime, OneOf } from './common.js';
+import { Id, IsoDateTime, Nullable, OneOf } from './common.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -15,64 +15,46 @@ const closed = { additionalProperties: false } as const;
  * `deleted` (by a participant, an admin, or retention).
  */
 export const RecordingState = OneOf(
-  'requested',
-  'recording',
-  'processing',
-  'ready',
-  'declined',
-  'cancelled',
-  'failed',
-  'deleted',
+  'requested', 'recording', 'processing', 'ready', 'declined', 'cancelled', 'failed', 'deleted',
 );
 export type RecordingState = Static<typeof RecordingState>;
 
-/** Why a recording stopped (`recording-stopped`). */
-export const RecordingStopReason = OneOf(
-  /** A participant stopped it. */
-  'stopped',
-  /** The call ended. */
-  'call-ended',
-  /** The other participant refused consent. */
-  'declined',
-  /** The asker withdrew before the other consented. */
-  'cancelled',
-  /** Janus went away mid-recording (or a participant's media never reached it): back to P2P. */
-  'media-server-lost',
-);
+/**
+ * Why a recording stopped (`recording-stopped`): `stopped` (a participant stopped it), `call-ended`,
+ * `declined` (the other participant refused consent), `cancelled` (the asker withdrew before the other
+ * consented), `media-server-lost` (Janus went away mid-recording, or a participant's media never reached it:
+ * back to P2P).
+ */
+export const RecordingStopReason = OneOf('stopped', 'call-ended', 'declined', 'cancelled', 'media-server-lost');
 export type RecordingStopReason = Static<typeof RecordingStopReason>;
 
-/** Why a recording failed (`recording-failed`). */
-export const RecordingFailReason = OneOf(
-  /** Janus was not reachable when recording should start: nothing recorded, the call goes on P2P. */
-  'media-server-unavailable',
-  /** Janus went away while recording. */
-  'media-server-lost',
-  /** janus-pp-rec or ffmpeg could not turn Janus's files into a playable one. */
-  'post-processing-failed',
-);
+/**
+ * Why a recording failed (`recording-failed`): `media-server-unavailable` (Janus was not reachable when
+ * recording should start: nothing recorded, the call goes on P2P), `media-server-lost` (Janus went away
+ * while recording), `post-processing-failed` (janus-pp-rec or ffmpeg could not turn Janus's files into a
+ * playable one).
+ */
+export const RecordingFailReason = OneOf('media-server-unavailable', 'media-server-lost', 'post-processing-failed');
 export type RecordingFailReason = Static<typeof RecordingFailReason>;
 
-export const Recording = Type.Object(
-  {
-    recordingId: Id,
-    callId: Id,
-    state: RecordingState,
-    requestedBy: Id,
-    requestedAt: IsoDateTime,
-    /** Participants who consented (the asker consents by asking). */
-    consentedBy: Type.Array(Id),
-    startedAt: Type.Union([IsoDateTime, Type.Null()]),
-    stoppedAt: Type.Union([IsoDateTime, Type.Null()]),
-    stopReason: Type.Union([RecordingStopReason, Type.Null()]),
-    failReason: Type.Union([RecordingFailReason, Type.Null()]),
-    /** Of the finished file (`ready` only): what ffprobe measured, and its size. */
-    durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-    sizeBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-    /** When retention deletes it (`ready` only). */
-    expiresAt: Type.Union([IsoDateTime, Type.Null()]),
-  },
-  closed,
-);
+export const Recording = Type.Object({
+  recordingId: Id,
+  callId: Id,
+  state: RecordingState,
+  requestedBy: Id,
+  requestedAt: IsoDateTime,
+  /** Participants who consented (the asker consents by asking). */
+  consentedBy: Type.Array(Id),
+  startedAt: Nullable(IsoDateTime),
+  stoppedAt: Nullable(IsoDateTime),
+  stopReason: Nullable(RecordingStopReason),
+  failReason: Nullable(RecordingFailReason),
+  /** Of the finished file (`ready` only): what ffprobe measured, and its size. */
+  durationMs: Nullable(Type.Integer({ minimum: 0 })),
+  sizeBytes: Nullable(Type.Integer({ minimum: 0 })),
+  /** When retention deletes it (`ready` only). */
+  expiresAt: Nullable(IsoDateTime),
+}, closed);
 export type Recording = Static<typeof Recording>;
 
 export const RecordingCallParams = Type.Object({ callId: Id }, closed);

@@ -3,7 +3,7 @@
 // call's history record carries (GET /api/calls/:id, the operator's worst-calls route). Every number is
 // bounded: a summary is a stranger's input and ends up in metrics and in MongoDB.
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, IsoDateTime, OneOf } from './common.js';
+import { Id, IsoDateTime, Nullable, OneOf } from './common.js';
 
 /** Sending steps of the SDK's adaptation, best first. */
 export const QualityStep = OneOf('1080p', '720p', '480p', 'audio-only');
@@ -78,7 +78,7 @@ export type CallQualityPayload = Static<typeof CallQualityPayload>;
 export const PeerQualityEvent = Type.Object(
   {
     callId: Id,
-    step: Type.Union([QualityStep, Type.Null()]),
+    step: Nullable(QualityStep),
     poor: Type.Boolean(),
   },
   { additionalProperties: false },
@@ -91,11 +91,11 @@ export const POOR_MOS = 3.1;
 /** Averages (weighted by interval length) and worst interval values of one side. */
 const Stats = Type.Object(
   {
-    rttMs: Type.Union([Type.Number(), Type.Null()]),
-    jitterMs: Type.Union([Type.Number(), Type.Null()]),
-    packetLossInPct: Type.Union([Type.Number(), Type.Null()]),
-    packetLossOutPct: Type.Union([Type.Number(), Type.Null()]),
-    mos: Type.Union([Type.Number(), Type.Null()]),
+    rttMs: Nullable(Type.Number()),
+    jitterMs: Nullable(Type.Number()),
+    packetLossInPct: Nullable(Type.Number()),
+    packetLossOutPct: Nullable(Type.Number()),
+    mos: Nullable(Type.Number()),
   },
   { additionalProperties: false },
 );
@@ -110,21 +110,21 @@ export const QualitySide = Type.Object(
     worst: Stats,
     bitrateKbps: Type.Object(
       {
-        audioIn: Type.Union([Type.Number(), Type.Null()]),
-        audioOut: Type.Union([Type.Number(), Type.Null()]),
-        videoIn: Type.Union([Type.Number(), Type.Null()]),
-        videoOut: Type.Union([Type.Number(), Type.Null()]),
+        audioIn: Nullable(Type.Number()),
+        audioOut: Nullable(Type.Number()),
+        videoIn: Nullable(Type.Number()),
+        videoOut: Nullable(Type.Number()),
       },
       { additionalProperties: false },
     ),
-    framesDecoded: Type.Union([Type.Integer(), Type.Null()]),
-    framesDropped: Type.Union([Type.Integer(), Type.Null()]),
+    framesDecoded: Nullable(Type.Integer()),
+    framesDropped: Nullable(Type.Integer()),
     /** `relay`: either end of the selected pair is a TURN relay candidate. */
     path: Type.Union([Type.Literal('direct'), Type.Literal('relay'), Type.Null()]),
     /** For a relayed path: TURN over udp, tcp or tls. */
-    relayProtocol: Type.Union([TransportProtocol, Type.Null()]),
-    timeToMediaMs: Type.Union([Type.Number(), Type.Null()]),
-    step: Type.Union([QualityStep, Type.Null()]),
+    relayProtocol: Nullable(TransportProtocol),
+    timeToMediaMs: Nullable(Type.Number()),
+    step: Nullable(QualityStep),
     stepChanges: Type.Integer({ minimum: 0 }),
     poor: Type.Boolean(),
     updatedAt: IsoDateTime,
@@ -155,7 +155,7 @@ export const WorstCallItem = Type.Object(
     callerId: Id,
     calleeId: Id,
     createdAt: IsoDateTime,
-    durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+    durationMs: Nullable(Type.Integer({ minimum: 0 })),
     /** The lower of the two sides' average MOS. */
     mos: Type.Number(),
     quality: CallQuality,

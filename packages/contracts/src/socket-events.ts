@@ -4,39 +4,22 @@
 
 /** Client → server events (API.md "Socket.io signaling"). */
 export const CLIENT_EVENTS = [
-  'call-user',
-  'accept-call',
-  'reject-call',
-  'ice-candidate',
-  'renegotiate',
-  'end-call',
-  'heartbeat',
-  'call-quality',
+  'call-user', 'accept-call', 'reject-call', 'ice-candidate', 'renegotiate', 'end-call',
+  'heartbeat', 'call-quality',
 ] as const;
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
 /** Server events about one call: each payload has its `callId`, and a client routes them to that call. */
 export const CALL_SERVER_EVENTS = [
-  'call-ringing',
-  'call-accepted',
-  'call-answered-elsewhere',
-  'call-rejected',
-  'ice-candidate',
-  'renegotiate',
-  'call-ended',
-  'peer-reconnecting',
-  'peer-reconnected',
-  'peer-quality',
+  'call-ringing', 'call-accepted', 'call-answered-elsewhere', 'call-rejected',
+  'ice-candidate', 'renegotiate', 'call-ended',
+  'peer-reconnecting', 'peer-reconnected', 'peer-quality',
 ] as const;
 export type CallServerEventName = (typeof CALL_SERVER_EVENTS)[number];
 
 /** Recording with consent (issue 18, docs/RECORDING.md), to both participants' devices: the SDK hears them on VoipClient. */
 export const RECORDING_SERVER_EVENTS = [
-  'recording-requested',
-  'recording-started',
-  'recording-stopped',
-  'recording-failed',
-  'recording-ready',
+  'recording-requested', 'recording-started', 'recording-stopped', 'recording-failed', 'recording-ready',
 ] as const;
 
 /** Every server → client event. */

@@ -2,7 +2,7 @@
 // shared by apps/signaling and packages/client.
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { EndReason, Media } from './calls.js';
-import { Id, IsoDateTime, OneOf, PrincipalKind } from './common.js';
+import { Id, IsoDateTime, Nullable, OneOf, PrincipalKind } from './common.js';
 import { RecordingEvents } from './media.js';
 import { CallQualityPayload, PeerQualityEvent } from './quality.js';
 import type { CallServerEventName, ClientEventName, ServerEventName } from './socket-events.js';
@@ -17,9 +17,9 @@ export const Offer = Type.Object({ type: Type.Literal('offer'), sdp: Sdp }, { ad
 export const Answer = Type.Object({ type: Type.Literal('answer'), sdp: Sdp }, { additionalProperties: false });
 export const IceCandidate = Type.Object({
   candidate: Type.String({ maxLength: 2048 }),
-  sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
-  sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1024 }), Type.Null()])),
-  usernameFragment: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+  sdpMid: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+  sdpMLineIndex: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 1024 }))),
+  usernameFragment: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
 }, { additionalProperties: false });
 
 export const HandshakeAuth = Type.Object({
@@ -47,7 +47,7 @@ export const RejectCallPayload = Type.Object(
   { additionalProperties: false },
 );
 export const IceCandidatePayload = Type.Object(
-  { callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]) },
+  { callId: Id, candidate: Nullable(IceCandidate) },
   { additionalProperties: false },
 );
 export const RenegotiatePayload = Type.Object({ callId: Id, description: SessionDescription }, { additionalProperties: false });
@@ -110,7 +110,7 @@ const Seq = Type.Optional(Type.Integer({ minimum: 1 }));
 export const CallIdEvent = Type.Object({ callId: Id, seq: Seq }, { additionalProperties: false });
 export const CallAcceptedEvent = Type.Object({ callId: Id, answer: Answer, seq: Seq }, { additionalProperties: false });
 export const CallRejectedEvent = Type.Object({ callId: Id, reason: Type.String() }, { additionalProperties: false });
-export const IceCandidateEvent = Type.Object({ callId: Id, candidate: Type.Union([IceCandidate, Type.Null()]), seq: Seq }, { additionalProperties: false });
+export const IceCandidateEvent = Type.Object({ callId: Id, candidate: Nullable(IceCandidate), seq: Seq }, { additionalProperties: false });
 export const RenegotiateEvent = Type.Object({ callId: Id, description: SessionDescription, seq: Seq }, { additionalProperties: false });
 export const CallEndedEvent = Type.Object({
   callId: Id,
@@ -118,7 +118,7 @@ export const CallEndedEvent = Type.Object({
   durationMs: Type.Integer({ minimum: 0 }),
   replacedBy: Type.Optional(Id),
 }, { additionalProperties: false });
-export const PresenceEvent = Type.Object({ userId: Id, status: PresenceStatus, lastSeenAt: Type.Optional(Type.Union([IsoDateTime, Type.Null()])) }, { additionalProperties: false });
+export const PresenceEvent = Type.Object({ userId: Id, status: PresenceStatus, lastSeenAt: Type.Optional(Nullable(IsoDateTime)) }, { additionalProperties: false });
 export const ServerShutdownEvent = Type.Object({ reconnectAfterMs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
 export const SessionRevokedEvent = Type.Object({ reason: Type.String() }, { additionalProperties: false });
 

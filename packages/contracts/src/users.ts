@@ -1,11 +1,11 @@
 // REST DTOs of the user service (/api/users).
 import { type Static, Type } from '@sinclair/typebox';
-import { DisplayName, Id, IsoDateTime, OneOf, PrincipalKind } from './common.js';
+import { DisplayName, Id, IsoDateTime, Nullable, OneOf, PrincipalKind } from './common.js';
 
 export const PresenceStatus = OneOf('online', 'busy', 'offline');
 export type PresenceStatus = Static<typeof PresenceStatus>;
 export const Presence = Type.Object(
-  { status: PresenceStatus, lastSeenAt: Type.Union([IsoDateTime, Type.Null()]) },
+  { status: PresenceStatus, lastSeenAt: Nullable(IsoDateTime) },
   { additionalProperties: false },
 );
 export type Presence = Static<typeof Presence>;
@@ -15,7 +15,7 @@ export const Profile = Type.Object(
     id: Id,
     username: Type.Optional(Type.String()),
     displayName: Type.String(),
-    avatarUrl: Type.Union([Type.String(), Type.Null()]),
+    avatarUrl: Nullable(Type.String()),
     kind: PrincipalKind,
     presence: Type.Optional(Presence),
   },
@@ -51,7 +51,7 @@ export type OwnProfile = Static<typeof OwnProfile>;
 export const PatchMeBody = Type.Object(
   {
     displayName: Type.Optional(DisplayName),
-    avatarUrl: Type.Optional(Type.Union([AvatarUrl, Type.Null()])),
+    avatarUrl: Type.Optional(Nullable(AvatarUrl)),
     doNotDisturb: Type.Optional(Type.Boolean()),
     incomingCalls: Type.Optional(IncomingCalls),
   },
@@ -72,7 +72,7 @@ export const SearchQuery = Type.Object(
   { additionalProperties: false },
 );
 export const SearchResponse = Type.Object(
-  { items: Type.Array(Profile), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+  { items: Type.Array(Profile), nextCursor: Nullable(Type.String()) },
   { additionalProperties: false },
 );
 
