@@ -80,20 +80,20 @@ export class AuthApi {
   }
 
   /** Ends the session server-side (which also disconnects its sockets) and forgets the tokens. */
-  async logout(): Promise<void> {
-    if (!this.http.tokens) return;
-    try {
-      await this.http.request<void>('POST', '/api/auth/logout');
-    } finally {
-      this.http.setTokens(null);
-    }
+  logout(): Promise<void> {
+    return this.#signOut('/api/auth/logout');
   }
 
   /** Signs this account out everywhere (every session, this one included) and forgets the tokens. */
-  async logoutAll(): Promise<void> {
+  logoutAll(): Promise<void> {
+    return this.#signOut('/api/auth/logout-all');
+  }
+
+  // Without tokens there is no session to end; with them, they are forgotten even when the call fails.
+  async #signOut(path: '/api/auth/logout' | '/api/auth/logout-all'): Promise<void> {
     if (!this.http.tokens) return;
     try {
-      await this.http.request<void>('POST', '/api/auth/logout-all');
+      await this.http.request<void>('POST', path);
     } finally {
       this.http.setTokens(null);
     }

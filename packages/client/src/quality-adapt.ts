@@ -134,12 +134,7 @@ export class QualityAdapter {
       if (this.#bad >= this.config.downAfter && this.#index < this.config.steps.length - 1) {
         this.#index++;
         this.#bad = 0;
-        return {
-          verdict,
-          step: this.step,
-          index: this.#index,
-          changed: { from, to: this.step.name, direction: 'down' },
-        };
+        return this.#moved(verdict, from, 'down');
       }
     } else if (verdict === 'good') {
       this.#bad = 0;
@@ -147,18 +142,18 @@ export class QualityAdapter {
       if (this.#good >= this.config.upAfter && this.#index > 0) {
         this.#index--;
         this.#good = 0;
-        return {
-          verdict,
-          step: this.step,
-          index: this.#index,
-          changed: { from, to: this.step.name, direction: 'up' },
-        };
+        return this.#moved(verdict, from, 'up');
       }
     } else {
       this.#bad = 0;
       this.#good = 0;
     }
     return { verdict, step: this.step, index: this.#index };
+  }
+
+  /** The decision for a sample that has just moved the step, from `from` to the current one. */
+  #moved(verdict: AdaptationVerdict, from: StepName, direction: 'down' | 'up'): AdaptationDecision {
+    return { verdict, step: this.step, index: this.#index, changed: { from, to: this.step.name, direction } };
   }
 }
 

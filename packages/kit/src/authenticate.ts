@@ -33,6 +33,15 @@ export interface AuthPluginOptions {
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** Constant-time comparison of a presented internal credential with the configured one. */
+/**
+ * The caller of a route behind `requireAuth()`, which sets it: its absence is a route declared without
+ * it, answered as an unauthenticated request rather than a crash.
+ */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('UNAUTHORIZED', 'missing bearer token');
+  return request.principal;
+}
+
 export function internalTokenMatches(presented: unknown, expected: string): boolean {
   return typeof presented === 'string' && presented.length > 0 && timingSafeEqual(digest(presented), digest(expected));
 }

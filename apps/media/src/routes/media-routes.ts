@@ -5,6 +5,7 @@ import { ErrorBody, errorResponses } from '@voip/contracts/common';
 import { InternalRecordingsResponse, RecordingCallParams } from '@voip/contracts/media';
 import { type PublicRoute, publicRoutes } from '@voip/contracts/public-routes';
 import type { Principal } from '@voip/contracts/tokens';
+import { principalOf } from '@voip/kit/authenticate';
 import type { App } from '@voip/kit/app';
 import { AppError } from '@voip/kit/errors';
 import type { FixedWindowLimiter } from '@voip/kit/rate-limit';
@@ -31,11 +32,6 @@ const row = (method: PublicRoute['method'], url: string) => {
     ]),
   );
   return { ...r.schema, response };
-};
-
-const principalOf = (request: FastifyRequest): Principal => {
-  if (!request.principal) throw new AppError('UNAUTHORIZED', 'missing bearer token');
-  return request.principal;
 };
 
 // The table's schemas are typed loosely (TSchema); the handlers read what the schemas guarantee.

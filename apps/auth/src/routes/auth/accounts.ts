@@ -2,6 +2,7 @@
 import { AuthResponse, LoginBody, MeResponse, RegisterBody } from '@voip/contracts/auth';
 import { errorResponses } from '@voip/contracts/common';
 import type { App } from '@voip/kit/app';
+import { principalOf } from '@voip/kit/authenticate';
 import { AppError } from '@voip/kit/errors';
 import type { FastifyBaseLogger } from 'fastify';
 import { ulid } from 'ulid';
@@ -41,14 +42,13 @@ export async function accountRoutes(app: App) {
     };
   }
 
+  // Register and login validate a JSON body (400, 413, 415) and are throttled (429); each adds its own
+  // refusal: 409 for a taken username, 401 for wrong credentials.
+  const credentialErrors = (refusal: 401 | 409) => errorResponses(400, refusal, 413, 415, 429);
+
   app.post(
     '/register',
-    {
-      schema: {
-        body: RegisterBody,
-        response: { 201: AuthResponse, ...errorResponses(400, 409, 413, 415, 429) },
-      },
-    },
+    { schema: { body: RegisterBody, response: { 201: AuthResponse, ...credentialErrors(409) } } },
     async (request, reply) => {
       enforce(
         reply,
@@ -82,12 +82,7 @@ export async function accountRoutes(app: App) {
 
   app.post(
     '/login',
-    {
-      schema: {
-        body: LoginBody,
-        response: { 200: AuthResponse, ...errorResponses(400, 401, 413, 415, 429) },
-      },
-    },
+    { schema: { body: LoginBody, response: { 200: AuthResponse, ...credentialErrors(401) } } },
     async (request, reply) => {
       const { username, password } = request.body;
       const throttleId = normalizeUsername(username);
@@ -116,8 +111,7 @@ export async function accountRoutes(app: App) {
     '/me',
     { preHandler: app.requireAuth(), schema: { response: { 200: MeResponse, ...errorResponses(401, 404) } } },
     async (request) => {
-      const principal = request.principal;
-      if (!principal) throw new AppError('UNAUTHORIZED', 'not authenticated');
+      const principal = principalOf(request);
       if (principal.kind === 'guest') {
         const guest = await guests.findById(principal.id);
         if (!guest) throw new AppError('USER_NOT_FOUND', 'guest no longer exists');

@@ -1,8 +1,8 @@
 // Session tokens: refresh (rotation with re-use detection), logout, and logout-all ("sign out everywhere").
 import { RefreshBody, TokenPair } from '@voip/contracts/auth';
 import { errorResponses } from '@voip/contracts/common';
+import { principalOf } from '@voip/kit/authenticate';
 import type { App } from '@voip/kit/app';
-import { AppError } from '@voip/kit/errors';
 import type { SessionRecord } from '../../sessions/session-store.js';
 
 export async function tokenRoutes(app: App) {
@@ -40,30 +40,23 @@ export async function tokenRoutes(app: App) {
     },
   );
 
-  app.post(
-    '/logout',
-    { preHandler: app.requireAuth(), schema: { response: errorResponses(401) } },
-    async (request, reply) => {
-      const principal = request.principal;
-      if (!principal) throw new AppError('UNAUTHORIZED', 'not authenticated');
-      await app.sessionService.revoke(principal.sessionId, 'logout', request.log);
-      return reply.code(204).send();
-    },
-  );
+  // Both end sessions of the caller's own account: an access token is required, and 401 is the only refusal.
+  const signedIn = { preHandler: app.requireAuth(), schema: { response: errorResponses(401) } };
+
+  app.post('/logout', signedIn, async (request, reply) => {
+    const principal = principalOf(request);
+    await app.sessionService.revoke(principal.sessionId, 'logout', request.log);
+    return reply.code(204).send();
+  });
 
   // Every session of the caller's account (other devices, and this one): after a lost phone or a leaked
   // password. Each revocation reaches signaling, so every device's sockets are disconnected.
-  app.post(
-    '/logout-all',
-    { preHandler: app.requireAuth(), schema: { response: errorResponses(401) } },
-    async (request, reply) => {
-      const principal = request.principal;
-      if (!principal) throw new AppError('UNAUTHORIZED', 'not authenticated');
-      const revoked = await app.sessionService.revokeAllOf(principal.id, 'logout-all', request.log);
-      // The current session is ended by its id too, whatever the account's set says (a no-op when gone).
-      await app.sessionService.revoke(principal.sessionId, 'logout-all', request.log);
-      request.log.info({ userId: principal.id, revoked }, 'signed out everywhere');
-      return reply.code(204).send();
-    },
-  );
+  app.post('/logout-all', signedIn, async (request, reply) => {
+    const principal = principalOf(request);
+    const revoked = await app.sessionService.revokeAllOf(principal.id, 'logout-all', request.log);
+    // The current session is ended by its id too, whatever the account's set says (a no-op when gone).
+    await app.sessionService.revoke(principal.sessionId, 'logout-all', request.log);
+    request.log.info({ userId: principal.id, revoked }, 'signed out everywhere');
+    return reply.code(204).send();
+  });
 }

@@ -13,7 +13,7 @@ import {
 import { CursorQuery, errorResponses } from '@voip/contracts/common';
 import type { Recording } from '@voip/contracts/media';
 import { WorstCallsQuery, WorstCallsResponse } from '@voip/contracts/quality';
-import type { Principal } from '@voip/contracts/tokens';
+import { principalOf } from '@voip/kit/authenticate';
 import type { App } from '@voip/kit/app';
 import { AppError } from '@voip/kit/errors';
 import type { FixedWindowLimiter } from '@voip/kit/rate-limit';
@@ -38,11 +38,6 @@ export interface CallRoutesDeps extends InitiateDeps {
   turn: IceServerIssuer;
   initiateLimiter: FixedWindowLimiter;
 }
-
-const principalOf = (request: FastifyRequest): Principal => {
-  if (!request.principal) throw new AppError('UNAUTHORIZED', 'missing bearer token');
-  return request.principal;
-};
 
 export async function callRoutes(app: App, deps: CallRoutesDeps) {
   const auth = app.requireAuth();
