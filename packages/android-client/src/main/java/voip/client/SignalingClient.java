@@ -277,22 +277,36 @@ public final class SignalingClient {
     long gen = ++generation;
     refreshedThisTry = false;
     // The access token may need a refresh (an HTTP call): not on this thread.
-    CompletableFuture.supplyAsync(() -> {
-      try {
-        return rest.accessToken();
-      } catch (ApiException e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    }).whenComplete((token, err) -> loop.execute(() -> {
-      if (gen != generation) return;
-      if (err != null) {
-        Throwable cause = err.getCause() != null ? err.getCause() : err;
+    offLoop(gen, rest::accessToken, (token, cause) -> {
+      if (cause != null) {
         boolean fatal = cause instanceof ApiException a && a.status() == 401;
         String code = cause instanceof ApiException a ? a.code() : "TOKEN_UNAVAILABLE";
         lost(code, String.valueOf(cause.getMessage()), fatal, null);
         return;
       }
       openSocket(gen, token);
+    });
+  }
+
+  /** A blocking REST call, e.g. one that may refresh the token. */
+  private interface RestCall<T> {
+    T call() throws ApiException;
+  }
+
+  /**
+   * Runs {@code call} off the loop (it blocks on HTTP) and hands its result, or what it threw, back on
+   * the loop; dropped if a newer try or a close has moved the generation on from {@code gen} meanwhile.
+   */
+  private <T> void offLoop(long gen, RestCall<T> call, java.util.function.BiConsumer<T, Throwable> then) {
+    CompletableFuture.supplyAsync(() -> {
+      try {
+        return call.call();
+      } catch (ApiException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }).whenComplete((result, err) -> loop.execute(() -> {
+      if (gen != generation) return;
+      then.accept(result, err == null ? null : err.getCause() != null ? err.getCause() : err);
     }));
   }
 
@@ -329,24 +343,17 @@ public final class SignalingClient {
       if ("TOKEN_EXPIRED".equals(ce[0]) && !refreshedThisTry) {
         // Not a network failure: a new token, and go again at once.
         refreshedThisTry = true;
-        CompletableFuture.runAsync(() -> {
-          try {
-            rest.refresh();
-          } catch (ApiException e) {
-            throw new java.util.concurrent.CompletionException(e);
-          }
-        }).whenComplete((v, err) -> loop.execute(() -> {
-          if (gen != generation) return;
-          if (err != null) {
-            Throwable c = err.getCause() != null ? err.getCause() : err;
-            lost("TOKEN_EXPIRED", String.valueOf(c.getMessage()), c instanceof ApiException a && a.status() == 401, null);
+        offLoop(gen, rest::refresh, (fresh, cause) -> {
+          if (cause != null) {
+            lost("TOKEN_EXPIRED", String.valueOf(cause.getMessage()), cause instanceof ApiException a && a.status() == 401, null);
           } else {
             long g = ++generation;
+            // What the store holds now, not the refresh's answer: a logout may have raced it.
             Tokens t = rest.tokens();
             if (t == null) lost("UNAUTHORIZED", "signed out", true, null);
             else openSocket(g, t.accessToken());
           }
-        }));
+        });
         return;
       }
       lost(ce[0], ce[1], FATAL_CODES.contains(ce[0]), null);

@@ -49,19 +49,19 @@ public final class VoipApi {
 
   /** Ends this session on the server (its sockets are disconnected) and clears the TokenStore, even offline. */
   public void logout() throws ApiException {
-    if (!rest.signedIn()) return;
-    try {
-      rest.request("POST", "/api/auth/logout", null, null);
-    } finally {
-      rest.setTokens(null);
-    }
+    signOut("/api/auth/logout");
   }
 
   /** Ends every session of this account (a stolen phone) and clears the TokenStore. */
   public void logoutAll() throws ApiException {
+    signOut("/api/auth/logout-all");
+  }
+
+  /** The TokenStore is cleared whatever the server answers: the user asked to be signed out. */
+  private void signOut(String path) throws ApiException {
     if (!rest.signedIn()) return;
     try {
-      rest.request("POST", "/api/auth/logout-all", null, null);
+      rest.request("POST", path, null, null);
     } finally {
       rest.setTokens(null);
     }
