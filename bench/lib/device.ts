@@ -1,9 +1,8 @@
 // A device speaking our protocol (lib/sio.ts underneath) as the SDKs do, for generators: events are kept
 // until someone waits for them (bounded), and `callFlow` runs one complete call between two devices.
+// `setUpCall` is its ringing and answering, also for generators that hold bare sockets (`bareParty`).
 import { SERVER_EVENTS } from '@voip/contracts/socket-events';
-import { type ConnectOpts, connectSio, type SioClient } from './sio.ts';
-
-type Ack = { ok: boolean; error?: { code: string; message: string } };
+import { type Ack, type ConnectOpts, connectSio, emitOk, type SioClient } from './sio.ts';
 
 export class Device {
   sio: SioClient;
@@ -71,10 +70,8 @@ export class Device {
       );
   }
 
-  async ack(ev: string, payload: unknown, timeoutMs = 30_000): Promise<Ack> {
-    const r = (await this.sio.emitWithAck(ev, payload, timeoutMs)) as Ack;
-    if (!r.ok) throw new Error(`${ev}: ${r.error?.code} ${r.error?.message}`);
-    return r;
+  ack(ev: string, payload: unknown, timeoutMs = 30_000): Promise<Ack> {
+    return emitOk(this.sio, ev, payload, timeoutMs);
   }
 
   close() {
@@ -88,6 +85,38 @@ export const iceCandidate = (n: number) => ({
   sdpMLineIndex: 0,
 });
 
+/** What setting up a call needs of each side (a Device, or a bare socket through `bareParty`). */
+export interface CallParty {
+  /** Sends an event with an ack; fails unless the server said ok. */
+  ack(ev: string, payload: unknown): Promise<unknown>;
+  /** The next event `ev` that `pred` accepts. */
+  next(ev: string, pred: (d: { callId?: string }) => boolean): Promise<unknown>;
+}
+
+/** A bare socket (lib/sio.ts, no Device) as a CallParty. */
+export function bareParty(s: SioClient): CallParty {
+  return {
+    ack: (ev, payload) => emitOk(s, ev, payload),
+    async next(ev, pred) {
+      for (;;) {
+        const d = await s.once<{ callId?: string }>(ev);
+        if (pred(d)) return d;
+      }
+    },
+  };
+}
+
+/** Rings and answers a call on an existing callId: call-user → incoming-call → accept-call → call-accepted. */
+export async function setUpCall(caller: CallParty, callee: CallParty, callId: string): Promise<void> {
+  const byCall = (d: { callId?: string }) => d.callId === callId;
+  const incoming = callee.next('incoming-call', byCall);
+  await caller.ack('call-user', { callId, offer: { type: 'offer', sdp: 'v=0' } });
+  await incoming;
+  const accepted = caller.next('call-accepted', byCall);
+  await callee.ack('accept-call', { callId, answer: { type: 'answer', sdp: 'v=0' } });
+  await accepted;
+}
+
 /** One complete call on an existing callId: call-user → incoming → accept → accepted → ICE both ways → end → ended on both. */
 export async function callFlow(
   caller: Device,
@@ -97,12 +126,7 @@ export async function callFlow(
 ): Promise<{ setupMs: number; totalMs: number }> {
   const byCall = (d: { callId?: string }) => d.callId === callId;
   const t0 = performance.now();
-  const incoming = callee.next('incoming-call', byCall);
-  await caller.ack('call-user', { callId, offer: { type: 'offer', sdp: 'v=0' } });
-  await incoming;
-  const accepted = caller.next('call-accepted', byCall);
-  await callee.ack('accept-call', { callId, answer: { type: 'answer', sdp: 'v=0' } });
-  await accepted;
+  await setUpCall(caller, callee, callId);
   const setupMs = performance.now() - t0;
   const got: Promise<unknown>[] = [];
   for (let i = 0; i < ice; i++) {

@@ -37,6 +37,28 @@ export interface Scenario {
   run(ctx: RunContext): Promise<ScenarioResult>;
 }
 
+/** A scenario module ends with `export default defineScenario('<name>', '<title>', run);`. */
+export function defineScenario(name: string, title: string, run: Scenario['run']): Scenario {
+  return { name, title, run };
+}
+
+/** What a scenario starts and stops: servers, generators (`Proc`), Redis, Toxiproxy. */
+export interface Stoppable {
+  stop(): Promise<unknown>;
+}
+
+/**
+ * A scenario's teardown: stops each in the order given, one after another; an array is stopped all at
+ * once (a scenario's generator processes). A stop that fails does not leave the later ones running: the
+ * first failure is thrown once every one has been stopped.
+ */
+export async function stopInOrder(...parts: (Stoppable | Stoppable[])[]): Promise<void> {
+  const failures: unknown[] = [];
+  const stop = (s: Stoppable) => s.stop().catch((e: unknown) => void failures.push(e));
+  for (const p of parts) await (Array.isArray(p) ? Promise.all(p.map(stop)) : stop(p));
+  if (failures.length) throw failures[0];
+}
+
 /** A numeric knob from the environment (positive), with its default and its quick-mode value. */
 export function knob(name: string, fallback: number, quick?: number): number {
   const raw = process.env[name];

@@ -145,6 +145,30 @@ export function connectSio(baseUrl: string, o: ConnectOpts = {}): Promise<SioCli
   });
 }
 
+/** What our server answers to an event sent with an ack. */
+export interface Ack {
+  ok: boolean;
+  error?: { code?: string; message?: string };
+}
+
+/** The server answered an event with `ok: false`: its `error.code` and `error.message` in the message. */
+export class AckRefused extends Error {
+  readonly event: string;
+  readonly ack: Ack;
+  constructor(event: string, ack: Ack) {
+    super(`${event}: ${ack.error?.code} ${ack.error?.message}`);
+    this.event = event;
+    this.ack = ack;
+  }
+}
+
+/** Emits `event` with an ack and returns the answer; throws `AckRefused` unless the server said ok. */
+export async function emitOk(s: SioClient, event: string, data: unknown, timeoutMs?: number): Promise<Ack> {
+  const ack = await s.emitWithAck<Ack>(event, data, timeoutMs);
+  if (!ack.ok) throw new AckRefused(event, ack);
+  return ack;
+}
+
 /** Source addresses 127.0.0.2 … 127.0.0.(1+n), round robin: ~28,000 ports each towards one server port. */
 export function sourceAddresses(n = Number(process.env.BENCH_SOURCE_ADDRESSES ?? 8)): () => string {
   let i = 0;

@@ -5,7 +5,7 @@
 // started meanwhile. A pair carries one call at a time; an arrival with no free pair is a failure.
 import { histogram, type LatencySummary } from '../lib/hdr.ts';
 import { openLoop } from '../lib/openloop.ts';
-import { connectSio, type SioClient, sourceAddresses } from '../lib/sio.ts';
+import { AckRefused, connectSio, emitOk, type SioClient, sourceAddresses } from '../lib/sio.ts';
 
 export interface Person {
   userId: string;
@@ -137,21 +137,13 @@ async function oneCall(pair: Pair, intended: number, h: Record<Phase, ReturnType
 
     phase = 'ring';
     const incoming = callee.inbox.wait('incoming-call', callId);
-    const callUser = (await withTimeout(caller.sock.emitWithAck('call-user', { callId, offer }), phase)) as {
-      ok: boolean;
-      error?: { code?: string };
-    };
-    if (!callUser.ok) throw new Error(`call-user:${callUser.error?.code}`);
+    await withTimeout(emitOk(caller.sock, 'call-user', { callId, offer }), phase);
     await withTimeout(incoming, phase);
     const tRang = performance.now();
 
     phase = 'accept';
     const accepted = caller.inbox.wait('call-accepted', callId);
-    const acc = (await withTimeout(callee.sock.emitWithAck('accept-call', { callId, answer }), phase)) as {
-      ok: boolean;
-      error?: { code?: string };
-    };
-    if (!acc.ok) throw new Error(`accept-call:${acc.error?.code}`);
+    await withTimeout(emitOk(callee.sock, 'accept-call', { callId, answer }), phase);
     await withTimeout(accepted, phase);
     const tAccepted = performance.now();
 
@@ -168,14 +160,7 @@ async function oneCall(pair: Pair, intended: number, h: Record<Phase, ReturnType
     phase = 'end';
     const endedCaller = caller.inbox.wait('call-ended', callId);
     const endedCallee = callee.inbox.wait('call-ended', callId);
-    const end = (await withTimeout(
-      caller.sock.emitWithAck('end-call', { callId, reason: 'hangup' }),
-      phase,
-    )) as {
-      ok: boolean;
-      error?: { code?: string };
-    };
-    if (!end.ok) throw new Error(`end-call:${end.error?.code}`);
+    await withTimeout(emitOk(caller.sock, 'end-call', { callId, reason: 'hangup' }), phase);
     await withTimeout(Promise.all([endedCaller, endedCallee]), phase);
     const tEnded = performance.now();
 
@@ -188,7 +173,13 @@ async function oneCall(pair: Pair, intended: number, h: Record<Phase, ReturnType
     h.total.record(tEnded - intended);
     return { ok: true as const, callId };
   } catch (err) {
-    const m = err instanceof Error ? err.message : String(err);
+    // A refused ack counts as `event:code` (the server's message would split one kind of failure).
+    const m =
+      err instanceof AckRefused
+        ? `${err.event}:${err.ack.error?.code}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
     return { ok: false as const, callId, reason: m.startsWith('timeout:') ? m : m.slice(0, 80) };
   } finally {
     if (callId) {

@@ -19,7 +19,7 @@ import { ulid } from 'ulid';
 import { histogram, type LatencySummary, spread } from '../lib/hdr.ts';
 import type { ChartSpec } from '../lib/png.ts';
 import { cores, cpuMsOf, sleep, spawnWorker } from '../lib/proc.ts';
-import { knob, knobList, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { defineScenario, knob, knobList, type RunContext } from '../lib/scenario.ts';
 import type { PairSpec, Person, StepResult } from './call-setup.gen.ts';
 
 const SETUP_P99_GOAL_MS = 100;
@@ -388,9 +388,4 @@ async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs = 1
   }
 }
 
-const scenario: Scenario = {
-  name: 'call-setup',
-  title: 'complete call setups/s through the whole stack, open loop',
-  run,
-};
-export default scenario;
+export default defineScenario('call-setup', 'complete call setups/s through the whole stack, open loop', run);

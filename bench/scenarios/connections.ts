@@ -5,7 +5,7 @@
 // per arm and repetition; arms alternate.
 import { spread } from '../lib/hdr.ts';
 import { cpuMsOf, type Proc, sleep, spawnWorker } from '../lib/proc.ts';
-import { knob, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { defineScenario, knob, type RunContext, stopInOrder } from '../lib/scenario.ts';
 import { benchRedis, principals, type Server, startBaseline, startSignaling } from '../lib/stack.ts';
 
 const MB = 1024 * 1024;
@@ -133,8 +133,7 @@ async function run(ctx: RunContext) {
       }
     }
   } finally {
-    await Promise.all(gens.map((g) => g.stop()));
-    await redis.stop();
+    await stopInOrder(gens, redis);
   }
   const field = (arm: string, k: keyof ArmRun) => spread(runs[arm]!.map((x) => x[k] as number));
   const keysShown: [keyof ArmRun, string][] = [
@@ -211,9 +210,4 @@ async function run(ctx: RunContext) {
   };
 }
 
-const scenario: Scenario = {
-  name: 'connections',
-  title: 'idle authenticated sockets: memory, CPU, connect rate',
-  run,
-};
-export default scenario;
+export default defineScenario('connections', 'idle authenticated sockets: memory, CPU, connect rate', run);

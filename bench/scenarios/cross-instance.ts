@@ -6,7 +6,7 @@ import { createCallStore } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
 import { spread } from '../lib/hdr.ts';
 import { sleep, spawnWorker } from '../lib/proc.ts';
-import { knob, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { defineScenario, knob, type RunContext, stopInOrder } from '../lib/scenario.ts';
 import { benchRedis, principals, startSignaling } from '../lib/stack.ts';
 
 const diff = (a: Record<string, number> = {}, b: Record<string, number> = {}) => {
@@ -164,15 +164,8 @@ async function run(ctx: RunContext) {
     };
   } finally {
     await gen.call('closeAll').catch(() => undefined);
-    await gen.stop();
-    for (const s of inst) await s.stop();
-    await redis.stop();
+    await stopInOrder(gen, ...inst, redis);
   }
 }
 
-const scenario: Scenario = {
-  name: 'cross-instance',
-  title: 'what reaches an uninvolved instance per call',
-  run,
-};
-export default scenario;
+export default defineScenario('cross-instance', 'what reaches an uninvolved instance per call', run);

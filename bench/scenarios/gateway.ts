@@ -9,7 +9,7 @@ import { freePort } from '@voip/testkit/servers';
 import { spread } from '../lib/hdr.ts';
 import type { ChartSpec } from '../lib/png.ts';
 import { cores, cpuMsOf, repoDir, spawnNode, spawnWorker, waitFor } from '../lib/proc.ts';
-import { knob, knobList, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { defineScenario, knob, knobList, type RunContext, stopInOrder } from '../lib/scenario.ts';
 import { benchRedis, internalToken, principals } from '../lib/stack.ts';
 
 const FRACTIONS = knobList('BENCH_GATEWAY_FRACTIONS', [0.25, 0.5, 0.8], [0.5]);
@@ -158,16 +158,8 @@ async function run(ctx: RunContext) {
       },
     };
   } finally {
-    await gen.stop();
-    await gateway.stop();
-    await upstream.stop();
-    await redis.stop();
+    await stopInOrder(gen, gateway, upstream, redis);
   }
 }
 
-const scenario: Scenario = {
-  name: 'gateway',
-  title: 'HTTP through the gateway vs direct, cache hits and misses',
-  run,
-};
-export default scenario;
+export default defineScenario('gateway', 'HTTP through the gateway vs direct, cache hits and misses', run);

@@ -6,6 +6,7 @@
 import WebSocket from 'ws';
 import { histogram } from '../lib/hdr.ts';
 import { openLoop as schedule } from '../lib/openloop.ts';
+import { bareParty, setUpCall } from '../lib/device.ts';
 import { connectSio, type SioClient, sourceAddresses } from '../lib/sio.ts';
 
 export interface PairSpec {
@@ -32,12 +33,6 @@ const seqOf = (c: { candidate: string } | undefined) =>
   c ? Number(c.candidate.slice(10, c.candidate.indexOf(' '))) : -1;
 let nextSeq = 0;
 
-/** Sends an event with an ack and fails the set-up unless the server said ok. */
-async function okAck(s: SioClient, event: string, payload: unknown): Promise<void> {
-  const ack = (await s.emitWithAck(event, payload)) as { ok: boolean };
-  if (!ack.ok) throw new Error(`${event}: ${JSON.stringify(ack)}`);
-}
-
 async function oursPair(p: PairSpec): Promise<Pair> {
   const x = await connectSio(p.caller.url, {
     auth: { token: p.caller.token, clientId: p.caller.clientId, lastSeq: 0 },
@@ -47,12 +42,7 @@ async function oursPair(p: PairSpec): Promise<Pair> {
     auth: { token: p.callee.token, clientId: p.callee.clientId, lastSeq: 0 },
     localAddress: source(),
   });
-  const incoming = y.once('incoming-call');
-  await okAck(x, 'call-user', { callId: p.callId, offer: { type: 'offer', sdp: 'v=0' } });
-  await incoming;
-  const accepted = x.once('call-accepted');
-  await okAck(y, 'accept-call', { callId: p.callId, answer: { type: 'answer', sdp: 'v=0' } });
-  await accepted;
+  await setUpCall(bareParty(x), bareParty(y), p.callId);
   // With an ack id, as every client of ours sends it (the answer is read and dropped).
   return pairOf(x, y, (seq) => ['ice-candidate', { callId: p.callId, candidate: candidate(seq) }]);
 }

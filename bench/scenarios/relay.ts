@@ -9,7 +9,14 @@ import { createCallStore } from '@voip/call-state/call-store';
 import { spread } from '../lib/hdr.ts';
 import type { ChartSpec } from '../lib/png.ts';
 import { cpuMsOf, spawnWorker } from '../lib/proc.ts';
-import { knob, knobList, type RunContext, type Scenario } from '../lib/scenario.ts';
+import {
+  defineScenario,
+  knob,
+  knobList,
+  type RunContext,
+  type Stoppable,
+  stopInOrder,
+} from '../lib/scenario.ts';
 import { benchRedis, principals, type Server, startBaseline, startSignaling } from '../lib/stack.ts';
 import type { PairSpec } from './relay.gen.ts';
 
@@ -28,7 +35,8 @@ async function run(ctx: RunContext) {
   const OPEN_MS = knob('BENCH_RELAY_OPEN_MS', 3000, 400);
   const WINDOW = knob('BENCH_RELAY_WINDOW', 8, 4);
   const redis = await benchRedis();
-  const stops: (() => Promise<void>)[] = [];
+  // What has started, stopped in reverse (a start that fails leaves those before it to stop).
+  const started: Stoppable[] = [];
   try {
     const [a, b] = [await startSignaling(redis.url, 'ours-A'), await startSignaling(redis.url, 'ours-B')];
     const [b1, b2] = [
@@ -36,7 +44,7 @@ async function run(ctx: RunContext) {
       await startBaseline('bare.ts', 'bare-2', { REDIS_URL: redis.url }),
     ];
     const peer = await startBaseline('peer.ts', 'peerjs');
-    stops.push(a.stop, b.stop, b1.stop, b2.stop, peer.stop);
+    started.push(a, b, b1, b2, peer);
     const all: Arm[] = [
       { name: 'ours-same', kind: 'ours', servers: [a, a], ref: 'same' },
       { name: 'ours-cross', kind: 'ours', servers: [a, b], ref: 'cross' },
@@ -48,7 +56,7 @@ async function run(ctx: RunContext) {
     const only = process.env.BENCH_RELAY_ARMS?.split(',');
     const arms = only ? all.filter((x) => only.includes(x.name) || x.name.startsWith('bare')) : all;
     const gen = spawnWorker('relay-gen', 'scenarios/relay.gen.ts');
-    stops.push(gen.stop);
+    started.push(gen);
     const store = createCallStore(redis.client, { producerSource: 'bench', ringTimeoutMs: 600_000 });
     for (const arm of arms) {
       const people = await principals(redis.client, PAIRS * 2);
@@ -246,14 +254,12 @@ async function run(ctx: RunContext) {
       charts: { 'relay-p50.png': chart('p50Ms'), 'relay-p99.png': chart('p99Ms') },
     };
   } finally {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
-    await redis.stop();
+    await stopInOrder(...started.reverse(), redis);
   }
 }
 
-const scenario: Scenario = {
-  name: 'relay',
-  title: 'ICE relay: ours (same / cross instance) vs bare Socket.io vs PeerJS',
+export default defineScenario(
+  'relay',
+  'ICE relay: ours (same / cross instance) vs bare Socket.io vs PeerJS',
   run,
-};
-export default scenario;
+);

@@ -4,8 +4,9 @@
 // last seq it got; bare: the same user and device, no resume exists) and keeps receiving. Counts what
 // reached the callee: lost, duplicated, reordered (by candidate number), as the SDK sees them (ours:
 // numbered messages at or below lastSeq dropped, as the SDKs do) and as the wire delivered them.
+import { bareParty, setUpCall } from '../lib/device.ts';
 import { openLoop } from '../lib/openloop.ts';
-import { connectSio, type SioClient, sourceAddresses } from '../lib/sio.ts';
+import { type Ack, connectSio, type SioClient, sourceAddresses } from '../lib/sio.ts';
 import { blackhole } from '../lib/toxiproxy.ts';
 
 const source = sourceAddresses();
@@ -61,22 +62,7 @@ export async function run(a: ResumeArgs) {
   };
   let resumed = false;
   listen(callee, 0);
-  if (a.kind === 'ours') {
-    const incoming = callee.once('incoming-call');
-    const r1 = (await caller.emitWithAck('call-user', {
-      callId: a.callId,
-      offer: { type: 'offer', sdp: 'v=0' },
-    })) as { ok: boolean };
-    if (!r1.ok) throw new Error(`call-user ${JSON.stringify(r1)}`);
-    await incoming;
-    const accepted = caller.once('call-accepted');
-    const r2 = (await callee.emitWithAck('accept-call', {
-      callId: a.callId,
-      answer: { type: 'answer', sdp: 'v=0' },
-    })) as { ok: boolean };
-    if (!r2.ok) throw new Error(`accept-call ${JSON.stringify(r2)}`);
-    await accepted;
-  }
+  if (a.kind === 'ours') await setUpCall(bareParty(caller), bareParty(callee), a.callId);
   await new Promise((r) => setTimeout(r, 200));
   const peerEvents: { event: string; atMs: number }[] = [];
   const t0 = performance.now();
@@ -105,12 +91,11 @@ export async function run(a: ResumeArgs) {
   const sent = await openLoop(a.rate, a.totalMs, (i) => {
     const p =
       a.kind === 'ours'
-        ? caller.emitWithAck('ice-candidate', { callId: a.callId, candidate: iceOf(i) }, 60_000)
-        : caller.emitWithAck('relay', { to, data: { callId: a.callId, candidate: iceOf(i) } }, 60_000);
+        ? caller.emitWithAck<Ack>('ice-candidate', { callId: a.callId, candidate: iceOf(i) }, 60_000)
+        : caller.emitWithAck<Ack>('relay', { to, data: { callId: a.callId, candidate: iceOf(i) } }, 60_000);
     p.then(
-      (r) => {
+      (ack) => {
         acks++;
-        const ack = r as { ok: boolean; error?: { code: string } };
         if (!ack.ok) refused.push(ack.error?.code ?? 'error');
       },
       (e: Error) => refused.push(e.message),

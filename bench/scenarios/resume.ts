@@ -6,7 +6,7 @@
 import { createCallStore } from '@voip/call-state/call-store';
 import { spread } from '../lib/hdr.ts';
 import { spawnWorker } from '../lib/proc.ts';
-import { knob, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { defineScenario, knob, type RunContext, stopInOrder } from '../lib/scenario.ts';
 import { benchRedis, principals, startBaseline, startSignaling } from '../lib/stack.ts';
 import { startToxiproxy } from '../lib/toxiproxy.ts';
 import type { ResumeArgs } from './resume.gen.ts';
@@ -81,10 +81,7 @@ async function run(ctx: RunContext) {
         );
       }
   } finally {
-    await gen.stop();
-    for (const s of [A, B, b1, b2]) await s.stop();
-    await toxi.stop();
-    await redis.stop();
+    await stopInOrder(gen, A, B, b1, b2, toxi, redis);
   }
   const f = (kind: string, get: (o: Out) => number | null) => {
     const xs = runs[kind]!.map(get).filter((v): v is number => v !== null);
@@ -134,5 +131,4 @@ async function run(ctx: RunContext) {
   };
 }
 
-const scenario: Scenario = { name: 'resume', title: 'silent network drop, resume on another instance', run };
-export default scenario;
+export default defineScenario('resume', 'silent network drop, resume on another instance', run);

@@ -7,7 +7,7 @@ import { keys as redisKeys } from '@voip/contracts/redis-keys';
 import { spread } from '../lib/hdr.ts';
 import type { ChartSpec } from '../lib/png.ts';
 import { type Proc, sleep, spawnWorker } from '../lib/proc.ts';
-import { knob, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { defineScenario, knob, type RunContext, stopInOrder } from '../lib/scenario.ts';
 import { benchRedis, principals, startSignaling } from '../lib/stack.ts';
 
 const MB = 1024 * 1024;
@@ -223,16 +223,8 @@ async function run(ctx: RunContext) {
     };
   } finally {
     await gen.call('closeAll').catch(() => undefined);
-    await gen.stop();
-    await Promise.all(idleGens.map((g) => g.stop()));
-    for (const s of inst) await s.stop();
-    await redis.stop();
+    await stopInOrder(gen, idleGens, ...inst, redis);
   }
 }
 
-const scenario: Scenario = {
-  name: 'soak',
-  title: 'steady call churn over many sockets: memory, keys, timers flat',
-  run,
-};
-export default scenario;
+export default defineScenario('soak', 'steady call churn over many sockets: memory, keys, timers flat', run);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { freePort, waitForPort } from '@voip/testkit/servers';
 import mongoose from 'mongoose';
 import { histogram } from '../lib/hdr.ts';
-import { knob, type RunContext, type Scenario } from '../lib/scenario.ts';
+import { defineScenario, knob, type RunContext } from '../lib/scenario.ts';
 
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const ferretBin = () => {
@@ -345,9 +345,8 @@ async function run(ctx: RunContext) {
   };
 }
 
-const scenario: Scenario = {
-  name: 'store',
-  title: "the product's queries on FerretDB's SQLite and PostgreSQL backends",
+export default defineScenario(
+  'store',
+  "the product's queries on FerretDB's SQLite and PostgreSQL backends",
   run,
-};
-export default scenario;
+);
