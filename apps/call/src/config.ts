@@ -9,7 +9,7 @@ import {
   loadConfig,
   parseConfig,
   serviceConfigSpec,
-  streamOutageConfigSpec,
+  streamConsumerConfigSpec,
 } from '@voip/kit/config';
 
 export const configSpec = {
@@ -42,13 +42,10 @@ export const configSpec = {
 
   /** History consumer (group "call-history" on the call-events stream). */
   HISTORY_CONSUMER_ENABLED: env.bool(true),
-  HISTORY_BLOCK_MS: env.int(5000, { min: 10, max: 60_000 }),
-  HISTORY_CLAIM_IDLE_MS: env.int(30_000, { min: 10 }),
-  HISTORY_MAX_DELIVERIES: env.int(5, { min: 1, max: 100 }),
+  /** HISTORY_BLOCK_MS, HISTORY_CLAIM_IDLE_MS, HISTORY_MAX_DELIVERIES and the outage back-off (kit). */
+  ...streamConsumerConfigSpec('HISTORY'),
   /** Consumers of the group per instance (database writes in flight at once; entries of one call may be handled out of order, which every write tolerates). */
   HISTORY_CONSUMERS: env.int(1, { min: 1, max: 64 }),
-  /** While MongoDB or Redis is away the consumer pauses and retries with this back-off, spending no deliveries. */
-  ...streamOutageConfigSpec,
 
   /** Wake-up pushes for callees with no connected device. */
   PUSH_PROVIDER: env.oneOf(['log', 'fcm', 'none'] as const, 'log'),
@@ -131,20 +128,8 @@ export function checkConfig(config: Config): Config {
 }
 
 /** For tests: parse and check, throwing ConfigError. */
-export function parseCallConfig(source: NodeJS.ProcessEnv): Config {
-  return checkConfig(parseConfig(configSpec, source));
-}
+export const parseCallConfig = (source: NodeJS.ProcessEnv): Config => parseConfig(configSpec, source, checkConfig);
 
 /** For the entry point: a bad variable prints one line and exits 1. */
-export function loadCallConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const config = loadConfig(configSpec, source);
-  try {
-    return checkConfig(config);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
+export const loadCallConfig = (source: NodeJS.ProcessEnv = process.env): Config =>
+  loadConfig(configSpec, source, checkConfig);

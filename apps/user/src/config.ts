@@ -1,5 +1,5 @@
 // The user service's configuration, read once from the environment.
-import { type ConfigOf, env, serviceConfigSpec, streamOutageConfigSpec } from '@voip/kit/config';
+import { type ConfigOf, env, serviceConfigSpec, streamConsumerConfigSpec } from '@voip/kit/config';
 
 export const configSpec = {
   ...serviceConfigSpec(3002),
@@ -21,13 +21,9 @@ export const configSpec = {
   SEARCH_RATE_WINDOW_MS: env.int(60_000, { min: 1000 }),
   /** Consume the account and call streams (off only for tools that must not take messages). */
   STREAM_CONSUMERS: env.bool(true),
-  /** How long one XREADGROUP blocks; pending entries idle this long are claimed (dead or failing consumer). */
-  STREAM_BLOCK_MS: env.int(5000, { min: 10, max: 60_000 }),
-  STREAM_CLAIM_IDLE_MS: env.int(30_000, { min: 10 }),
-  /** Deliveries that fail on a healthy database before an entry is dead-lettered. */
-  STREAM_MAX_DELIVERIES: env.int(5, { min: 1, max: 100 }),
+  /** STREAM_BLOCK_MS, STREAM_CLAIM_IDLE_MS, STREAM_MAX_DELIVERIES and the outage back-off (kit). */
+  ...streamConsumerConfigSpec('STREAM'),
   /** Consumers of the "user-sync" group per instance (account events stay one: their order matters). */
   SYNC_CONSUMERS: env.int(1, { min: 1, max: 64 }),
-  ...streamOutageConfigSpec,
 };
 export type Config = ConfigOf<typeof configSpec>;

@@ -120,23 +120,39 @@ export const env = {
     }),
 };
 
-/** Parses `source` against `spec`; throws ConfigError naming the first bad variable. */
-export function parseConfig<S extends Spec>(spec: S, source: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+/**
+ * Parses `source` against `spec`, then `check` (the rules between variables a single field cannot
+ * express); throws ConfigError naming the first bad variable.
+ */
+export function parseConfig<S extends Spec>(
+  spec: S,
+  source: NodeJS.ProcessEnv = process.env,
+  check: (config: ConfigOf<S>) => ConfigOf<S> = (config) => config,
+): ConfigOf<S> {
   const out: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(spec)) out[name] = f.parse(source[name], name);
-  return Object.freeze(out) as ConfigOf<S>;
+  return check(Object.freeze(out) as ConfigOf<S>);
+}
+
+/** A ConfigError at a process entry point prints its one line and exits 1; anything else is rethrown. */
+function exitIfConfigError(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
 }
 
 /** parseConfig for a process entry point: a bad variable prints one line and exits 1. */
-export function loadConfig<S extends Spec>(spec: S, source: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+export function loadConfig<S extends Spec>(
+  spec: S,
+  source: NodeJS.ProcessEnv = process.env,
+  check?: (config: ConfigOf<S>) => ConfigOf<S>,
+): ConfigOf<S> {
   try {
-    return parseConfig(spec, source);
+    return parseConfig(spec, source, check);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    return exitIfConfigError(err);
   }
 }
 
@@ -160,6 +176,20 @@ export const streamOutageConfigSpec = {
   STREAM_OUTAGE_RETRY_MS: env.int(500, { min: 10, max: 60_000 }),
   STREAM_OUTAGE_RETRY_MAX_MS: env.int(30_000, { min: 10, max: 10 * 60_000 }),
 };
+/**
+ * A Redis-stream consumer group's knobs, named `<prefix>_…`: how long one XREADGROUP blocks, how long a
+ * pending entry stays idle before another consumer claims it (a dead or failing one), and how many
+ * deliveries that fail on a healthy database an entry gets before it is dead-lettered. With the outage
+ * back-off above, which every consumer shares.
+ */
+export function streamConsumerConfigSpec<P extends string>(prefix: P) {
+  const spec = {
+    [`${prefix}_BLOCK_MS`]: env.int(5000, { min: 10, max: 60_000 }),
+    [`${prefix}_CLAIM_IDLE_MS`]: env.int(30_000, { min: 10 }),
+    [`${prefix}_MAX_DELIVERIES`]: env.int(5, { min: 1, max: 100 }),
+  } as { [K in `${P}_BLOCK_MS` | `${P}_CLAIM_IDLE_MS` | `${P}_MAX_DELIVERIES`]: Field<number> };
+  return { ...spec, ...streamOutageConfigSpec };
+}
 export const jwtVerifyConfigSpec = {
   /** PEM public key(s); several separated by blank lines during a key rotation. Or *_FILE. */
   JWT_PUBLIC_KEY: env.optionalString(),
@@ -188,10 +218,6 @@ export async function exitOnConfigError<T>(building: Promise<T>): Promise<T> {
   try {
     return await building;
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    return exitIfConfigError(err);
   }
 }
