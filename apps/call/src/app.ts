@@ -8,6 +8,7 @@ import type { Recording } from '@voip/contracts/media';
 import { streams } from '@voip/contracts/redis-keys';
 import { INTERNAL_TOKEN_HEADER } from '@voip/contracts/tokens';
 import type { App } from '@voip/kit/app';
+import { counter } from '@voip/kit/metrics';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
 import { createRedis } from '@voip/kit/redis';
 import { createService } from '@voip/kit/service';
@@ -17,7 +18,7 @@ import {
   watchConsumerReadiness,
 } from '@voip/kit/stream-metrics';
 import type { Redis } from 'ioredis';
-import { Counter, Gauge } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { createRingLimits } from './calls/ring-policy.js';
 import { startRingSweeper } from './calls/ring-sweeper.js';
 import type { Config } from './config.js';
@@ -97,12 +98,12 @@ export async function buildApp(config: Config): Promise<App> {
     producerSource: app.instanceId,
     ringTimeoutMs: config.RING_TIMEOUT_MS,
   });
-  const mirrorReads = new Counter({
-    name: 'call_reach_mirror_reads_total',
-    help: "Callee look-ups at call set-up, by whether the user service's Redis mirror answered (hit) or the service itself (miss)",
-    labelNames: ['result'] as const,
-    registers: [app.metrics],
-  });
+  const mirrorReads = counter(
+    app.metrics,
+    'call_reach_mirror_reads_total',
+    "Callee look-ups at call set-up, by whether the user service's Redis mirror answered (hit) or the service itself (miss)",
+    ['result'],
+  );
   const directory = withReachMirror(
     app.redis,
     createUserDirectory({
@@ -139,12 +140,12 @@ export async function buildApp(config: Config): Promise<App> {
     turnRedis,
   });
 
-  const pushSends = new Counter({
-    name: 'call_push_sends_total',
-    help: 'Wake-up push sends to one device, by result',
-    labelNames: ['result'] as const,
-    registers: [app.metrics],
-  });
+  const pushSends = counter(
+    app.metrics,
+    'call_push_sends_total',
+    'Wake-up push sends to one device, by result',
+    ['result'],
+  );
   const breakerGauge = new Gauge({
     name: 'call_push_breaker_state',
     help: 'Push endpoint circuit: 0 closed, 1 half-open, 2 open',
@@ -172,12 +173,12 @@ export async function buildApp(config: Config): Promise<App> {
     onSend: (result) => pushSends.inc({ result }),
   });
 
-  const historyEvents = new Counter({
-    name: 'call_history_entries_total',
-    help: 'call-events stream entries seen by the call-history consumer, by outcome',
-    labelNames: ['outcome'] as const,
-    registers: [app.metrics],
-  });
+  const historyEvents = counter(
+    app.metrics,
+    'call_history_entries_total',
+    'call-events stream entries seen by the call-history consumer, by outcome',
+    ['outcome'],
+  );
   const deadLetters = countDeadLetters(
     app.metrics,
     config.HISTORY_CONSUMER_ENABLED ? [{ stream: streams.callEvents, group: HISTORY_GROUP }] : [],

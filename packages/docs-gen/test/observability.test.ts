@@ -35,7 +35,10 @@ const dashboard = JSON.parse(readFileSync(join(grafanaDir, 'dashboards/voip.json
   panels: Panel[];
 };
 
-/** Metric names the code registers (`name: '...'` next to prom-client), prom-client's defaults, Prometheus' own. */
+/**
+ * Metric names the code registers (`name: '...'` next to prom-client, or the name given to kit's `counter(` /
+ * `histogram(`), prom-client's defaults, Prometheus' own.
+ */
 function exportedMetrics(): Set<string> {
   const names = new Set<string>(['up']);
   const registry = new Registry();
@@ -48,8 +51,9 @@ function exportedMetrics(): Set<string> {
       if (statSync(p).isDirectory()) walk(p);
       else if (p.endsWith('.ts')) {
         const text = readFileSync(p, 'utf8');
-        if (!text.includes('prom-client')) continue;
-        for (const m of text.matchAll(/name:\s*'([a-z_:][a-z0-9_:]*)'/g)) if (m[1]) names.add(m[1]);
+        if (!text.includes('prom-client') && !text.includes('@voip/kit/metrics')) continue;
+        for (const m of text.matchAll(/(?:name:\s*|\b(?:counter|histogram)\(\s*[\w.]+,\s*)'([a-z_:][a-z0-9_:]*)'/g))
+          if (m[1]) names.add(m[1]);
       }
     }
   };

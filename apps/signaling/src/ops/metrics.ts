@@ -4,9 +4,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CallStore } from '@voip/call-state/call-store';
 import { keys, streams } from '@voip/contracts/redis-keys';
+import { counter, histogram } from '@voip/kit/metrics';
 import { registerStreamBacklogGauges } from '@voip/kit/stream-metrics';
 import type { Redis } from 'ioredis';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type Counter, Gauge, type Histogram, type Registry } from 'prom-client';
 import type { LocalSockets } from '../realtime/local-sockets.js';
 
 export interface SignalingMetrics {
@@ -91,53 +92,14 @@ export function createSignalingMetrics(
   });
 
   return {
-    messages: new Counter({
-      name: 'signaling_messages_total',
-      help: 'Client events accepted, by event',
-      labelNames: ['event'] as const,
-      registers: [registry],
-    }),
-    rejected: new Counter({
-      name: 'signaling_rejected_messages_total',
-      help: 'Client events refused, by reason (error code)',
-      labelNames: ['reason'] as const,
-      registers: [registry],
-    }),
-    resumes: new Counter({
-      name: 'signaling_resumes_total',
-      help: 'Reconnections presenting a resume token, by result',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
-    connections: new Counter({
-      name: 'signaling_connection_attempts_total',
-      help: 'Handshakes by result (accepted or the connect_error code)',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
-    disconnects: new Counter({
-      name: 'signaling_disconnects_total',
-      help: 'Disconnections by Socket.io reason',
-      labelNames: ['reason'] as const,
-      registers: [registry],
-    }),
-    callSetup: new Histogram({
-      name: 'signaling_call_setup_seconds',
-      help: 'Time from call creation (POST /api/calls) to the callee accepting',
-      buckets: [0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45],
-      registers: [registry],
-    }),
-    qualitySummaries: new Counter({
-      name: 'signaling_quality_summaries_total',
-      help: 'call-quality summaries accepted and handed to the call service',
-      registers: [registry],
-    }),
-    socketRtt: new Histogram({
-      name: 'signaling_socket_rtt_seconds',
-      help: "Round trip of each socket's heartbeat (engine.io ping sent to its pong received)",
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5],
-      registers: [registry],
-    }),
+    messages: counter(registry, 'signaling_messages_total', 'Client events accepted, by event', ['event']),
+    rejected: counter(registry, 'signaling_rejected_messages_total', 'Client events refused, by reason (error code)', ['reason']),
+    resumes: counter(registry, 'signaling_resumes_total', 'Reconnections presenting a resume token, by result', ['result']),
+    connections: counter(registry, 'signaling_connection_attempts_total', 'Handshakes by result (accepted or the connect_error code)', ['result']),
+    disconnects: counter(registry, 'signaling_disconnects_total', 'Disconnections by Socket.io reason', ['reason']),
+    callSetup: histogram(registry, 'signaling_call_setup_seconds', 'Time from call creation (POST /api/calls) to the callee accepting', [0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45]),
+    qualitySummaries: counter(registry, 'signaling_quality_summaries_total', 'call-quality summaries accepted and handed to the call service'),
+    socketRtt: histogram(registry, 'signaling_socket_rtt_seconds', "Round trip of each socket's heartbeat (engine.io ping sent to its pong received)", [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5]),
     stop: () => lag.disable(),
   };
 }
