@@ -13,6 +13,20 @@ export const CALL_FIELDS = {
   answeredByClientId: 'answeredByClientId',
 } as const;
 
+/**
+ * The fields of a call that has not been answered or ended: null until the call is answered, ends or is
+ * replaced. The live record (call-store.ts) and the history document (apps/call) both start with them.
+ */
+export const UNANSWERED_CALL_FIELDS = {
+  answeredAt: null,
+  endedAt: null,
+  endReason: null,
+  outcome: null,
+  durationMs: null,
+  endedBy: null,
+  replacedBy: null,
+} as const;
+
 export interface CallParticipants {
   callerId: string;
   calleeId: string;

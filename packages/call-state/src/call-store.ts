@@ -11,7 +11,7 @@ import type { PrincipalKind } from '@voip/contracts/common';
 import { channels, keys, streams } from '@voip/contracts/redis-keys';
 import type { Redis } from 'ioredis';
 import { monotonicFactory } from 'ulid';
-import { roleIn } from './call-fields.js';
+import { roleIn, UNANSWERED_CALL_FIELDS } from './call-fields.js';
 import { type Guard, guardedWrite, type Op } from './guarded-write.js';
 import {
   type CallEvent,
@@ -345,14 +345,8 @@ export function createCallStore(redis: Redis, opts: CallStoreOptions): CallStore
         ringDeadlineMs: nowMs + ringTimeoutMs,
         callerClientId: null,
         offer: null,
-        answeredAt: null,
         answeredByClientId: null,
-        endedAt: null,
-        endReason: null,
-        outcome: null,
-        durationMs: null,
-        endedBy: null,
-        replacedBy: null,
+        ...UNANSWERED_CALL_FIELDS,
         fromStranger: input.fromStranger === true,
       };
       const record = (r: CallRecord): Op =>

@@ -3,6 +3,7 @@
 // consumer may arrive in either order, and a re-delivered event changes nothing.
 // Just over ~400 lines: the schema, its indexes and every query on the collection, so each index sits
 // beside the queries it serves; the quality fold is apart (quality-summary.ts).
+import { UNANSWERED_CALL_FIELDS } from '@voip/call-state/call-fields';
 import type { CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
 import type { CallQualityPayload } from '@voip/contracts/quality';
 import type { Connection, Model } from 'mongoose';
@@ -152,27 +153,17 @@ callSchema.index({ qualityMos: 1, createdAt: 1 });
 const isDuplicateKey = (err: unknown) =>
   typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 
-const toRecord = ({ _id, ...rest }: CallDoc): CallRecord => ({
-  callId: _id,
-  callerId: rest.callerId,
-  calleeId: rest.calleeId,
-  media: rest.media,
-  state: rest.state,
-  createdAt: rest.createdAt,
-  expiresAt: rest.expiresAt ?? null,
-  answeredAt: rest.answeredAt ?? null,
-  endedAt: rest.endedAt ?? null,
-  endReason: rest.endReason ?? null,
-  outcome: rest.outcome ?? null,
-  durationMs: rest.durationMs ?? null,
-  endedBy: rest.endedBy ?? null,
-  replacedBy: rest.replacedBy ?? null,
-  push: rest.push ?? null,
-  pushReport: rest.pushReport ?? null,
-  recordedAt: rest.recordedAt ?? null,
-  quality: rest.quality ?? null,
-  qualityMos: rest.qualityMos ?? null,
-});
+/** Fields a stored document may lack (written later in the call's life, or by an older version): read as null. */
+const OPTIONAL_FIELDS = [
+  'expiresAt', 'answeredAt', 'endedAt', 'endReason', 'outcome', 'durationMs', 'endedBy', 'replacedBy',
+  'push', 'pushReport', 'recordedAt', 'quality', 'qualityMos',
+] as const satisfies readonly (keyof CallDoc)[];
+
+const toRecord = ({ _id, callerId, calleeId, media, state, createdAt, ...rest }: CallDoc): CallRecord => {
+  const record: Record<string, unknown> = { callId: _id, callerId, calleeId, media, state, createdAt };
+  for (const field of OPTIONAL_FIELDS) record[field] = rest[field] ?? null;
+  return record as unknown as CallRecord;
+};
 
 /**
  * Runs the writes to one call's document one after another within this process. MongoDB applies each
@@ -351,13 +342,7 @@ export function createCallRepository(conn: Connection): CallRepository {
             state: 'ringing',
             createdAt: c.createdAt,
             expiresAt: c.expiresAt,
-            answeredAt: null,
-            endedAt: null,
-            endReason: null,
-            outcome: null,
-            durationMs: null,
-            endedBy: null,
-            replacedBy: null,
+            ...UNANSWERED_CALL_FIELDS,
             // The stream's call.created carries no push: a call that started one had the request write
             // "pending" first (or does so right after, below); every other call pushed nothing.
             push: c.push ?? 'none',
