@@ -7,70 +7,12 @@
 // Over ~400 lines on purpose: one row per public route (45), a table read top to bottom; split
 // by service, the rows that must agree (paths, token-free routes) would sit in several files.
 import { type TSchema, Type } from '@sinclair/typebox';
-import {
-  AuthResponse,
-  CleanupBeforeQuery,
-  DeletedCount,
-  GuestBody,
-  GuestIdParams,
-  GuestResponse,
-  LoginBody,
-  MeResponse,
-  RefreshBody,
-  RegisterBody,
-  RevokedCount,
-  SessionIdParams,
-  SessionOwnerParams,
-  TokenPair,
-} from './auth.js';
-import {
-  Call,
-  CallParams,
-  HistoryResponse,
-  IceServersQuery,
-  IceServersResponse,
-  InitiateCallBody,
-  InitiateCallResponse,
-} from './calls.js';
+import * as auth from './auth.js';
+import * as calls from './calls.js';
 import { CursorQuery, ErrorBody } from './common.js';
-import {
-  AskRecordingResponse,
-  ConsentBody,
-  PublishBody,
-  PublishResponse,
-  Recording,
-  RecordingCallParams,
-  RecordingFileQuery,
-  RecordingLink,
-  RecordingList,
-  RecordingParams,
-  StopRecordingBody,
-  SubscribeAnswerBody,
-  SubscribeBody,
-  SubscribeResponse,
-} from './media.js';
+import * as media from './media.js';
 import { WorstCallsQuery, WorstCallsResponse } from './quality.js';
-import {
-  Block,
-  BlocksResponse,
-  Contact,
-  ContactsResponse,
-  Device,
-  DeviceParams,
-  DevicesResponse,
-  IdParams,
-  OwnProfile,
-  PatchMeBody,
-  PresenceMap,
-  PresenceQuery,
-  Profile,
-  PutDeviceBody,
-  SearchQuery,
-  SearchResponse,
-  SyncQuery,
-  SyncResponse,
-  UserIdParams,
-} from './users.js';
+import * as users from './users.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type PublicService = 'auth' | 'users' | 'calls' | 'media';
@@ -117,7 +59,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'auth',
     access: 'none',
     summary: 'Create an account and a session',
-    schema: { body: RegisterBody, response: { 201: AuthResponse, ...errors(400, 409, 429, 503) } },
+    schema: { body: auth.RegisterBody, response: { 201: auth.AuthResponse, ...errors(400, 409, 429, 503) } },
   },
   {
     method: 'POST',
@@ -125,7 +67,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'auth',
     access: 'none',
     summary: 'Log in; same 401 for an unknown user and a wrong password',
-    schema: { body: LoginBody, response: { 200: AuthResponse, ...errors(400, 401, 429, 503) } },
+    schema: { body: auth.LoginBody, response: { 200: auth.AuthResponse, ...errors(400, 401, 429, 503) } },
   },
   {
     method: 'POST',
@@ -133,7 +75,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'auth',
     access: 'none',
     summary: 'Rotate a refresh token for a new pair; re-use of a used one revokes the session',
-    schema: { body: RefreshBody, response: { 200: TokenPair, ...errors(400, 401, 429, 503) } },
+    schema: { body: auth.RefreshBody, response: { 200: auth.TokenPair, ...errors(400, 401, 429, 503) } },
   },
   {
     method: 'POST',
@@ -141,7 +83,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'auth',
     access: 'none',
     summary: 'Create a guest and a session',
-    schema: { body: GuestBody, response: { 201: GuestResponse, ...errors(400, 429, 503) } },
+    schema: { body: auth.GuestBody, response: { 201: auth.GuestResponse, ...errors(400, 429, 503) } },
   },
   {
     method: 'POST',
@@ -165,7 +107,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'auth',
     access: 'bearer',
     summary: 'The caller, as the token says',
-    schema: { response: { 200: MeResponse, ...errors(404, ...standard) } },
+    schema: { response: { 200: auth.MeResponse, ...errors(404, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -173,7 +115,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'auth',
     access: 'admin',
     summary: 'Delete every guest (admin)',
-    schema: { response: { 200: DeletedCount, ...errors(403, ...standard) } },
+    schema: { response: { 200: auth.DeletedCount, ...errors(403, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -182,8 +124,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'admin',
     summary: 'Delete guests created before a time (admin)',
     schema: {
-      querystring: CleanupBeforeQuery,
-      response: { 200: DeletedCount, ...errors(400, 403, ...standard) },
+      querystring: auth.CleanupBeforeQuery,
+      response: { 200: auth.DeletedCount, ...errors(400, 403, ...standard) },
     },
   },
   {
@@ -192,7 +134,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'auth',
     access: 'admin',
     summary: 'Delete one guest (admin)',
-    schema: { params: GuestIdParams, response: { 200: DeletedCount, ...errors(400, 403, ...standard) } },
+    schema: { params: auth.GuestIdParams, response: { 200: auth.DeletedCount, ...errors(400, 403, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -201,8 +143,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'admin',
     summary: 'Revoke one session; its sockets are disconnected (admin; an unknown session is `{revoked: 0}`)',
     schema: {
-      params: SessionIdParams,
-      response: { 200: RevokedCount, ...errors(400, 403, ...standard) },
+      params: auth.SessionIdParams,
+      response: { 200: auth.RevokedCount, ...errors(400, 403, ...standard) },
     },
   },
   {
@@ -212,8 +154,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'admin',
     summary: 'Revoke every session of a user or guest; their sockets are disconnected (admin)',
     schema: {
-      params: SessionOwnerParams,
-      response: { 200: RevokedCount, ...errors(400, 403, ...standard) },
+      params: auth.SessionOwnerParams,
+      response: { 200: auth.RevokedCount, ...errors(400, 403, ...standard) },
     },
   },
   // User service.
@@ -223,7 +165,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Own profile',
-    schema: { response: { 200: OwnProfile, ...errors(403, ...standard) } },
+    schema: { response: { 200: users.OwnProfile, ...errors(403, ...standard) } },
   },
   {
     method: 'PATCH',
@@ -231,7 +173,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Change display name, avatar or do-not-disturb',
-    schema: { body: PatchMeBody, response: { 200: OwnProfile, ...errors(400, 403, ...standard) } },
+    schema: { body: users.PatchMeBody, response: { 200: users.OwnProfile, ...errors(400, 403, ...standard) } },
   },
   {
     method: 'GET',
@@ -239,7 +181,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Search by username or display name prefix (no guests unless asked)',
-    schema: { querystring: SearchQuery, response: { 200: SearchResponse, ...errors(400, ...standard) } },
+    schema: { querystring: users.SearchQuery, response: { 200: users.SearchResponse, ...errors(400, ...standard) } },
   },
   {
     method: 'GET',
@@ -247,7 +189,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Presence of several users (`ids=a,b,c`)',
-    schema: { querystring: PresenceQuery, response: { 200: PresenceMap, ...errors(400, ...standard) } },
+    schema: { querystring: users.PresenceQuery, response: { 200: users.PresenceMap, ...errors(400, ...standard) } },
   },
   {
     method: 'GET',
@@ -255,7 +197,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Own contacts with presence',
-    schema: { response: { 200: ContactsResponse, ...errors(...standard) } },
+    schema: { response: { 200: users.ContactsResponse, ...errors(...standard) } },
   },
   {
     method: 'PUT',
@@ -263,7 +205,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Add a contact (idempotent)',
-    schema: { params: UserIdParams, response: { 200: Contact, ...errors(400, 404, 409, ...standard) } },
+    schema: { params: users.UserIdParams, response: { 200: users.Contact, ...errors(400, 404, 409, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -271,7 +213,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Remove a contact (idempotent)',
-    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, 404, ...standard) } },
+    schema: { params: users.UserIdParams, response: { 204: NoContent, ...errors(400, 404, ...standard) } },
   },
   {
     method: 'GET',
@@ -279,7 +221,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Users you have blocked',
-    schema: { response: { 200: BlocksResponse, ...errors(...standard) } },
+    schema: { response: { 200: users.BlocksResponse, ...errors(...standard) } },
   },
   {
     method: 'PUT',
@@ -287,7 +229,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Block a user: their calls to you are refused with 403 (idempotent)',
-    schema: { params: UserIdParams, response: { 200: Block, ...errors(400, 404, ...standard) } },
+    schema: { params: users.UserIdParams, response: { 200: users.Block, ...errors(400, 404, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -295,7 +237,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Unblock a user',
-    schema: { params: UserIdParams, response: { 204: NoContent, ...errors(400, 404, ...standard) } },
+    schema: { params: users.UserIdParams, response: { 204: NoContent, ...errors(400, 404, ...standard) } },
   },
   {
     method: 'GET',
@@ -303,7 +245,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Your devices registered for push',
-    schema: { response: { 200: DevicesResponse, ...errors(...standard) } },
+    schema: { response: { 200: users.DevicesResponse, ...errors(...standard) } },
   },
   {
     method: 'PUT',
@@ -312,9 +254,9 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: 'Register or update a device push token (a token moved here leaves its previous owner)',
     schema: {
-      params: DeviceParams,
-      body: PutDeviceBody,
-      response: { 200: Device, ...errors(400, ...standard) },
+      params: users.DeviceParams,
+      body: users.PutDeviceBody,
+      response: { 200: users.Device, ...errors(400, ...standard) },
     },
   },
   {
@@ -323,7 +265,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Forget a device',
-    schema: { params: DeviceParams, response: { 204: NoContent, ...errors(400, ...standard) } },
+    schema: { params: users.DeviceParams, response: { 204: NoContent, ...errors(400, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -331,7 +273,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'admin',
     summary: 'Delete every guest profile (admin)',
-    schema: { response: { 200: DeletedCount, ...errors(403, ...standard) } },
+    schema: { response: { 200: auth.DeletedCount, ...errors(403, ...standard) } },
   },
   {
     method: 'DELETE',
@@ -340,8 +282,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'admin',
     summary: 'Delete guest profiles created before a time (admin)',
     schema: {
-      querystring: CleanupBeforeQuery,
-      response: { 200: DeletedCount, ...errors(400, 403, ...standard) },
+      querystring: auth.CleanupBeforeQuery,
+      response: { 200: auth.DeletedCount, ...errors(400, 403, ...standard) },
     },
   },
   {
@@ -350,7 +292,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Everything that changed for the caller since a cursor (contacts, blocks, profile, calls)',
-    schema: { querystring: SyncQuery, response: { 200: SyncResponse, ...errors(400, ...standard) } },
+    schema: { querystring: users.SyncQuery, response: { 200: users.SyncResponse, ...errors(400, ...standard) } },
   },
   {
     method: 'GET',
@@ -358,7 +300,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'users',
     access: 'bearer',
     summary: 'Public profile with presence',
-    schema: { params: IdParams, response: { 200: Profile, ...errors(400, 404, ...standard) } },
+    schema: { params: users.IdParams, response: { 200: users.Profile, ...errors(400, 404, ...standard) } },
   },
   // Call service.
   {
@@ -368,8 +310,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: 'Start a call (then send `call-user` on the socket)',
     schema: {
-      body: InitiateCallBody,
-      response: { 201: InitiateCallResponse, ...errors(400, 403, 404, 409, ...standard) },
+      body: calls.InitiateCallBody,
+      response: { 201: calls.InitiateCallResponse, ...errors(400, 403, 404, 409, ...standard) },
     },
   },
   {
@@ -379,8 +321,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: 'Alias of POST /api/calls',
     schema: {
-      body: InitiateCallBody,
-      response: { 201: InitiateCallResponse, ...errors(400, 403, 404, 409, ...standard) },
+      body: calls.InitiateCallBody,
+      response: { 201: calls.InitiateCallResponse, ...errors(400, 403, 404, 409, ...standard) },
     },
   },
   {
@@ -389,7 +331,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'calls',
     access: 'bearer',
     summary: "The caller's call history, newest first",
-    schema: { querystring: CursorQuery, response: { 200: HistoryResponse, ...errors(400, ...standard) } },
+    schema: { querystring: CursorQuery, response: { 200: calls.HistoryResponse, ...errors(400, ...standard) } },
   },
   {
     method: 'GET',
@@ -398,8 +340,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: 'STUN/TURN servers with time-limited credentials (scoped to a call when callId is given)',
     schema: {
-      querystring: IceServersQuery,
-      response: { 200: IceServersResponse, ...errors(400, 404, 409, ...standard) },
+      querystring: calls.IceServersQuery,
+      response: { 200: calls.IceServersResponse, ...errors(400, 404, 409, ...standard) },
     },
   },
   {
@@ -419,7 +361,7 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'calls',
     access: 'bearer',
     summary: 'One call, for its participants only (anyone else gets 404, as for an unknown id)',
-    schema: { params: CallParams, response: { 200: Call, ...errors(404, ...standard) } },
+    schema: { params: calls.CallParams, response: { 200: calls.Call, ...errors(404, ...standard) } },
   },
   // Media service (issue 18): recording with both participants' consent; docs/RECORDING.md.
   {
@@ -430,8 +372,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     summary:
       'Ask to record an answered call; the other participant is asked for consent (recording-requested)',
     schema: {
-      params: RecordingCallParams,
-      response: { 202: AskRecordingResponse, ...errors(400, 404, 409, ...standard) },
+      params: media.RecordingCallParams,
+      response: { 202: media.AskRecordingResponse, ...errors(400, 404, 409, ...standard) },
     },
   },
   {
@@ -441,9 +383,9 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: "The other participant's answer; with both consents the recording starts (recording-started)",
     schema: {
-      params: RecordingCallParams,
-      body: ConsentBody,
-      response: { 200: Recording, ...errors(400, 403, 404, 409, ...standard) },
+      params: media.RecordingCallParams,
+      body: media.ConsentBody,
+      response: { 200: media.Recording, ...errors(400, 403, 404, 409, ...standard) },
     },
   },
   {
@@ -453,9 +395,9 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: 'Stop (or withdraw) a recording; either participant (recording-stopped)',
     schema: {
-      params: RecordingCallParams,
-      body: StopRecordingBody,
-      response: { 200: Recording, ...errors(400, 404, 409, ...standard) },
+      params: media.RecordingCallParams,
+      body: media.StopRecordingBody,
+      response: { 200: media.Recording, ...errors(400, 404, 409, ...standard) },
     },
   },
   {
@@ -466,9 +408,9 @@ export const publicRoutes: readonly PublicRoute[] = [
     summary:
       "Send this participant's media to the call's room: an SDP offer (all candidates) for Janus's answer",
     schema: {
-      params: RecordingCallParams,
-      body: PublishBody,
-      response: { 200: PublishResponse, ...errors(400, 404, 409, ...standard) },
+      params: media.RecordingCallParams,
+      body: media.PublishBody,
+      response: { 200: media.PublishResponse, ...errors(400, 404, 409, ...standard) },
     },
   },
   {
@@ -479,9 +421,9 @@ export const publicRoutes: readonly PublicRoute[] = [
     summary:
       "Receive the other participant's media from the room: Janus's SDP offer (409 until they publish)",
     schema: {
-      params: RecordingCallParams,
-      body: SubscribeBody,
-      response: { 200: SubscribeResponse, ...errors(400, 404, 409, ...standard) },
+      params: media.RecordingCallParams,
+      body: media.SubscribeBody,
+      response: { 200: media.SubscribeResponse, ...errors(400, 404, 409, ...standard) },
     },
   },
   {
@@ -491,8 +433,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: "The participant's SDP answer to the room's offer",
     schema: {
-      params: RecordingCallParams,
-      body: SubscribeAnswerBody,
+      params: media.RecordingCallParams,
+      body: media.SubscribeAnswerBody,
       response: { 204: NoContent, ...errors(400, 404, 409, ...standard) },
     },
   },
@@ -503,8 +445,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: "A call's recordings, for its participants only",
     schema: {
-      params: RecordingCallParams,
-      response: { 200: RecordingList, ...errors(400, 404, ...standard) },
+      params: media.RecordingCallParams,
+      response: { 200: media.RecordingList, ...errors(400, 404, ...standard) },
     },
   },
   {
@@ -514,8 +456,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'bearer',
     summary: 'A short-lived signed download link for a ready recording (participants only)',
     schema: {
-      params: RecordingParams,
-      response: { 200: RecordingLink, ...errors(400, 404, 409, ...standard) },
+      params: media.RecordingParams,
+      response: { 200: media.RecordingLink, ...errors(400, 404, 409, ...standard) },
     },
   },
   {
@@ -525,8 +467,8 @@ export const publicRoutes: readonly PublicRoute[] = [
     access: 'none',
     summary: 'The recording (video/webm), served by Nginx for a valid signed link; 403 otherwise',
     schema: {
-      params: RecordingParams,
-      querystring: RecordingFileQuery,
+      params: media.RecordingParams,
+      querystring: media.RecordingFileQuery,
       response: { 200: Type.Any({ description: 'video/webm' }), ...errors(400, 403, 404, 429, 503) },
     },
   },
@@ -536,6 +478,6 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: 'media',
     access: 'bearer',
     summary: 'Delete a recording and its file (a participant, or an admin)',
-    schema: { params: RecordingParams, response: { 204: NoContent, ...errors(400, 403, 404, ...standard) } },
+    schema: { params: media.RecordingParams, response: { 204: NoContent, ...errors(400, 403, 404, ...standard) } },
   },
 ];
