@@ -1,12 +1,5 @@
-import { defineConfig } from 'vitest/config';
+import { stackSuite } from '@voip/testkit/vitest-preset';
 
 // No globalSetup: the pure tests need no servers, and each stack test file starts a whole stack (its own
 // Redis, MongoDB-compatible server, services, Nginx) through @voip/dev-stack/stack. One file at a time.
-export default defineConfig({
-  test: {
-    testTimeout: 60_000,
-    hookTimeout: 180_000,
-    pool: 'forks',
-    fileParallelism: false,
-  },
-});
+export default stackSuite(60_000);
