@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { QUIET_CHROMIUM_FLAGS } from '@voip/testkit/chromium';
 import { type Dashboard, type PanelData, renderDashboard, type Series } from './render.js';
 import { runTraffic } from './traffic.js';
 
@@ -163,12 +164,7 @@ async function main(): Promise<void> {
       values.chromium,
       [
         '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
+        ...QUIET_CHROMIUM_FLAGS,
         '--hide-scrollbars',
         `--user-data-dir=${join(work, 'chromium')}`,
         `--screenshot=${out}`,
