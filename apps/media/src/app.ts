@@ -7,6 +7,7 @@ import { createStreamConsumer, createStreamProducer, type StreamConsumer } from 
 import { createCallStore } from '@voip/call-state/call-store';
 import { streams } from '@voip/contracts/redis-keys';
 import type { App } from '@voip/kit/app';
+import { every, type Periodic } from '@voip/kit/periodic';
 import { createFixedWindowLimiter } from '@voip/kit/rate-limit';
 import { createService } from '@voip/kit/service';
 import {
@@ -181,7 +182,7 @@ export async function buildApp(config: Config): Promise<App> {
 
   // Janus's probe. Janus down does not make this service unready: downloads and the history still work,
   // and asking to record answers 503 with a clear reason instead.
-  let probing: NodeJS.Timeout | undefined;
+  let probing: Periodic | undefined;
   const probe = async () => {
     const up = await janus
       .info(Math.min(config.JANUS_TIMEOUT_MS, config.JANUS_PROBE_INTERVAL_MS * 2))
@@ -193,29 +194,20 @@ export async function buildApp(config: Config): Promise<App> {
     janusUp = up;
     janusUpGauge.set(up ? 1 : 0);
   };
-  let sweeping: NodeJS.Timeout | undefined;
-  let sweepRunning = false;
-  const sweep = async () => {
-    if (sweepRunning) return;
-    sweepRunning = true;
-    await theFlow
-      .sweep()
-      .catch((err: Error) => log.warn({ err: err.message }, 'recording sweep failed'))
-      .finally(() => {
-        sweepRunning = false;
-      });
-  };
+  let sweeping: Periodic | undefined;
   app.addHook('onReady', async () => {
-    await probe();
-    probing = setInterval(() => void probe(), config.JANUS_PROBE_INTERVAL_MS);
+    probing = every({ name: 'janus probe', intervalMs: config.JANUS_PROBE_INTERVAL_MS, log }, probe);
+    await probing.run();
     jobs.start();
+    sweeping = every({ name: 'recording sweep', intervalMs: config.RECORDING_SWEEP_INTERVAL_MS, log }, () =>
+      theFlow.sweep(),
+    );
     // At start: recordings this instance held before a restart are closed and post-processed.
-    void sweep();
-    sweeping = setInterval(() => void sweep(), config.RECORDING_SWEEP_INTERVAL_MS);
+    void sweeping.run();
   });
   app.addHook('preClose', async () => {
-    clearInterval(probing);
-    clearInterval(sweeping);
+    await probing?.stop();
+    await sweeping?.stop();
     // Rooms are closed (recordings stop and are queued) before the connections go.
     for (const rec of await repo.inStates(['recording'], { owner: app.instanceId }).catch(() => []))
       await theFlow.onJanusLost(rec._id, new Error('media service stopping')).catch(() => {});

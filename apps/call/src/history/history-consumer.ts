@@ -9,6 +9,7 @@
 // the cancel push to phones a wake-up reached that never connected (answered elsewhere, cancelled, …).
 import { createStreamConsumers, type StreamConsumer, type StreamConsumerOptions } from '@voip/bus/streams';
 import { streams } from '@voip/contracts/redis-keys';
+import { pickDefined } from '@voip/kit/objects';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { WakeUpDispatcher } from '../push/wake-up-dispatcher.js';
@@ -55,13 +56,9 @@ export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsu
     group: HISTORY_GROUP,
     consumer: opts.consumer,
     logger: log,
-    ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
-    ...(opts.claimIdleMs !== undefined ? { claimIdleMs: opts.claimIdleMs } : {}),
-    ...(opts.maxDeliveries !== undefined ? { maxDeliveries: opts.maxDeliveries } : {}),
-    ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
-    ...(opts.isDependencyAvailable ? { isDependencyAvailable: opts.isDependencyAvailable } : {}),
-    ...(opts.outageRetryMs !== undefined ? { outageRetryMs: opts.outageRetryMs } : {}),
-    ...(opts.outageRetryMaxMs !== undefined ? { outageRetryMaxMs: opts.outageRetryMaxMs } : {}),
+    ...pickDefined(opts, [
+      'blockMs', 'claimIdleMs', 'maxDeliveries', 'outageRetryMs', 'outageRetryMaxMs', 'onOutcome', 'isDependencyAvailable',
+    ]),
     dependency: 'mongo',
     handlers: {
       'call.created': async ({ data }) => {

@@ -8,6 +8,7 @@ import type { Static } from '@sinclair/typebox';
 import { CALL_FIELDS, type CallRole, carryingDevice, peerOf, roleIn } from '@voip/call-state/call-fields';
 import { type CallQualityPayload, estimateMos, POOR_MOS } from '@voip/contracts/quality';
 import { keys, streams } from '@voip/contracts/redis-keys';
+import { pickDefined } from '@voip/kit/objects';
 import type { Signaling } from '../realtime/context.js';
 import type { QualityState, SignalingSocket } from '../realtime/types.js';
 import { type AckBody, fail } from './call-session.js';
@@ -67,23 +68,9 @@ export async function handleCallQuality(
     callId: p.callId,
     seq: p.seq,
     intervalMs: p.intervalMs,
-    ...(p.final !== undefined ? { final: p.final } : {}),
-    ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}),
-    ...(p.jitterMs !== undefined ? { jitterMs: p.jitterMs } : {}),
-    ...(p.packetLossInPct !== undefined ? { packetLossInPct: p.packetLossInPct } : {}),
-    ...(p.packetLossOutPct !== undefined ? { packetLossOutPct: p.packetLossOutPct } : {}),
-    ...(p.bitrateKbps
-      ? {
-          bitrateKbps: {
-            ...(p.bitrateKbps.audioIn !== undefined ? { audioIn: p.bitrateKbps.audioIn } : {}),
-            ...(p.bitrateKbps.audioOut !== undefined ? { audioOut: p.bitrateKbps.audioOut } : {}),
-            ...(p.bitrateKbps.videoIn !== undefined ? { videoIn: p.bitrateKbps.videoIn } : {}),
-            ...(p.bitrateKbps.videoOut !== undefined ? { videoOut: p.bitrateKbps.videoOut } : {}),
-          },
-        }
-      : {}),
-    ...(p.framesDecoded !== undefined ? { framesDecoded: p.framesDecoded } : {}),
-    ...(p.framesDropped !== undefined ? { framesDropped: p.framesDropped } : {}),
+    ...pickDefined(p, ['final', 'rttMs', 'jitterMs', 'packetLossInPct', 'packetLossOutPct']),
+    ...(p.bitrateKbps ? { bitrateKbps: pickDefined(p.bitrateKbps, ['audioIn', 'audioOut', 'videoIn', 'videoOut']) } : {}),
+    ...pickDefined(p, ['framesDecoded', 'framesDropped', 'timeToMediaMs', 'step']),
     ...(p.path
       ? {
           path: {
@@ -94,8 +81,6 @@ export async function handleCallQuality(
           },
         }
       : {}),
-    ...(p.timeToMediaMs !== undefined ? { timeToMediaMs: p.timeToMediaMs } : {}),
-    ...(p.step !== undefined ? { step: p.step } : {}),
   };
   await ctx.producer.append(streams.callEvents, 'call.quality', {
     callId: p.callId,

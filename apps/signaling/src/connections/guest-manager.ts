@@ -4,6 +4,7 @@
 // housekeeping (`guest.deleted` on the account stream) are disconnected and forgotten on every instance.
 import { createStreamConsumer, type StreamConsumer } from '@voip/bus/streams';
 import { keys, streams } from '@voip/contracts/redis-keys';
+import { every } from '@voip/kit/periodic';
 import { countDeadLetters } from '@voip/kit/stream-metrics';
 import type { Signaling } from '../realtime/context.js';
 import { userRoom } from '../realtime/rooms.js';
@@ -231,27 +232,17 @@ export function startGuestManager(ctx: Signaling): GuestManager {
 
   const livenessTimer = setInterval(() => checkLiveness(), config.HEARTBEAT_INTERVAL_MS);
   livenessTimer.unref();
-  let cleaning: Promise<unknown> | null = null;
-  const cleanupTimer = setInterval(() => {
-    if (cleaning) return;
-    cleaning = cleanup()
-      .catch((err: unknown) => app.log.warn({ err }, 'connection clean-up failed'))
-      .finally(() => {
-        cleaning = null;
-      });
-  }, config.CLEANUP_INTERVAL_MS);
-  cleanupTimer.unref();
-  let sweeping: Promise<unknown> | null = null;
-  const sessionTimer = setInterval(() => {
-    // While Redis is away there is nothing to check against (and no new socket gets in).
-    if (sweeping || redis.status !== 'ready') return;
-    sweeping = sweepSessions()
-      .catch((err: unknown) => app.log.warn({ err }, 'session sweep failed'))
-      .finally(() => {
-        sweeping = null;
-      });
-  }, config.SESSION_SWEEP_INTERVAL_MS);
-  sessionTimer.unref();
+  const cleaning = every({ name: 'connection clean-up', intervalMs: config.CLEANUP_INTERVAL_MS, log: app.log }, cleanup);
+  const sweeping = every(
+    {
+      name: 'session sweep',
+      intervalMs: config.SESSION_SWEEP_INTERVAL_MS,
+      log: app.log,
+      // While Redis is away there is nothing to check against (and no new socket gets in).
+      when: () => redis.status === 'ready',
+    },
+    sweepSessions,
+  );
 
   const consumer: StreamConsumer = createStreamConsumer({
     redis,
@@ -272,10 +263,8 @@ export function startGuestManager(ctx: Signaling): GuestManager {
     stats,
     async stop() {
       clearInterval(livenessTimer);
-      clearInterval(cleanupTimer);
-      clearInterval(sessionTimer);
-      await cleaning;
-      await sweeping;
+      await cleaning.stop();
+      await sweeping.stop();
       await consumer.stop({ timeoutMs: 2000 });
     },
   };

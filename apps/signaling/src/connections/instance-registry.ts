@@ -3,6 +3,7 @@
 // `reconnecting`: their calls survive for the resume window and no ghost entries stay behind. An instance
 // that was only paused (GC, a Redis blip) and finds its heartbeat had lapsed takes its clients back.
 import { keys } from '@voip/contracts/redis-keys';
+import { every } from '@voip/kit/periodic';
 import { notifyPeer } from '../calls/call-devices.js';
 import type { Signaling } from '../realtime/context.js';
 
@@ -109,23 +110,13 @@ export function startInstanceRegistry(ctx: Signaling): InstanceRegistry {
     }
   }
 
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = beat()
-      .catch((err: unknown) => app.log.warn({ err }, 'instance heartbeat failed'))
-      .finally(() => {
-        running = null;
-      });
-  }, config.INSTANCE_HEARTBEAT_MS);
-  timer.unref();
+  const beating = every({ name: 'instance heartbeat', intervalMs: config.INSTANCE_HEARTBEAT_MS, log: app.log }, beat);
 
   return {
     beat,
     orphanClientsOf,
     async stop() {
-      clearInterval(timer);
-      await running;
+      await beating.stop();
       // Whatever this instance still holds (normally nothing after the drain) goes to reconnecting.
       await orphanClientsOf(me);
       await redis.multi().del(keys.instance(me)).srem(keys.instances(), me).exec();

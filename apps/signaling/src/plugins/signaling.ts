@@ -29,7 +29,6 @@ import { createAdapterSubscriber } from '../realtime/adapter-subscriber.js';
 import type { Signaling } from '../realtime/context.js';
 import { drain } from '../realtime/drain.js';
 import { createLocalSockets } from '../realtime/local-sockets.js';
-import { userRoom } from '../realtime/rooms.js';
 import type { SignalingServer, SignalingSocket } from '../realtime/types.js';
 
 declare module 'fastify' {

@@ -6,6 +6,7 @@
 // /ready names the paused consumer ("account-events-consumer": "paused: mongo unavailable").
 import { createStreamConsumer, createStreamConsumers, type StreamConsumer } from '@voip/bus/streams';
 import { streams } from '@voip/contracts/redis-keys';
+import { pickDefined } from '@voip/kit/objects';
 import {
   countDeadLetters,
   registerStreamBacklogGauges,
@@ -49,11 +50,7 @@ export const streamConsumersPlugin = fp(
       redis: app.redis,
       consumer: app.instanceId,
       logger: app.log,
-      ...(opts.claimIdleMs !== undefined ? { claimIdleMs: opts.claimIdleMs } : {}),
-      ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
-      ...(opts.maxDeliveries !== undefined ? { maxDeliveries: opts.maxDeliveries } : {}),
-      ...(opts.outageRetryMs !== undefined ? { outageRetryMs: opts.outageRetryMs } : {}),
-      ...(opts.outageRetryMaxMs !== undefined ? { outageRetryMaxMs: opts.outageRetryMaxMs } : {}),
+      ...pickDefined(opts, ['claimIdleMs', 'blockMs', 'maxDeliveries', 'outageRetryMs', 'outageRetryMaxMs']),
       dependency: 'mongo',
       isDependencyAvailable: () => app.mongo.readyState === 1,
     };
