@@ -94,16 +94,16 @@ export function buildAsyncApiDocument({ version }: AsyncApiOptions): JsonObject 
   // Socket.io: one channel, client→server events received by signaling (each with an ack reply),
   // server→client events sent by it.
   const socketMessages: JsonObject = {};
-  for (const [event, schema] of Object.entries(ClientEventSchemas)) {
-    const id = `Client${pascal(event)}`;
-    schemas[`${id}Payload`] = plainSchema(schema);
-    messages[id] = {
-      name: event,
-      title: `${event} (client → server)`,
-      payload: ref(`#/components/schemas/${id}Payload`),
-    };
-    socketMessages[id] = ref(`#/components/messages/${id}`);
-  }
+  // Each event: its payload schema, its message, and the message on the socket channel.
+  const addEvents = (side: 'Client' | 'Server', events: Record<string, TSchema>, direction: string) => {
+    for (const [event, schema] of Object.entries(events)) {
+      const id = `${side}${pascal(event)}`;
+      schemas[`${id}Payload`] = plainSchema(schema);
+      messages[id] = { name: event, title: `${event} (${direction})`, payload: ref(`#/components/schemas/${id}Payload`) };
+      socketMessages[id] = ref(`#/components/messages/${id}`);
+    }
+  };
+  addEvents('Client', ClientEventSchemas, 'client → server');
   schemas.Ack = plainSchema(Ack);
   schemas.HeartbeatAck = plainSchema(HeartbeatAck);
   messages.Ack = { name: 'ack', title: 'Acknowledgement', payload: ref('#/components/schemas/Ack') };
@@ -114,16 +114,7 @@ export function buildAsyncApiDocument({ version }: AsyncApiOptions): JsonObject 
   };
   socketMessages.Ack = ref('#/components/messages/Ack');
   socketMessages.HeartbeatAck = ref('#/components/messages/HeartbeatAck');
-  for (const [event, schema] of Object.entries(ServerEventSchemas)) {
-    const id = `Server${pascal(event)}`;
-    schemas[`${id}Payload`] = plainSchema(schema);
-    messages[id] = {
-      name: event,
-      title: `${event} (server → client)`,
-      payload: ref(`#/components/schemas/${id}Payload`),
-    };
-    socketMessages[id] = ref(`#/components/messages/${id}`);
-  }
+  addEvents('Server', ServerEventSchemas, 'server → client');
   schemas.HandshakeAuth = plainSchema(HandshakeAuth);
 
   for (const event of Object.keys(ClientEventSchemas)) {
