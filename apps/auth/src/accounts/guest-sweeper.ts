@@ -3,6 +3,7 @@
 // the same deleteGuests as the housekeeping routes: sessions revoked, guest.deleted announced (the user
 // service then removes profiles, relations, devices, feeds, mirrors and presence), records deleted.
 import { keys } from '@voip/contracts/redis-keys';
+import { every } from '@voip/kit/periodic';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { deleteGuests, type GuestCleanupDeps } from './guest-cleanup.js';
@@ -29,9 +30,6 @@ export function startGuestSweeper({
   maxIdleMs,
   log,
 }: GuestSweeperOptions): GuestSweeper {
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-
   async function runOnce(): Promise<number | null> {
     // Slightly shorter than the interval, so the next tick of whichever instance can claim it again.
     const claimed = await redis.set(
@@ -45,20 +43,6 @@ export function startGuestSweeper({
     return deleteGuests(cleanup, { lastSeenBefore: new Date(Date.now() - maxIdleMs) }, log);
   }
 
-  const timer = setInterval(() => {
-    if (stopped) return;
-    running = runOnce().catch((err: unknown) =>
-      log.warn({ err }, 'guest sweep failed; the next run retries'),
-    );
-  }, intervalMs);
-  timer.unref();
-
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  const sweeping = every({ name: 'guest sweep', intervalMs, log }, runOnce);
+  return { runOnce, stop: () => sweeping.stop() };
 }
