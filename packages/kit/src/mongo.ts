@@ -62,3 +62,17 @@ export const mongoPlugin = fp(
   },
   { name: 'mongo' },
 );
+
+/** Schema paths every document has: `{ name: String }` → `{ name: { type: String, required: true } }`. */
+export function requiredPaths<const T extends Record<string, unknown>>(
+  paths: T,
+): { [K in keyof T]: { type: T[K]; required: true } } {
+  return Object.fromEntries(Object.entries(paths).map(([k, type]) => [k, { type, required: true }])) as never;
+}
+
+/** Schema paths that are null until set: `{ name: Date }` → `{ name: { type: Date, default: null } }`. */
+export function nullPaths<const T extends Record<string, unknown>>(
+  paths: T,
+): { [K in keyof T]: { type: T[K]; default: null } } {
+  return Object.fromEntries(Object.entries(paths).map(([k, type]) => [k, { type, default: null }])) as never;
+}

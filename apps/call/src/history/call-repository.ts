@@ -6,6 +6,7 @@
 import { UNANSWERED_CALL_FIELDS } from '@voip/call-state/call-fields';
 import type { CallOutcome, CallState, EndReason, Media } from '@voip/contracts/calls';
 import type { CallQualityPayload } from '@voip/contracts/quality';
+import { nullPaths, requiredPaths } from '@voip/kit/mongo';
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import { fold, type QualityAcc, type Side, sideMos } from './quality-summary.js';
@@ -63,6 +64,20 @@ export interface CallCreated {
   expiresAt: Date;
   push?: PushOutcome;
 }
+
+/** What history records of a new call, from the live record or its call.created event (ISO times). */
+export const callCreatedOf = (
+  c: Pick<CallCreated, 'callId' | 'callerId' | 'calleeId' | 'media'> & { createdAt: string; expiresAt: string },
+  push?: PushOutcome,
+): CallCreated => ({
+  callId: c.callId,
+  callerId: c.callerId,
+  calleeId: c.calleeId,
+  media: c.media,
+  createdAt: new Date(c.createdAt),
+  expiresAt: new Date(c.expiresAt),
+  ...(push ? { push } : {}),
+});
 
 export interface CallEnded {
   callId: string;
@@ -122,23 +137,10 @@ export interface CallRepository {
 
 const callSchema = new Schema<CallDoc>(
   {
-    _id: { type: String, required: true },
-    callerId: { type: String, required: true },
-    calleeId: { type: String, required: true },
-    media: { type: String, required: true },
-    state: { type: String, required: true },
-    createdAt: { type: Date, required: true },
-    expiresAt: { type: Date, default: null },
-    answeredAt: { type: Date, default: null },
-    endedAt: { type: Date, default: null },
-    endReason: { type: String, default: null },
-    outcome: { type: String, default: null },
-    durationMs: { type: Number, default: null },
-    endedBy: { type: String, default: null },
-    replacedBy: { type: String, default: null },
-    push: { type: String, default: null },
+    ...requiredPaths({ _id: String, callerId: String, calleeId: String, media: String, state: String, createdAt: Date }),
+    ...nullPaths({ expiresAt: Date, answeredAt: Date, endedAt: Date, endReason: String, outcome: String }),
+    ...nullPaths({ durationMs: Number, endedBy: String, replacedBy: String, push: String, recordedAt: Date }),
     pushReport: { type: Schema.Types.Mixed, default: null },
-    recordedAt: { type: Date, default: null },
     quality: { type: Schema.Types.Mixed, default: undefined },
     qualityMos: { type: Number, default: undefined },
   },

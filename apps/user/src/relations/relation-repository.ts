@@ -2,6 +2,7 @@
 // contacts) and `blocks` (owner has blocked target). One document per (owner, target) pair, kept as
 // a tombstone (active: false) after removal, carrying the owner's sync-feed number of the change it
 // reflects, so relation-service can tell whether it is behind the feed.
+import { requiredPaths } from '@voip/kit/mongo';
 import { type Connection, type Model, Schema } from 'mongoose';
 import { isDuplicateKey, plainId } from '../mongo-errors.js';
 
@@ -38,25 +39,27 @@ export interface RelationRepository {
 const pairId = (ownerId: string, targetId: string) => `${ownerId}:${targetId}`;
 const toRecord = ({ _id: _ignored, ...r }: RelationDoc): RelationRecord => r;
 
+type Side = 'ownerId' | 'targetId';
+
 export function createRelationRepository(
   conn: Connection,
   modelName: string,
   collection: string,
 ): RelationRepository {
   const schema = new Schema<RelationDoc>(
-    {
-      _id: { type: String, required: true },
-      ownerId: { type: String, required: true },
-      targetId: { type: String, required: true },
-      active: { type: Boolean, required: true },
-      since: { type: Date, required: true },
-      seq: { type: Number, required: true },
-    },
+    requiredPaths({ _id: String, ownerId: String, targetId: String, active: Boolean, since: Date, seq: Number }),
     { versionKey: false, strict: 'throw', autoIndex: false, autoCreate: false },
   );
   schema.index({ ownerId: 1, active: 1, since: 1 });
   schema.index({ targetId: 1, active: 1 });
   const model = conn.model<RelationDoc>(modelName, schema, collection);
+  // The other side of a user's active relations: whom an owner lists, or who lists a target.
+  const activeSides = async (by: Side, id: string, other: Side): Promise<string[]> => {
+    const docs = await model
+      .find({ [by]: plainId(id), active: true }, { [other]: 1 })
+      .lean<Record<Side, string>[]>();
+    return docs.map((d) => d[other]);
+  };
   return {
     model,
     async get(ownerId, targetId) {
@@ -73,12 +76,7 @@ export function createRelationRepository(
         .lean<RelationDoc[]>();
       return docs.map(toRecord);
     },
-    async activeTargets(ownerId) {
-      const docs = await model
-        .find({ ownerId: plainId(ownerId), active: true }, { targetId: 1 })
-        .lean<{ targetId: string }[]>();
-      return docs.map((d) => d.targetId);
-    },
+    activeTargets: (ownerId) => activeSides('ownerId', ownerId, 'targetId'),
     async countActive(ownerId) {
       return model.countDocuments({ ownerId: plainId(ownerId), active: true });
     },
@@ -97,12 +95,7 @@ export function createRelationRepository(
         await write();
       }
     },
-    async ownersOf(targetId) {
-      const docs = await model
-        .find({ targetId: plainId(targetId), active: true }, { ownerId: 1 })
-        .lean<{ ownerId: string }[]>();
-      return docs.map((d) => d.ownerId);
-    },
+    ownersOf: (targetId) => activeSides('targetId', targetId, 'ownerId'),
     async activeInvolving(ids) {
       if (ids.length === 0) return [];
       const docs = await model

@@ -13,6 +13,7 @@
 // stream event that may be delivered twice at the same time): those rows carry `onceKey`, unique in
 // the collection, so the database decides a race. The loser's number is then a hole only it knows is
 // dead, so it fills that hole itself at once rather than leaving readers waiting out the grace time.
+import { requiredPaths } from '@voip/kit/mongo';
 import { type Connection, type Model, Schema } from 'mongoose';
 import { isDuplicateKey } from '../mongo-errors.js';
 
@@ -50,14 +51,8 @@ interface CounterDoc {
 
 const changeSchema = new Schema<ChangeDoc>(
   {
-    _id: { type: String, required: true },
-    userId: { type: String, required: true },
-    seq: { type: Number, required: true },
-    entity: { type: String, required: true },
-    op: { type: String, required: true },
-    id: { type: String, required: true },
+    ...requiredPaths({ _id: String, userId: String, seq: Number, entity: String, op: String, id: String, at: Date }),
     data: { type: Schema.Types.Mixed },
-    at: { type: Date, required: true },
     onceKey: { type: String },
   },
   { versionKey: false, strict: 'throw', autoIndex: false, autoCreate: false, minimize: false },
