@@ -91,16 +91,20 @@ export function createRoomManager(o: RoomManagerOptions) {
     return live;
   };
 
+  /** Publishing or subscribing again (a retry, a new connection) first lets go of the participant's old handle. */
+  const detachPrevious = async (live: LiveRoom, handles: Map<string, number>, userId: string) => {
+    const previous = handles.get(userId);
+    if (previous === undefined) return;
+    handles.delete(userId);
+    await live.session.detach(previous);
+  };
+
   /** The participant's offer (send-only, every candidate inside) → Janus's answer. Again: a new publisher. */
   async function publish(recordingId: string, userId: string, offer: Jsep): Promise<Jsep> {
     const live = roomOf(recordingId);
     const feed = live.feeds.get(userId);
     if (!feed) throw new Error('not a participant');
-    const previous = live.publishers.get(userId);
-    if (previous) {
-      live.publishers.delete(userId);
-      await live.session.detach(previous);
-    }
+    await detachPrevious(live, live.publishers, userId);
     const handle = await live.session.attach(PLUGIN);
     live.publishers.set(userId, handle);
     await live.session.sendAsync(handle, {
@@ -124,11 +128,7 @@ export function createRoomManager(o: RoomManagerOptions) {
     const live = roomOf(recordingId);
     const other = [...live.feeds.entries()].find(([u]) => u !== userId)?.[1];
     if (!other) throw new Error('no other participant');
-    const previous = live.subscribers.get(userId);
-    if (previous) {
-      live.subscribers.delete(userId);
-      await live.session.detach(previous);
-    }
+    await detachPrevious(live, live.subscribers, userId);
     const handle = await live.session.attach(PLUGIN);
     try {
       const reply = await live.session.sendAsync(handle, {

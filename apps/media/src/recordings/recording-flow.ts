@@ -63,6 +63,14 @@ export function createRecordingFlow(d: RecordingFlowDeps) {
       .catch((err: Error) => d.log.warn({ err: err.message, event }, 'recording event not published'));
   };
 
+  const emitStopped = (rec: RecordingDoc, reason: RecordingStopReason, stoppedBy?: string) =>
+    emit(rec, 'recording-stopped', {
+      callId: rec.callId,
+      recordingId: rec._id,
+      reason,
+      ...(stoppedBy ? { stoppedBy } : {}),
+    });
+
   /** The live, answered call `me` takes part in; anyone else learns nothing (404, as the call service). */
   async function liveCallOf(callId: string, me: string) {
     const call = await d.calls.get(callId);
@@ -229,12 +237,7 @@ export function createRecordingFlow(d: RecordingFlowDeps) {
         recordingId: rec._id,
         reason: 'media-server-lost',
       });
-    await emit(rec, 'recording-stopped', {
-      callId: rec.callId,
-      recordingId: rec._id,
-      reason,
-      ...(stoppedBy ? { stoppedBy } : {}),
-    });
+    await emitStopped(rec, reason, stoppedBy);
     return stopped;
   }
 
@@ -247,12 +250,7 @@ export function createRecordingFlow(d: RecordingFlowDeps) {
     if (!cancelled) return (await d.repo.get(rec._id)) ?? rec;
     await releaseActive(rec.callId, rec._id);
     d.metrics.recordings('cancelled');
-    await emit(rec, 'recording-stopped', {
-      callId: rec.callId,
-      recordingId: rec._id,
-      reason,
-      ...(stoppedBy ? { stoppedBy } : {}),
-    });
+    await emitStopped(rec, reason, stoppedBy);
     return cancelled;
   }
 
