@@ -347,6 +347,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     else running.push(entry);
     return child;
   };
+  /** One of the stack's own servers (coturn, Janus): launched, then waited for on each of its ports. */
+  const launchListening = async (
+    name: string,
+    command: Pick<Spec, 'cmd' | 'args' | 'env'>,
+    listens: number[],
+    url: string,
+  ) => {
+    const logFile = join(logs, `${name}.log`);
+    const child = launch({ name, index: 0, ...command, port: listens[0]!, url, logFile });
+    await Promise.all(listens.map((p) => waitForPort(p, 15_000))).catch((err) => {
+      throw new Error(`${name} did not start (${child.exitCode ?? 'running'}): see ${logFile}: ${err.message}`);
+    });
+  };
 
   const stopChild = async (child: ChildProcess, signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -410,11 +423,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         const p = await port('turn');
         const tlsPort = await port('turnTls');
         const realm = 'voip.local';
-        const logFile = join(logs, 'coturn.log');
-        const child = launch({
-          name: 'coturn',
-          index: 0,
-          ...coturnCommand({
+        await launchListening(
+          'coturn',
+          coturnCommand({
             root,
             dir: join(state, 'coturn'),
             mode: turnMode,
@@ -425,15 +436,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             redisUrl: turnRedisUrl,
             tls: tlsFiles,
           }),
-          port: p,
-          url: `turn:127.0.0.1:${p}`,
-          logFile,
-        });
-        await Promise.all([waitForPort(p, 15_000), waitForPort(tlsPort, 15_000)]).catch((err) => {
-          throw new Error(
-            `coturn did not start (${child.exitCode ?? 'running'}): see ${logFile}: ${err.message}`,
-          );
-        });
+          [p, tlsPort],
+          `turn:127.0.0.1:${p}`,
+        );
         turn = { port: p, tlsPort, secret: secrets.turnSecret, realm, mode: turnMode };
         progress(`coturn     turn:127.0.0.1:${p}, turns:localhost:${tlsPort} (${turnMode})`);
       } else progress('coturn     not installed: skipped (run ./scripts/setup)');
@@ -449,11 +454,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const adminPort = await port('janusAdmin');
       // A range of its own per stack (ports are only taken while a call is recorded).
       const rtpBase = opts.ports?.janus ? 20000 : 40000 + Math.floor(Math.random() * 100) * 200;
-      const logFile = join(logs, 'janus.log');
-      const child = launch({
-        name: 'janus',
-        index: 0,
-        ...janusCommand({
+      await launchListening(
+        'janus',
+        janusCommand({
           root,
           dir: join(state, 'janus'),
           httpPort: p,
@@ -462,15 +465,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           apiSecret: secrets.janusApiSecret,
           adminSecret: secrets.janusAdminSecret,
         }),
-        port: p,
-        url: `http://127.0.0.1:${p}/janus`,
-        logFile,
-      });
-      await Promise.all([waitForPort(p, 15_000), waitForPort(adminPort, 15_000)]).catch((err) => {
-        throw new Error(
-          `janus did not start (${child.exitCode ?? 'running'}): see ${logFile}: ${err.message}`,
-        );
-      });
+        [p, adminPort],
+        `http://127.0.0.1:${p}/janus`,
+      );
       janus = {
         url: `http://127.0.0.1:${p}/janus`,
         adminUrl: `http://127.0.0.1:${adminPort}/admin`,
