@@ -8,6 +8,7 @@ import {
   env,
   loadConfig,
   parseConfig,
+  rateLimitConfigSpec,
   serviceConfigSpec,
   streamConsumerConfigSpec,
 } from '@voip/kit/config';
@@ -30,9 +31,8 @@ export const configSpec = {
   RING_TIMEOUT_MS: env.int(30_000, { min: 1000, max: 10 * 60_000 }),
   /** How often this service ends calls past their ring deadline (0: leave it to signaling). */
   RING_SWEEP_INTERVAL_MS: env.int(1000, { min: 0, max: 60_000 }),
-  /** Initiations per user per window (POST /api/calls). */
-  CALL_RATE_LIMIT: env.int(20, { min: 1 }),
-  CALL_RATE_WINDOW_MS: env.int(60_000, { min: 1000 }),
+  /** Initiations per user per window (POST /api/calls): CALL_RATE_LIMIT, CALL_RATE_WINDOW_MS. */
+  ...rateLimitConfigSpec('CALL', 20),
   /** Ring attempts and wake-up pushes per caller→callee pair, and per callee from callers it does not know. */
   RING_LIMIT_WINDOW_MS: env.int(600_000, { min: 1000 }),
   RING_LIMIT_PER_PAIR: env.int(10, { min: 1 }),

@@ -2,8 +2,7 @@
 import {
   type ConfigOf,
   env,
-  loadConfig,
-  parseConfig,
+  rateLimitConfigSpec,
   serviceConfigSpec,
   streamOutageConfigSpec,
 } from '@voip/kit/config';
@@ -31,9 +30,8 @@ export const configSpec = {
   RECORDING_CONSENT_TIMEOUT_MS: env.int(60_000, { min: 1_000, max: 600_000 }),
   /** Longest recording; past it the recording is stopped as if a participant had. */
   RECORDING_MAX_DURATION_MS: env.int(4 * 3600_000, { min: 5_000 }),
-  /** Requests to record per user per window. */
-  RECORDING_RATE_LIMIT: env.int(20, { min: 1 }),
-  RECORDING_RATE_WINDOW_MS: env.int(60_000, { min: 1_000 }),
+  /** Requests to record per user per window: RECORDING_RATE_LIMIT, RECORDING_RATE_WINDOW_MS. */
+  ...rateLimitConfigSpec('RECORDING', 20),
   /** Post-processing jobs left pending this long by a dead or restarted instance are taken over. */
   RECORDING_JOB_CLAIM_IDLE_MS: env.int(60_000, { min: 500 }),
   RECORDING_JOB_MAX_DELIVERIES: env.int(5, { min: 1, max: 100 }),
@@ -47,6 +45,3 @@ export const configSpec = {
 };
 
 export type Config = ConfigOf<typeof configSpec>;
-export const parseMediaConfig = (source: NodeJS.ProcessEnv = process.env): Config =>
-  parseConfig(configSpec, source);
-export const loadMediaConfig = (): Config => loadConfig(configSpec);

@@ -4,14 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from '@voip/kit/app';
-import { ConfigError } from '@voip/kit/config';
+import { ConfigError, parseConfig } from '@voip/kit/config';
 import { publicRouteDrift } from '@voip/kit/public-route-drift';
 import { serviceEnv } from '@voip/testkit/env';
 import { freePort } from '@voip/testkit/servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { parseMediaConfig } from '../src/config.js';
+import { configSpec } from '../src/config.js';
 import { createLinkSigner } from '../src/recordings/links.js';
+
+const parseMediaConfig = (source: NodeJS.ProcessEnv) => parseConfig(configSpec, source);
 
 describe('media service', () => {
   let app: App;

@@ -1,5 +1,11 @@
 // The user service's configuration, read once from the environment.
-import { type ConfigOf, env, serviceConfigSpec, streamConsumerConfigSpec } from '@voip/kit/config';
+import {
+  type ConfigOf,
+  env,
+  rateLimitConfigSpec,
+  serviceConfigSpec,
+  streamConsumerConfigSpec,
+} from '@voip/kit/config';
 
 export const configSpec = {
   ...serviceConfigSpec(3002),
@@ -17,8 +23,7 @@ export const configSpec = {
    */
   SYNC_HOLE_GRACE_MS: env.int(30_000, { min: 0, max: 3_600_000 }),
   /** Searches per principal (user or guest) per window: the directory cannot be paged through quickly. */
-  SEARCH_RATE_LIMIT: env.int(30, { min: 1 }),
-  SEARCH_RATE_WINDOW_MS: env.int(60_000, { min: 1000 }),
+  ...rateLimitConfigSpec('SEARCH', 30),
   /** Consume the account and call streams (off only for tools that must not take messages). */
   STREAM_CONSUMERS: env.bool(true),
   /** STREAM_BLOCK_MS, STREAM_CLAIM_IDLE_MS, STREAM_MAX_DELIVERIES and the outage back-off (kit). */

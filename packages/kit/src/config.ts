@@ -190,6 +190,16 @@ export function streamConsumerConfigSpec<P extends string>(prefix: P) {
   } as { [K in `${P}_BLOCK_MS` | `${P}_CLAIM_IDLE_MS` | `${P}_MAX_DELIVERIES`]: Field<number> };
   return { ...spec, ...streamOutageConfigSpec };
 }
+/**
+ * A per-principal fixed-window limit (kit's rate-limit.ts): `<prefix>_RATE_LIMIT` requests per
+ * `<prefix>_RATE_WINDOW_MS` (a minute unless the service says otherwise).
+ */
+export function rateLimitConfigSpec<P extends string>(prefix: P, limit: number, windowMs = 60_000) {
+  return {
+    [`${prefix}_RATE_LIMIT`]: env.int(limit, { min: 1 }),
+    [`${prefix}_RATE_WINDOW_MS`]: env.int(windowMs, { min: 1000 }),
+  } as { [K in `${P}_RATE_LIMIT` | `${P}_RATE_WINDOW_MS`]: Field<number> };
+}
 export const jwtVerifyConfigSpec = {
   /** PEM public key(s); several separated by blank lines during a key rotation. Or *_FILE. */
   JWT_PUBLIC_KEY: env.optionalString(),
