@@ -9,7 +9,7 @@ import { userHasConnectedDevice } from '@voip/contracts/user-clients';
 import { AppError } from '@voip/kit/errors';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { CallRepository } from '../history/call-repository.js';
+import { type CallRepository, callCreatedOf } from '../history/call-repository.js';
 import type { WakeUpDispatcher } from '../push/wake-up-dispatcher.js';
 import type { IceServerIssuer, LiveCall } from '../turn/ice-servers.js';
 import type { UserDirectory } from '../users/user-directory.js';
@@ -135,15 +135,7 @@ export async function initiateCall(
 
   async function recordCreated(d: InitiateDeps, c: typeof call, push: 'pending', l: Logger) {
     try {
-      await d.calls.recordCreated({
-        callId: c.callId,
-        callerId: c.callerId,
-        calleeId: c.calleeId,
-        media: c.media,
-        createdAt: new Date(c.createdAt),
-        expiresAt: new Date(c.expiresAt),
-        push,
-      });
+      await d.calls.recordCreated(callCreatedOf(c, push));
     } catch (err) {
       // The call is live in Redis and its events are on the stream: history catches up from call.created.
       l.warn(

@@ -14,7 +14,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { WakeUpDispatcher } from '../push/wake-up-dispatcher.js';
 import type { IceServerIssuer } from '../turn/ice-servers.js';
-import type { CallRepository } from './call-repository.js';
+import { type CallRepository, callCreatedOf } from './call-repository.js';
 import type { QualityMetrics } from './quality-metrics.js';
 import { intervalFigures } from './quality-summary.js';
 
@@ -62,14 +62,7 @@ export function createHistoryConsumer(opts: HistoryConsumerOptions): StreamConsu
     dependency: 'mongo',
     handlers: {
       'call.created': async ({ data }) => {
-        await calls.recordCreated({
-          callId: data.callId,
-          callerId: data.callerId,
-          calleeId: data.calleeId,
-          media: data.media,
-          createdAt: new Date(data.createdAt),
-          expiresAt: new Date(data.expiresAt),
-        });
+        await calls.recordCreated(callCreatedOf(data));
       },
       'call.accepted': async ({ data }) => {
         await calls.recordAccepted(data.callId, new Date(data.answeredAt));

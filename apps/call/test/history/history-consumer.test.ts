@@ -5,6 +5,7 @@ import type { App } from '@voip/kit/app';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY_GROUP } from '../../src/history/history-consumer.js';
+import { callCreatedOf } from '../../src/history/call-repository.js';
 import {
   type Account,
   callEnv,
@@ -211,15 +212,7 @@ describe('call history from the call-events stream', () => {
       });
       if (!created.ok) throw new Error(created.message);
       const c = created.call;
-      await a.callService.calls.recordCreated({
-        callId: c.callId,
-        callerId: c.callerId,
-        calleeId: c.calleeId,
-        media: c.media,
-        createdAt: new Date(c.createdAt),
-        expiresAt: new Date(c.expiresAt),
-        push: push === 'none' ? 'none' : 'pending',
-      });
+      await a.callService.calls.recordCreated(callCreatedOf(c, push === 'none' ? 'none' : 'pending'));
       if (push === 'sent' || push === 'failed') await a.callService.calls.setPush(c.callId, push);
       expect((await store.transition(c.callId, { type: 'cancel' }, { byUserId: alice.id })).ok).toBe(true);
       callIds.push(c.callId);
