@@ -1,6 +1,7 @@
 // A device speaking our protocol (lib/sio.ts underneath) as the SDKs do, for generators: events are kept
 // until someone waits for them (bounded), and `callFlow` runs one complete call between two devices.
 // `setUpCall` is its ringing and answering, also for generators that hold bare sockets (`bareParty`).
+import type { CallStore } from '@voip/call-state/call-store';
 import { SERVER_EVENTS } from '@voip/contracts/socket-events';
 import { type Ack, type ConnectOpts, connectSio, emitOk, type SioClient } from './sio.ts';
 
@@ -107,6 +108,17 @@ export function bareParty(s: SioClient): CallParty {
 }
 
 /** Rings and answers a call on an existing callId: call-user → incoming-call → accept-call → call-accepted. */
+/** A ringing audio call between two principals written straight to the call store (the call service's part); its id. */
+export async function createAudioCall(
+  store: Pick<CallStore, 'create'>,
+  callerId: string,
+  calleeId: string,
+): Promise<string> {
+  const res = await store.create({ callerId, callerKind: 'user', callerName: 'x', calleeId, media: 'audio' });
+  if (!res.ok) throw new Error(`create call: ${res.code}`);
+  return res.call.callId;
+}
+
 export async function setUpCall(caller: CallParty, callee: CallParty, callId: string): Promise<void> {
   const byCall = (d: { callId?: string }) => d.callId === callId;
   const incoming = callee.next('incoming-call', byCall);

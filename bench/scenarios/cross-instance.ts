@@ -4,6 +4,7 @@
 // reaches the uninvolved C is pure overhead. The ideal baseline is 0 at C.
 import { createCallStore } from '@voip/call-state/call-store';
 import { keys } from '@voip/contracts/redis-keys';
+import { createAudioCall } from '../lib/device.ts';
 import { spread } from '../lib/hdr.ts';
 import { sleep, spawnWorker } from '../lib/proc.ts';
 import { defineScenario, knob, type RunContext, stopInOrder } from '../lib/scenario.ts';
@@ -77,15 +78,8 @@ async function run(ctx: RunContext) {
         const calls = [];
         for (let i = 0; i < PAIRS; i++) {
           const { x, y } = pairs[i]!;
-          const res = await store.create({
-            callerId: x.userId,
-            callerKind: 'user',
-            callerName: 'x',
-            calleeId: y.userId,
-            media: 'audio',
-          });
-          if (!res.ok) throw new Error(`create: ${res.code}`);
-          calls.push({ caller: `x${i}`, callee: `y${i}`, callId: res.call.callId });
+          const callId = await createAudioCall(store, x.userId, y.userId);
+          calls.push({ caller: `x${i}`, callee: `y${i}`, callId });
         }
         const res = (await gen.call('calls', { calls, concurrency: PAIRS })) as {
           ok: number;

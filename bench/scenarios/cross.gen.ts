@@ -1,5 +1,5 @@
 // Generator of the cross-instance (and soak) scenarios: devices by name, complete calls between them.
-import { callFlow, Device } from '../lib/device.ts';
+import { callFlow, createAudioCall, Device } from '../lib/device.ts';
 import { sourceAddresses } from '../lib/sio.ts';
 
 const devices = new Map<string, Device>();
@@ -82,15 +82,8 @@ export async function churn(a: {
       await new Promise((r) => setTimeout(r, (i * a.pauseMs) / a.pairs.length));
       while (performance.now() < until) {
         try {
-          const c = await store.create({
-            callerId: p.callerId,
-            callerKind: 'user',
-            callerName: 'x',
-            calleeId: p.calleeId,
-            media: 'audio',
-          });
-          if (!c.ok) throw new Error(`create: ${c.code}`);
-          const r = await callFlow(devices.get(p.caller)!, devices.get(p.callee)!, c.call.callId, 4);
+          const callId = await createAudioCall(store, p.callerId, p.calleeId);
+          const r = await callFlow(devices.get(p.caller)!, devices.get(p.callee)!, callId, 4);
           setupMs.push(r.setupMs);
           ok++;
         } catch (err) {

@@ -6,6 +6,7 @@
 // maximum (same instance: bare-same's; across instances: bare-cross's).
 import { cpus, loadavg } from 'node:os';
 import { createCallStore } from '@voip/call-state/call-store';
+import { createAudioCall } from '../lib/device.ts';
 import { spread } from '../lib/hdr.ts';
 import type { ChartSpec } from '../lib/png.ts';
 import { cpuMsOf, spawnWorker } from '../lib/proc.ts';
@@ -27,13 +28,15 @@ function add<T>(m: Record<string, T[]>, k: string, v: T) {
   m[k].push(v);
 }
 
+// The scenario's knobs (bench/README.md): pairs per arm, how long the saturation and open-loop runs last,
+// the acks each sender keeps in flight, and the fractions of the saturated rate offered open loop.
+const PAIRS = knob('BENCH_RELAY_PAIRS', 16, 2);
+const SAT_MS = knob('BENCH_RELAY_SATURATE_MS', 3000, 400);
+const OPEN_MS = knob('BENCH_RELAY_OPEN_MS', 3000, 400);
+const WINDOW = knob('BENCH_RELAY_WINDOW', 8, 4);
 const FRACTIONS = knobList('BENCH_RELAY_FRACTIONS', [0.1, 0.25, 0.5, 0.8], [0.5]);
 
 async function run(ctx: RunContext) {
-  const PAIRS = knob('BENCH_RELAY_PAIRS', 16, 2);
-  const SAT_MS = knob('BENCH_RELAY_SATURATE_MS', 3000, 400);
-  const OPEN_MS = knob('BENCH_RELAY_OPEN_MS', 3000, 400);
-  const WINDOW = knob('BENCH_RELAY_WINDOW', 8, 4);
   const redis = await benchRedis();
   // What has started, stopped in reverse (a start that fails leaves those before it to stop).
   const started: Stoppable[] = [];
@@ -66,15 +69,7 @@ async function run(ctx: RunContext) {
         const y = people[2 * i + 1]!;
         let callId = `c${i}`;
         if (arm.kind === 'ours') {
-          const r = await store.create({
-            callerId: x.userId,
-            callerKind: 'user',
-            callerName: 'x',
-            calleeId: y.userId,
-            media: 'audio',
-          });
-          if (!r.ok) throw new Error(`create call: ${r.code}`);
-          callId = r.call.callId;
+          callId = await createAudioCall(store, x.userId, y.userId);
         }
         pairs.push({
           callId,

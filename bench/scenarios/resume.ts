@@ -4,6 +4,7 @@
 // duplicated or reordered at the callee. Baseline: bare Socket.io, where the callee reconnects as the
 // same user and device into the same rooms (Socket.io has no resume: what is sent meanwhile is gone).
 import { createCallStore } from '@voip/call-state/call-store';
+import { createAudioCall } from '../lib/device.ts';
 import { spread } from '../lib/hdr.ts';
 import { spawnWorker } from '../lib/proc.ts';
 import { defineScenario, knob, type RunContext, stopInOrder } from '../lib/scenario.ts';
@@ -48,15 +49,7 @@ async function run(ctx: RunContext) {
         const proxyUrl = await toxi.proxy(name, first.port);
         let callId = 'bare-call';
         if (kind === 'ours') {
-          const c = await store.create({
-            callerId: x.userId,
-            callerKind: 'user',
-            callerName: 'x',
-            calleeId: y.userId,
-            media: 'audio',
-          });
-          if (!c.ok) throw new Error(`create: ${c.code}`);
-          callId = c.call.callId;
+          callId = await createAudioCall(store, x.userId, y.userId);
         }
         const auth = (p: typeof x) =>
           kind === 'ours'
