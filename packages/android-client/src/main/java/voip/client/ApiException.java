@@ -14,7 +14,8 @@ public final class ApiException extends Exception {
   public ApiException(int status, String code, String message, String requestId) {
     super(message);
     this.status = status;
-    this.code = code;
+    // The app switches on the code: a caller that had none still gives it one to switch on.
+    this.code = code == null ? "INTERNAL" : code;
     this.requestId = requestId;
   }
 
