@@ -79,6 +79,11 @@ export async function register(base: string, displayName: string): Promise<Accou
     body: { username, password: 'correct horse battery', displayName },
   });
   if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${res.text}`);
+  // As an app does right after signing up: its own profile. That makes the profile now if the account
+  // event is still on its way to the user service, so others can call the new user at once (a test that
+  // calls a user a few milliseconds old otherwise races the account stream: USER_NOT_FOUND under load).
+  const me = await call(base, 'GET', '/api/users/me', { token: res.body.accessToken });
+  if (me.status !== 200) throw new Error(`GET /api/users/me for ${username}: ${me.status} ${me.text}`);
   return { id: res.body.user.id, username, accessToken: res.body.accessToken };
 }
 
