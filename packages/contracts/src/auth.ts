@@ -2,7 +2,12 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { DisplayName, Id, IsoDateTime, PrincipalKind } from './common.js';
 
-export const Username = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
+export const Username = Type.String({
+  minLength: 3,
+  maxLength: 32,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+  description: 'letters, digits, _ . or -, starting with a letter or digit',
+});
 export const Password = Type.String({ minLength: 8, maxLength: 256 });
 
 export const RegisterBody = Type.Object(

@@ -2,7 +2,12 @@
 import { type Static, type TLiteral, type TNull, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 
 /** Ids are opaque strings (ULIDs for everything this backend creates). */
-export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const Id = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9_-]+$',
+  description: 'an id: letters, digits, _ or -',
+});
 export const IsoDateTime = Type.String({ format: 'date-time' });
 /** Control characters: C0, DEL, C1 (JSON Schema pattern syntax, the same with or without the `u` flag). */
 const CONTROL = '\\u0000-\\u001F\\u007F-\\u009F';
@@ -14,6 +19,7 @@ export const DisplayName = Type.String({
   minLength: 1,
   maxLength: 64,
   pattern: `^[^${CONTROL}]*[^\\s${CONTROL}][^${CONTROL}]*$`,
+  description: 'a name that is not only white space and has no control characters',
 });
 /** A closed set of strings: the union of their literals (JSON Schema `anyOf` of `const`s), as Type.Union writes it. */
 export function OneOf<const T extends readonly string[]>(...values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {

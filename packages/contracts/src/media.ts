@@ -107,8 +107,8 @@ export type RecordingLink = Static<typeof RecordingLink>;
 /** `GET /api/media/recordings/:recordingId/file?exp=&sig=`: Nginx serves the file (X-Accel-Redirect). */
 export const RecordingFileQuery = Type.Object(
   {
-    exp: Type.String({ pattern: '^[0-9]{10,13}$' }),
-    sig: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
+    exp: Type.String({ pattern: '^[0-9]{10,13}$', description: 'a Unix time in seconds or milliseconds' }),
+    sig: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: "the link's signature (43 base64url characters)" }),
   },
   closed,
 );

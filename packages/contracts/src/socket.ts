@@ -24,7 +24,7 @@ export const IceCandidate = Type.Object({
 
 export const HandshakeAuth = Type.Object({
   token: Type.String({ minLength: 1, maxLength: 4096 }),
-  clientId: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
+  clientId: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'letters, digits, _ or -' }),
   resumeToken: Type.Optional(Type.String({ maxLength: 512 })),
   /**
    * Opt-in to numbered delivery (API.md "Socket.io signaling", resume replay): the highest `seq` this device
@@ -34,7 +34,7 @@ export const HandshakeAuth = Type.Object({
   // Also as a string of digits: socket.io-client-java's handshake auth is a Map<String, String>.
   lastSeq: Type.Optional(Type.Union([
     Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
-    Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' }),
+    Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$', description: 'a whole number of at most 15 digits' }),
   ])),
 }, { additionalProperties: false });
 export type HandshakeAuth = Static<typeof HandshakeAuth>;

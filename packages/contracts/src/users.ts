@@ -94,7 +94,9 @@ export const BlocksResponse = Type.Object({ items: Type.Array(Block) }, { additi
 
 export const DevicePlatform = OneOf('android', 'ios', 'web');
 export const DeviceParams = Type.Object(
-  { deviceId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' }) },
+  {
+    deviceId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$', description: 'letters, digits, _ . : or -' }),
+  },
   { additionalProperties: false },
 );
 export const PutDeviceBody = Type.Object(
@@ -102,7 +104,12 @@ export const PutDeviceBody = Type.Object(
   // input, is refused before this by nulPath in validate.ts).
   {
     platform: DevicePlatform,
-    pushToken: Type.String({ minLength: 1, maxLength: 4096, pattern: '^[\\x21-\\x7E]+$' }),
+    pushToken: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      pattern: '^[\\x21-\\x7E]+$',
+      description: 'printable ASCII without spaces',
+    }),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,6 @@
 // Compiled TypeBox validators for inputs that do not pass through Fastify (socket payloads, bus data).
 import { FormatRegistry, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { TypeCompiler, type TypeCheck, ValueErrorType } from '@sinclair/typebox/compiler';
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 if (!FormatRegistry.Has('date-time'))
@@ -55,7 +55,9 @@ export function validator<T extends TSchema>(schema: T): Validator<T> {
       const nul = nulPath(value);
       if (nul) out.push(`${nul}: must not contain NUL (U+0000)`);
       for (const e of c.Errors(value)) {
-        out.push(`${e.path || '/'}: ${e.message}`);
+        // A pattern in words (the schema's description), as kit's REST validation says it.
+        const rule = e.type === ValueErrorType.StringPattern ? e.schema.description : undefined;
+        out.push(`${e.path || '/'}: ${typeof rule === 'string' ? `must be ${rule}` : e.message}`);
         if (out.length === 3) break;
       }
       return out.join('; ');

@@ -14,6 +14,7 @@ import {
 import { HistoryItem, IceServersResponse, InitiateCallBody, InitiateCallResponse } from '../src/calls.js';
 import { ErrorBody, ErrorStatus, Id } from '../src/common.js';
 import { InvalidatePushTokensBody, Reachability, ReachabilityQuery } from '../src/internal.js';
+import { HandshakeAuth } from '../src/socket.js';
 import { PatchMeBody, PresenceMap, PutDeviceBody, SearchQuery, SyncResponse } from '../src/users.js';
 import { validator } from '../src/validate.js';
 
@@ -226,6 +227,11 @@ describe('common', () => {
       expect(status).toBeGreaterThanOrEqual(400);
       expect(status).toBeLessThan(600);
     }
+  });
+
+  it('explain() says a broken pattern in words (the schema\'s description), not as the regex', () => {
+    const why = validator(HandshakeAuth).explain({ token: 't', clientId: 'phone one!' });
+    expect(why).toBe('/clientId: must be letters, digits, _ or -');
   });
 
   it('explain() names the failing path but never echoes the value', () => {

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { nulPath } from '@voip/contracts/validate';
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, {
   type FastifyBaseLogger,
@@ -100,7 +100,7 @@ export function createApp(opts: AppOptions): App {
   // bodies are not: `{"calleeId": 42}` or `["x"]` where a string belongs is a 400, not silently fixed.
   const coercing = buildAjv('array');
   const strict = buildAjv(false);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => worded((httpPart === 'body' ? strict : coercing).compile(schema)));
 
   // Some HTTP clients send `content-type: application/json` with an empty body on POSTs such as
   // logout; treat that as "no body" (routes that need one still fail their schema with a 400).
@@ -210,9 +210,28 @@ function registerReadinessGauge(registry: Registry, readiness: Map<string, Readi
   });
 }
 
+/**
+ * A pattern a value fails is said in words: "must be letters, digits, _ or -" (the schema's `description`)
+ * rather than Ajv's "must match pattern "^[A-Za-z0-9_-]+$"". Ajv's verbose errors carry the schema for that,
+ * and the value too: both are dropped here, so no client value reaches a reply or a log through them.
+ */
+function worded(validate: ValidateFunction): ValidateFunction {
+  const run = ((data: unknown) => {
+    const ok = validate(data);
+    run.errors = ok
+      ? null
+      : (validate.errors ?? []).map(({ instancePath, schemaPath, keyword, params, message, parentSchema }) => {
+          const rule = keyword === 'pattern' ? (parentSchema as { description?: unknown } | undefined)?.description : undefined;
+          return { instancePath, schemaPath, keyword, params, message: typeof rule === 'string' ? `must be ${rule}` : message };
+        });
+    return ok;
+  }) as ValidateFunction;
+  return run;
+}
+
 function buildAjv(coerceTypes: 'array' | false) {
   // The options Fastify's default compiler uses, so schemas behave the same, with our coercion policy.
-  const ajv = new Ajv.default({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, addUsedSchema: false, strict: false });
+  const ajv = new Ajv.default({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, addUsedSchema: false, strict: false, verbose: true });
   addFormats.default(ajv);
   return ajv;
 }

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DisplayName, Id } from '@voip/contracts/common';
 import { createApp } from '../src/app.js';
 
 const app = createApp({ service: 'app-test', logLevel: 'silent', bodyLimit: 1024 });
@@ -15,6 +16,11 @@ beforeAll(async () => {
       },
     },
     async (request) => request.body,
+  );
+  app.get(
+    '/people/:id',
+    { schema: { params: Type.Object({ id: Id }), querystring: Type.Object({ name: Type.Optional(DisplayName) }) } },
+    async (request) => request.params,
   );
   app.readiness.set('always-down', () => {
     throw new Error('down for the test');
@@ -107,6 +113,22 @@ describe('createApp request handling', () => {
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: expect.any(Array) });
     }
+  });
+
+  it('says a broken pattern in words (the schema\'s description), without the regex or the value', async () => {
+    const id = await app.inject({ url: '/people/al%20ice%24' });
+    expect(id.statusCode).toBe(400);
+    expect(id.json().error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'params/id must be an id: letters, digits, _ or -',
+      details: [{ path: '/id', message: 'must be an id: letters, digits, _ or -' }],
+    });
+    const name = await app.inject({ url: '/people/alice?name=%1B%5B2Jcall%20me' });
+    expect(name.statusCode).toBe(400);
+    const { message } = name.json().error;
+    expect(message).toBe('querystring/name must be a name that is not only white space and has no control characters');
+    expect(JSON.stringify(name.json())).not.toContain('call me');
+    expect((await app.inject({ url: '/people/alice?name=Zo%C3%AB' })).statusCode).toBe(200);
   });
 
   it('answers a non-JSON content type with 415', async () => {
