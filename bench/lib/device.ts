@@ -107,7 +107,6 @@ export function bareParty(s: SioClient): CallParty {
   };
 }
 
-/** Rings and answers a call on an existing callId: call-user → incoming-call → accept-call → call-accepted. */
 /** A ringing audio call between two principals written straight to the call store (the call service's part); its id. */
 export async function createAudioCall(
   store: Pick<CallStore, 'create'>,
@@ -119,6 +118,7 @@ export async function createAudioCall(
   return res.call.callId;
 }
 
+/** Rings and answers a call on an existing callId: call-user → incoming-call → accept-call → call-accepted. */
 export async function setUpCall(caller: CallParty, callee: CallParty, callId: string): Promise<void> {
   const byCall = (d: { callId?: string }) => d.callId === callId;
   const incoming = callee.next('incoming-call', byCall);

@@ -206,8 +206,10 @@ export async function buildApp(config: Config): Promise<App> {
     void sweeping.run();
   });
   app.addHook('preClose', async () => {
-    await probing?.stop();
-    await sweeping?.stop();
+    // No further probes or sweeps; one in flight is not waited for (it would eat the grace period, and the
+    // recordings it would stop are stopped just below).
+    void probing?.stop();
+    void sweeping?.stop();
     // Rooms are closed (recordings stop and are queued) before the connections go.
     for (const rec of await repo.inStates(['recording'], { owner: app.instanceId }).catch(() => []))
       await theFlow.onJanusLost(rec._id, new Error('media service stopping')).catch(() => {});

@@ -32,7 +32,12 @@ export const IncomingCalls = OneOf('everyone', 'registered', 'contacts', 'nobody
 export type IncomingCalls = Static<typeof IncomingCalls>;
 
 /** Only https avatars: a client puts this URL in an <img> or a WebView; no javascript:, data: or http:. */
-export const AvatarUrl = Type.String({ format: 'uri', maxLength: 2048, pattern: '^https://[^\\s]+$' });
+export const AvatarUrl = Type.String({
+  format: 'uri',
+  maxLength: 2048,
+  pattern: '^https://[^\\s]+$',
+  description: 'an https URL without spaces',
+});
 
 export const OwnProfile = Type.Composite(
   [

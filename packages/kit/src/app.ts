@@ -212,8 +212,9 @@ function registerReadinessGauge(registry: Registry, readiness: Map<string, Readi
 
 /**
  * A pattern a value fails is said in words: "must be letters, digits, _ or -" (the schema's `description`)
- * rather than Ajv's "must match pattern "^[A-Za-z0-9_-]+$"". Ajv's verbose errors carry the schema for that,
- * and the value too: both are dropped here, so no client value reaches a reply or a log through them.
+ * rather than Ajv's "must match pattern "^[A-Za-z0-9_-]+$"" (the regex leaves `params` too). Ajv's verbose
+ * errors carry the schema for that, and the value too: both are dropped here, so no client value reaches a
+ * reply or a log through them.
  */
 function worded(validate: ValidateFunction): ValidateFunction {
   const run = ((data: unknown) => {
@@ -222,7 +223,8 @@ function worded(validate: ValidateFunction): ValidateFunction {
       ? null
       : (validate.errors ?? []).map(({ instancePath, schemaPath, keyword, params, message, parentSchema }) => {
           const rule = keyword === 'pattern' ? (parentSchema as { description?: unknown } | undefined)?.description : undefined;
-          return { instancePath, schemaPath, keyword, params, message: typeof rule === 'string' ? `must be ${rule}` : message };
+          if (typeof rule !== 'string') return { instancePath, schemaPath, keyword, params, message };
+          return { instancePath, schemaPath, keyword, params: {}, message: `must be ${rule}` };
         });
     return ok;
   }) as ValidateFunction;

@@ -32,7 +32,6 @@ export interface AuthPluginOptions {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** Constant-time comparison of a presented internal credential with the configured one. */
 /**
  * The caller of a route behind `requireAuth()`, which sets it: its absence is a route declared without
  * it, answered as an unauthenticated request rather than a crash.
@@ -42,6 +41,7 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
+/** Constant-time comparison of a presented internal credential with the configured one. */
 export function internalTokenMatches(presented: unknown, expected: string): boolean {
   return typeof presented === 'string' && presented.length > 0 && timingSafeEqual(digest(presented), digest(expected));
 }

@@ -4,9 +4,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 
 export interface Periodic {
-  /** Runs the job now unless a run is in flight (then waits for that one); never rejects. */
+  /** Runs the job now unless a run is in flight (then waits for that one) or it was stopped; never rejects. */
   run(): Promise<void>;
-  /** No further runs; resolves when the run in flight, if any, is over. */
+  /** No further runs; resolves when the run in flight, if any, is over (a caller in a hurry need not wait). */
   stop(): Promise<void>;
 }
 
@@ -24,6 +24,7 @@ export function every(opts: PeriodicOptions, job: () => Promise<unknown>): Perio
   let stopped = false;
   const run = (): Promise<void> => {
     if (running) return running;
+    if (stopped) return Promise.resolve();
     running = job()
       .then(() => undefined)
       .catch((err: unknown) => opts.log.warn({ err }, `${opts.name} failed`))

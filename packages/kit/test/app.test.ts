@@ -128,6 +128,7 @@ describe('createApp request handling', () => {
     const { message } = name.json().error;
     expect(message).toBe('querystring/name must be a name that is not only white space and has no control characters');
     expect(JSON.stringify(name.json())).not.toContain('call me');
+    expect(JSON.stringify([id.json(), name.json()])).not.toMatch(/\^|u001F/);
     expect((await app.inject({ url: '/people/alice?name=Zo%C3%AB' })).statusCode).toBe(200);
   });
 

@@ -161,11 +161,18 @@ const OPTIONAL_FIELDS = [
   'push', 'pushReport', 'recordedAt', 'quality', 'qualityMos',
 ] as const satisfies readonly (keyof CallDoc)[];
 
-const toRecord = ({ _id, callerId, calleeId, media, state, createdAt, ...rest }: CallDoc): CallRecord => {
-  const record: Record<string, unknown> = { callId: _id, callerId, calleeId, media, state, createdAt };
-  for (const field of OPTIONAL_FIELDS) record[field] = rest[field] ?? null;
-  return record as unknown as CallRecord;
-};
+type OptionalFields = { [K in (typeof OPTIONAL_FIELDS)[number]]: NonNullable<CallDoc[K]> | null };
+
+// Typed by the list: a CallRecord field that is neither read below nor in OPTIONAL_FIELDS does not compile.
+const toRecord = ({ _id, callerId, calleeId, media, state, createdAt, ...rest }: CallDoc): CallRecord => ({
+  callId: _id,
+  callerId,
+  calleeId,
+  media,
+  state,
+  createdAt,
+  ...(Object.fromEntries(OPTIONAL_FIELDS.map((field) => [field, rest[field] ?? null])) as OptionalFields),
+});
 
 /**
  * Runs the writes to one call's document one after another within this process. MongoDB applies each
