@@ -12,7 +12,6 @@ import {
   type Instance,
   offer,
   principal,
-  startInstance,
   type TestClient,
   testCallStore,
   useCluster,

@@ -14,7 +14,6 @@ import {
   rawHandshake,
   sign,
   startInstance,
-  type TestClient,
   useCluster,
 } from './support/cluster.js';
 

@@ -7,7 +7,6 @@ import {
   type Instance,
   offer,
   principal,
-  startInstance,
   testCallStore,
   useCluster,
 } from './support/cluster.js';

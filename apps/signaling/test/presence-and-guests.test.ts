@@ -15,7 +15,6 @@ import {
   offer,
   principal,
   startInstance,
-  type TestClient,
   testCallStore,
   useCluster,
 } from './support/cluster.js';
