@@ -175,6 +175,20 @@ export interface Stack {
 
 const repoRoot = () => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
+/**
+ * The service on the spec's port is the one just started: a port taken by another process between being
+ * picked and being bound would otherwise be answered, ready and all, by whatever holds it.
+ */
+async function expectService(spec: Spec): Promise<void> {
+  const res = await fetch(`${spec.url}/health`, { signal: AbortSignal.timeout(5000) });
+  const body = (await res.json().catch(() => ({}))) as { service?: unknown; instanceId?: unknown };
+  const instanceId = spec.env.INSTANCE_ID;
+  if (body.service !== spec.name || (instanceId !== undefined && body.instanceId !== instanceId))
+    throw new Error(
+      `${spec.url} answers as ${String(body.service)} ${String(body.instanceId)}, not ${spec.name} ${instanceId}: another process took port ${spec.port} (see ${spec.logFile})`,
+    );
+}
+
 async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -536,11 +550,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // finds them up instead of answering 503 until its next probe.
     const startAndWait = (spec: Spec) => {
       const child = launch(spec);
-      return waitForHttp(spec.readyUrl!, opts.readyTimeoutMs ?? 60_000, child).then(() =>
-        progress(
-          `${spec.name.padEnd(10)} ${spec.url}${spec.name === 'signaling' ? ` (instance ${spec.index + 1})` : ''}`,
-        ),
-      );
+      return waitForHttp(spec.readyUrl!, opts.readyTimeoutMs ?? 60_000, child)
+        .then(() => expectService(spec))
+        .then(() =>
+          progress(
+            `${spec.name.padEnd(10)} ${spec.url}${spec.name === 'signaling' ? ` (instance ${spec.index + 1})` : ''}`,
+          ),
+        );
     };
     await Promise.all(specs.filter((s) => s.name !== 'gateway').map(startAndWait));
     await Promise.all(specs.filter((s) => s.name === 'gateway').map(startAndWait));
@@ -616,8 +632,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         r.child.kill('SIGCONT');
         await stopChild(r.child, 'SIGTERM');
         const child = launch(r.spec);
-        if (r.spec.readyUrl) await waitForHttp(r.spec.readyUrl, opts.readyTimeoutMs ?? 60_000, child);
-        else await waitForPort(r.spec.port, 15_000);
+        if (r.spec.readyUrl) {
+          await waitForHttp(r.spec.readyUrl, opts.readyTimeoutMs ?? 60_000, child);
+          await expectService(r.spec);
+        } else await waitForPort(r.spec.port, 15_000);
       },
       stopAll,
     };

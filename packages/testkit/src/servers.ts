@@ -2,7 +2,7 @@
 // PATH, else FerretDB over a private PostgreSQL 15 cluster, else FerretDB on SQLite: see ferretBackend),
 // each on a free port in its own temp dir, removed after.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,24 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * A port nobody listens on, for a server about to start. The kernel's answer to `listen(0)` is free only
+ * until the socket closes: until the server binds it, the kernel may hand the same port to the next
+ * `listen(0)`, in this process (a stack asks for a dozen ports before it starts anything) or in another
+ * (suites start stacks side by side). A service that then fails to bind leaves its URL answered by the
+ * other one: a call service asking "the user service" got another service's 404 or another stack's users
+ * (`USER_NOT_FOUND` in CI, once in a few runs). So a port is handed out once per process, and claimed
+ * across processes by a file in the temp dir holding the claimer's pid (a dead claimer's file is taken
+ * over); a port claimed elsewhere is skipped.
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await kernelFreePort();
+    if (claimPort(port) || attempt >= 50) return port;
+  }
+}
+
+function kernelFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -28,6 +45,45 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+const handedOut = new Set<number>();
+const CLAIMS = join(tmpdir(), 'voip-port-claims');
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+function claimPort(port: number): boolean {
+  if (handedOut.has(port)) return false;
+  const file = join(CLAIMS, String(port));
+  mkdirSync(CLAIMS, { recursive: true });
+  for (let i = 0; i < 2; i++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      handedOut.add(port);
+      return true;
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(file, 'utf8'));
+      } catch {
+        continue; // removed meanwhile: try again
+      }
+      if (owner === process.pid || (owner > 0 && alive(owner))) return false;
+      try {
+        unlinkSync(file); // its claimer is gone
+      } catch {
+        /* another process took it over first: the next write says */
+      }
+    }
+  }
+  return false;
 }
 
 function which(cmd: string): string | null {
