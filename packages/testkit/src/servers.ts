@@ -59,8 +59,21 @@ const alive = (pid: number) => {
   }
 };
 
+/** This process's claims go with it (a dead claimer's are taken over anyway; this keeps the folder small). */
+function releaseClaims() {
+  for (const port of handedOut) {
+    const file = join(CLAIMS, String(port));
+    try {
+      if (readFileSync(file, 'utf8') === String(process.pid)) unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
 function claimPort(port: number): boolean {
   if (handedOut.has(port)) return false;
+  if (handedOut.size === 0) process.once('exit', releaseClaims);
   const file = join(CLAIMS, String(port));
   mkdirSync(CLAIMS, { recursive: true });
   for (let i = 0; i < 2; i++) {
